@@ -1,0 +1,73 @@
+// Package httpapi holds minifn's HTTP layer: the handlers of every function,
+// the one table that turns error kinds into statuses, JSON decoding with the
+// contract's limits, and the router that answers unknown routes in JSON.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/requestid"
+)
+
+// statusOf is the only place where an error kind becomes an HTTP status.
+var statusOf = map[apperr.Kind]int{
+	apperr.Internal:         http.StatusInternalServerError,
+	apperr.Invalid:          http.StatusBadRequest,
+	apperr.Unauthenticated:  http.StatusUnauthorized,
+	apperr.Forbidden:        http.StatusForbidden,
+	apperr.NotFound:         http.StatusNotFound,
+	apperr.MethodNotAllowed: http.StatusMethodNotAllowed,
+	apperr.Conflict:         http.StatusConflict,
+	apperr.Gone:             http.StatusGone,
+	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	apperr.RateLimited:      http.StatusTooManyRequests,
+	apperr.Upstream:         http.StatusBadGateway,
+	apperr.Unavailable:      http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status for err.
+func Status(err error) int {
+	if s, ok := statusOf[apperr.KindOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// Error writes err in the contract's shape. Internal errors are logged with
+// their cause and shown only as "internal error"; upstream and store errors
+// are logged too, since their causes are ours to investigate.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	e := apperr.From(err)
+	status := Status(e)
+	if status >= 500 {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
+			"status", status, "code", e.Code, "err", err, "request_id", requestid.From(r.Context()))
+	}
+	if e.RetryAfter > 0 {
+		secs := int(e.RetryAfter.Seconds() + 0.999)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = e.Code, e.Message
+	JSON(w, status, body)
+}
+
+// Func is a handler that returns its error instead of writing it.
+type Func func(w http.ResponseWriter, r *http.Request) error
+
+func (f Func) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		Error(w, r, err)
+	}
+}

@@ -1,0 +1,29 @@
+package session
+
+import "context"
+
+type userKey struct{}
+
+// WithUser returns ctx carrying the authenticated user's openid.
+func WithUser(ctx context.Context, openid string) context.Context {
+	return context.WithValue(ctx, userKey{}, openid)
+}
+
+// UserFrom returns the openid that the Require middleware put in ctx.
+func UserFrom(ctx context.Context) (openid string, ok bool) {
+	openid, ok = ctx.Value(userKey{}).(string)
+	return openid, ok && openid != ""
+}
+
+type adminKey struct{}
+
+// WithAdmin returns ctx marked as carrying the merchant's admin token.
+func WithAdmin(ctx context.Context) context.Context {
+	return context.WithValue(ctx, adminKey{}, true)
+}
+
+// IsAdmin reports whether the request was made with the admin token.
+func IsAdmin(ctx context.Context) bool {
+	ok, _ := ctx.Value(adminKey{}).(bool)
+	return ok
+}
