@@ -1,0 +1,215 @@
+// Package emulator implements an emulator of the WeChat server APIs that minifn
+// calls (api.weixin.qq.com), for `minifn dev` and for tests. It follows the
+// official protocol, not our client's habits: errors are HTTP 200 with
+// {"errcode":…,"errmsg":"…"}, successes carry no errcode, login codes are
+// single-use and expire, a user holds one session_key at a time, and stable
+// access tokens behave as getStableAccessToken documents.
+//
+// # WeChat APIs
+//
+//	GET  /sns/jscode2session    code2Session (login.go)
+//	POST /cgi-bin/stable_token  getStableAccessToken (token.go)
+//
+// APIs that need an access_token call requireToken (CheckToken for code
+// outside the package), which answers 41001 (missing), 40001 (unknown or
+// invalidated) or 42001 (expired). A new API is one file plus one line in
+// routes.
+//
+// # Developer control API
+//
+// Everything under /_emulator/ drives the emulator; errors there use minifn's
+// {"error":{"code","message"}} shape.
+//
+//	POST /_emulator/login-code {"user":"alice","appid"?:"wx…"}
+//	     → 200 {"code","openid","expires_in":300}: a one-time login code for a
+//	     named test user, as wx.login would give (appid defaults to DevAppID
+//	     when it is configured, else to the only configured app).
+//	POST /_emulator/users/{user}/block    → 204: the user's logins answer 40226.
+//	POST /_emulator/users/{user}/unblock  → 204.
+//	POST /_emulator/faults {"path":"/sns/jscode2session","count":1,
+//	     "errcode"?:-1,"delay_ms"?:0,"http_status"?:0}
+//	     → 204: the next count calls of path wait delay_ms, then answer the
+//	     errcode (HTTP 200), or a bare HTTP status, or normally when neither is set.
+//	GET  /_emulator/calls → {"calls":{"/sns/jscode2session":3,…}}: calls per
+//	     WeChat API path since start (faulted calls included).
+//
+// For example, with `minifn emulator` on :9090:
+//
+//	curl -s -XPOST localhost:9090/_emulator/login-code -d '{"user":"alice"}'
+//
+// Go tests use MintCode, Block, Fail, Slow and Calls directly.
+//
+// # Caveats
+//
+//   - Quotas other than code2Session's 100 calls per user per minute and
+//     force_refresh's 20 per day (30 s apart) are not enforced.
+//   - The official page gives no errcode for a force_refresh sooner than 30 s
+//     after the last one; the emulator answers 45011 (WeChat's generic "api
+//     minute-quota reach limit"), which a client must treat as a rate limit.
+//   - Bad secrets answer 40125 "invalid appsecret" and unknown appids 40013,
+//     as community reports show; code2Session's official page lists neither.
+//   - code2Session answers with Content-Type text/plain, as community reports
+//     say WeChat does: clients must not insist on application/json.
+//   - Memory is bounded: expired login codes are dropped on every mint, and
+//     tokens are forgotten a day after they expire (then they answer 40001).
+package emulator
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// DevAppID and DevSecret are the clearly fake credentials of the app the
+// emulator serves when Options.Apps is empty (`minifn dev`).
+const (
+	DevAppID  = "wxminifn0000dev01"
+	DevSecret = "minifn-dev-secret-not-for-production"
+)
+
+// App is one Mini-Program the emulator knows.
+type App struct {
+	Secret   string
+	UnionIDs bool // the app is bound to an Open Platform account: code2Session returns unionid
+}
+
+// Options configures an Emulator.
+type Options struct {
+	Apps map[string]App   // appid → app; empty: DevAppID with DevSecret
+	Now  func() time.Time // nil: time.Now
+}
+
+// Emulator holds the state of the emulated WeChat servers. It is safe for
+// concurrent use.
+type Emulator struct {
+	apps map[string]App // read-only after New
+	now  func() time.Time
+
+	mu          sync.Mutex
+	codes       map[string]loginCode // one-time login codes
+	openids     map[string]userKey   // openid → user, for APIs that take an openid
+	sessionKeys map[userKey]string   // the one valid session_key per user
+	logins      map[userKey]*window  // code2Session rate limit
+	blocked     map[string]bool      // user names whose logins answer 40226
+	tokens      map[string]token     // every access token issued, until a day after expiry
+	stable      map[string]*stable   // appid → stable token state
+	calls       map[string]int       // WeChat API path → calls
+	faults      map[string]*fault    // WeChat API path → pending fault
+	rid         uint64               // request id counter for errmsg
+}
+
+// userKey names a test user within an app: openids differ per app.
+type userKey struct{ appid, user string }
+
+// New returns an emulator with no codes or tokens issued yet.
+func New(o Options) *Emulator {
+	apps := make(map[string]App, len(o.Apps))
+	for id, a := range o.Apps {
+		apps[id] = a
+	}
+	if len(apps) == 0 {
+		apps[DevAppID] = App{Secret: DevSecret}
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Emulator{
+		apps: apps, now: now,
+		codes:       map[string]loginCode{},
+		openids:     map[string]userKey{},
+		sessionKeys: map[userKey]string{},
+		logins:      map[userKey]*window{},
+		blocked:     map[string]bool{},
+		tokens:      map[string]token{},
+		stable:      map[string]*stable{},
+		calls:       map[string]int{},
+		faults:      map[string]*fault{},
+	}
+}
+
+// Handler returns the emulator's HTTP API: the WeChat paths and /_emulator/.
+func (e *Emulator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	e.routes(mux)
+	e.controlRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e.writeErr(w, 40066, "invalid url")
+	})
+	return mux
+}
+
+// routes registers the WeChat APIs: one line per API. Each is counted by
+// Calls and can be faulted with Fail or Slow.
+func (e *Emulator) routes(mux *http.ServeMux) {
+	e.api(mux, "/sns/jscode2session", e.code2Session)
+	e.api(mux, "/cgi-bin/stable_token", e.stableToken)
+}
+
+// checkApp checks an appid and its secret the way WeChat's credential APIs do.
+func (e *Emulator) checkApp(appid, secret string) (errcode int, errmsg string) {
+	switch app, ok := e.apps[appid]; {
+	case appid == "":
+		return 41002, "appid missing"
+	case secret == "":
+		return 41004, "appsecret missing"
+	case !ok:
+		return 40013, "invalid appid"
+	case !hmac.Equal([]byte(secret), []byte(app.Secret)):
+		return 40125, "invalid appsecret"
+	}
+	return 0, ""
+}
+
+// OpenID is the stable openid of a named test user in an app, shaped like
+// WeChat's: "o" and 27 base64url characters. It does not depend on the
+// emulator instance, so a dev store survives emulator restarts.
+func OpenID(appid, user string) string {
+	return "o" + mac(appid, user)[:27]
+}
+
+// unionID is the user's id across all apps, as an Open Platform account sees it.
+func unionID(user string) string {
+	return "o" + mac("minifn-emulator-unionid", user)[:27]
+}
+
+func mac(key, msg string) string {
+	h := hmac.New(sha256.New, []byte(key))
+	h.Write([]byte(msg))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+// randomBase64 returns n random bytes in standard base64 (session keys).
+func randomBase64(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails (crypto/rand since Go 1.24)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// jsonType is the Content-Type WeChat's JSON APIs answer with.
+const jsonType = "application/json; encoding=utf-8"
+
+// writeJSON writes v with HTTP 200: WeChat answers errors with 200 too.
+func writeJSON(w http.ResponseWriter, contentType string, v any) {
+	w.Header().Set("Content-Type", contentType)
+	json.NewEncoder(w).Encode(v)
+}
+
+// writeErr writes a WeChat error. errmsg gets a request id suffix as WeChat's
+// do, so that clients cannot match messages exactly.
+func (e *Emulator) writeErr(w http.ResponseWriter, errcode int, errmsg string) {
+	e.mu.Lock()
+	e.rid++
+	rid := e.rid
+	e.mu.Unlock()
+	writeJSON(w, jsonType, map[string]any{
+		"errcode": errcode,
+		"errmsg":  fmt.Sprintf("%s rid: %08x-emulator", errmsg, rid),
+	})
+}
