@@ -1,0 +1,221 @@
+package pay
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
+	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
+
+	"github.com/minifn/minifn/shared/apperr"
+)
+
+// maxSkew is how far Wechatpay-Timestamp may be from the clock, per the
+// signature-verification docs (and the SDK's consts.FiveMinute).
+const maxSkew = 5 * time.Minute
+
+// Client calls WeChat Pay API v3 for one merchant and verifies its notifies.
+// It is safe for concurrent use.
+type Client struct {
+	cfg     Config
+	jsapi   *jsapi.JsapiApiService
+	refunds *refunddomestic.RefundsApiService
+	aead    cipher.AEAD
+}
+
+// New returns a client for cfg. It checks the config and builds the SDK client
+// in public-key mode; it makes no network call.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher([]byte(cfg.APIv3Key))
+	if err != nil {
+		return nil, errors.New("pay: APIv3Key is not a valid AES-256 key")
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, errors.New("pay: APIv3Key is not a valid AES-256 key")
+	}
+	c := &Client{cfg: cfg, aead: aead}
+	httpClient := cfg.HTTP
+	if cfg.BaseURL != DefaultBaseURL {
+		base, _ := url.Parse(cfg.BaseURL) // validated above
+		hc := *cfg.HTTP
+		hc.Transport = rehost{base: base, next: transportOf(cfg.HTTP)}
+		httpClient = &hc
+	}
+	sdk, err := core.NewClient(context.Background(),
+		option.WithWechatPayPublicKeyAuthCipher(cfg.MchID, cfg.CertSerial, cfg.PrivateKey, cfg.PublicKeyID, cfg.PublicKey),
+		option.WithHTTPClient(httpClient),
+		// After the auth option, so that responses are checked against our clock.
+		withValidator{responseValidator{c}},
+	)
+	if err != nil {
+		return nil, errors.New("pay: building the WeChat Pay SDK client failed")
+	}
+	c.jsapi = &jsapi.JsapiApiService{Client: sdk}
+	c.refunds = &refunddomestic.RefundsApiService{Client: sdk}
+	return c, nil
+}
+
+// AppID returns the configured appid (the one paySign is computed for).
+func (c *Client) AppID() string { return c.cfg.AppID }
+
+// MchID returns the configured merchant id.
+func (c *Client) MchID() string { return c.cfg.MchID }
+
+func transportOf(hc *http.Client) http.RoundTripper {
+	if hc.Transport != nil {
+		return hc.Transport
+	}
+	return http.DefaultTransport
+}
+
+// rehost sends the SDK's requests, whose host is hard-coded to
+// api.mch.weixin.qq.com, to BaseURL instead. The SDK has no host option.
+type rehost struct {
+	base *url.URL
+	next http.RoundTripper
+}
+
+func (t rehost) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not modify its request
+	r.URL.Scheme, r.URL.Host, r.Host = t.base.Scheme, t.base.Host, ""
+	return t.next.RoundTrip(r)
+}
+
+type withValidator struct{ v responseValidator }
+
+func (w withValidator) Apply(s *core.DialSettings) error {
+	s.Validator = w.v
+	return nil
+}
+
+// responseValidator is the SDK's response check (serial, timestamp, signature
+// over "timestamp\nnonce\nbody\n"), done with the injected clock.
+type responseValidator struct{ c *Client }
+
+func (v responseValidator) Validate(_ context.Context, resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return v.c.verify(resp.Header, body)
+}
+
+func (v responseValidator) GetAcceptSerial(context.Context) (string, error) {
+	return v.c.cfg.PublicKeyID, nil
+}
+
+// verify checks a WeChat Pay signature on header and body: the serial is our
+// public key id, the timestamp within maxSkew of the clock, and the signature
+// SHA256withRSA over "timestamp\nnonce\nbody\n".
+func (c *Client) verify(h http.Header, body []byte) error {
+	serial, sig := h.Get(consts.WechatPaySerial), h.Get(consts.WechatPaySignature)
+	ts, nonce := h.Get(consts.WechatPayTimestamp), h.Get(consts.WechatPayNonce)
+	if sig == "" || ts == "" || nonce == "" {
+		return ErrInvalidSignature.WithMessage("Wechatpay-Signature, -Timestamp and -Nonce are required")
+	}
+	if t := h.Get("Wechatpay-Signature-Type"); t != "" && t != "WECHATPAY2-SHA256-RSA2048" {
+		return ErrInvalidSignature.WithMessage("unsupported Wechatpay-Signature-Type %q", t)
+	}
+	if serial != c.cfg.PublicKeyID {
+		return ErrUnknownSerial.WithMessage("Wechatpay-Serial %q is not the configured public key id", serial)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return ErrInvalidSignature.WithMessage("Wechatpay-Timestamp is not a number")
+	}
+	if d := c.cfg.Now().Sub(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
+		return ErrStaleNotify.WithMessage("Wechatpay-Timestamp is %s off the clock", d.Round(time.Second))
+	}
+	raw, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		return ErrInvalidSignature.WithMessage("Wechatpay-Signature is not base64")
+	}
+	msg := make([]byte, 0, len(ts)+len(nonce)+len(body)+3)
+	msg = append(append(append(append(append(append(msg, ts...), '\n'), nonce...), '\n'), body...), '\n')
+	sum := sha256.Sum256(msg)
+	if rsa.VerifyPKCS1v15(c.cfg.PublicKey, crypto.SHA256, sum[:], raw) != nil {
+		return ErrInvalidSignature
+	}
+	return nil
+}
+
+// sign returns base64(SHA256withRSA(msg)) with the merchant key.
+func (c *Client) sign(msg string) (string, error) {
+	sum := sha256.Sum256([]byte(msg))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, c.cfg.PrivateKey, crypto.SHA256, sum[:])
+	if err != nil {
+		return "", apperr.From(errors.New("pay: signing failed"))
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// nonceStr returns 32 random characters from [0-9A-Za-z].
+func nonceStr() string {
+	const symbols = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand)
+	for i := range b {
+		b[i] = symbols[int(b[i])%len(symbols)]
+	}
+	return string(b)
+}
+
+// fail turns an SDK error into the package's errors; nf is what "not found"
+// means for op. The SDK returns *core.APIError for non-2xx answers and plain
+// errors for everything else (network, timeout, bad response signature,
+// undecodable body).
+func fail(op string, err error, nf *apperr.Error) error {
+	var api *core.APIError
+	if !errors.As(err, &api) {
+		return ErrUnavailable.WithMessage("WeChat Pay %s failed", op).Wrap(err)
+	}
+	cause := &APIError{Status: api.StatusCode, Code: api.Code, Message: api.Message}
+	switch {
+	case api.StatusCode >= 500 || api.StatusCode == http.StatusTooManyRequests:
+		return ErrUnavailable.WithMessage("WeChat Pay %s failed: %s", op, api.Code).Wrap(cause)
+	case api.Code == "ORDERPAID":
+		return ErrOrderPaid.Wrap(cause)
+	case api.Code == "ORDER_CLOSED":
+		return ErrOrderClosed.Wrap(cause)
+	case api.Code == "OUT_TRADE_NO_USED":
+		return ErrOutTradeNoUsed.Wrap(cause)
+	case api.StatusCode == http.StatusNotFound || api.Code == "ORDER_NOT_EXIST" ||
+		api.Code == "ORDERNOTEXIST" || api.Code == "RESOURCE_NOT_EXISTS":
+		return nf.Wrap(cause)
+	}
+	return ErrRejected.WithMessage("WeChat Pay refused %s: %s %s", op, api.Code, strings.TrimSpace(api.Message)).Wrap(cause)
+}
+
+// beijing is the zone WeChat Pay writes its times in (+08:00).
+var beijing = time.FixedZone("CST", 8*60*60)
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

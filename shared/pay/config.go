@@ -1,0 +1,159 @@
+package pay
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is WeChat Pay's API host.
+const DefaultBaseURL = "https://api.mch.weixin.qq.com"
+
+// Config holds a direct merchant's WeChat Pay settings (MINIFN_PAY_*).
+type Config struct {
+	AppID       string          // the mini-program's appid, bound to MchID
+	MchID       string          // merchant id
+	CertSerial  string          // serial of the merchant API certificate (signs requests)
+	PrivateKey  *rsa.PrivateKey // merchant API private key
+	APIv3Key    string          // 32-byte APIv3 key (decrypts notifies)
+	PublicKeyID string          // WeChat Pay public key id, PUB_KEY_ID_…
+	PublicKey   *rsa.PublicKey  // WeChat Pay public key (verifies responses and notifies)
+	BaseURL     string          // default DefaultBaseURL; scheme and host only
+	NotifyURL   string          // the pay-notify function's public URL
+	HTTP        *http.Client    // default: a client with a 10 s timeout
+	Now         func() time.Time
+}
+
+func (c *Config) validate() error {
+	var missing []string
+	for _, f := range []struct {
+		name string
+		ok   bool
+	}{
+		{"AppID", c.AppID != ""}, {"MchID", c.MchID != ""}, {"CertSerial", c.CertSerial != ""},
+		{"PrivateKey", c.PrivateKey != nil}, {"APIv3Key", c.APIv3Key != ""},
+		{"PublicKeyID", c.PublicKeyID != ""}, {"PublicKey", c.PublicKey != nil}, {"NotifyURL", c.NotifyURL != ""},
+	} {
+		if !f.ok {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("pay: missing config: %s", strings.Join(missing, ", "))
+	}
+	if len(c.APIv3Key) != 32 {
+		// The length only: the key itself must never reach an error.
+		return fmt.Errorf("pay: APIv3Key must be 32 bytes, got %d", len(c.APIv3Key))
+	}
+	if u, err := url.Parse(c.NotifyURL); err != nil || u.Host == "" || u.RawQuery != "" {
+		return errors.New("pay: NotifyURL must be an absolute URL without a query string")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return fmt.Errorf("pay: BaseURL %q must be scheme://host[:port] with no path", c.BaseURL)
+	}
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// LoadPrivateKey parses an RSA private key (PKCS#8 "PRIVATE KEY", as WeChat
+// Pay issues it, or PKCS#1) given as PEM text or as the path of a PEM file,
+// since MINIFN_PAY_PRIVATE_KEY accepts either. Literal "\n" sequences, as
+// some consoles store multi-line env vars, are read as newlines.
+func LoadPrivateKey(s string) (*rsa.PrivateKey, error) {
+	block, err := pemBlock(s)
+	if err != nil {
+		return nil, err
+	}
+	switch block.Type {
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("pay: private key: not a valid PKCS#8 key")
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, errors.New("pay: private key: not an RSA key")
+		}
+		return rk, nil
+	case "RSA PRIVATE KEY":
+		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("pay: private key: not a valid PKCS#1 key")
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("pay: private key: unexpected PEM block %q", block.Type)
+}
+
+// LoadPublicKey parses the WeChat Pay public key ("PUBLIC KEY", PKIX, as
+// downloaded from the merchant platform, or PKCS#1) given as PEM text or as
+// the path of a PEM file.
+func LoadPublicKey(s string) (*rsa.PublicKey, error) {
+	block, err := pemBlock(s)
+	if err != nil {
+		return nil, err
+	}
+	switch block.Type {
+	case "PUBLIC KEY":
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("pay: public key: not a valid PKIX key")
+		}
+		rk, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, errors.New("pay: public key: not an RSA key")
+		}
+		return rk, nil
+	case "RSA PUBLIC KEY":
+		k, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, errors.New("pay: public key: not a valid PKCS#1 key")
+		}
+		return k, nil
+	}
+	return nil, fmt.Errorf("pay: public key: unexpected PEM block %q", block.Type)
+}
+
+// pemBlock reads s as PEM text, or else as a file path. Errors never quote s:
+// it may be key material pasted without its BEGIN line.
+func pemBlock(s string) (*pem.Block, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, errors.New("pay: empty key")
+	}
+	data := []byte(s)
+	if !strings.Contains(s, "-----BEGIN") {
+		b, err := os.ReadFile(s)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, errors.New("pay: key is neither PEM text nor the path of an existing file")
+		case err != nil:
+			return nil, errors.New("pay: key file is not readable")
+		}
+		data = b
+	} else if !strings.Contains(s, "\n") {
+		data = []byte(strings.ReplaceAll(s, `\n`, "\n"))
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("pay: key is not PEM encoded")
+	}
+	return block, nil
+}
