@@ -2,6 +2,36 @@
 // on AWS Lambda (Runtime API), as a Tencent SCF event function (net/rpc), or
 // as a plain HTTP server (local runs and SCF web functions). The mode comes
 // from the environment, never from the function.
+//
+// # Modes
+//
+// Run picks the first of these whose variable is set:
+//
+//   - AWS_LAMBDA_RUNTIME_API: AWS Lambda, see package awslambda.
+//   - _LAMBDA_SERVER_PORT: Tencent SCF event function, see package scf.
+//   - neither: an HTTP server on MINIFN_ADDR; else on ":"+PORT (all
+//     interfaces, as platforms that set PORT expect); else on 127.0.0.1:8080.
+//     An SCF web function's scf_bootstrap sets MINIFN_ADDR=0.0.0.0:9000
+//     (https://www.tencentcloud.com/document/product/583/40688). SIGTERM or
+//     SIGINT shuts the server down gracefully.
+//
+// In every mode a request gets a request id (shared/requestid) that is sent
+// back in X-Request-Id, and a handler panic is answered with a 500 in the
+// contract's JSON error shape without killing the process.
+//
+// # Base path
+//
+// MINIFN_BASE_PATH (e.g. "/release", "/api") is stripped from every request
+// path in every mode before the handler sees it, and requests outside it
+// answer 404. Use it when a gateway puts a prefix of its own in the path: an
+// API Gateway stage, or the path an API is mounted on.
+//
+// # Timer jobs in HTTP mode
+//
+// Timers cannot reach an HTTP server, so there a function's job runs on
+// POST /_minifn/job, which exists only when the server listens on a loopback
+// address (local runs, where a developer or the dev tool triggers it). A web
+// function on 0.0.0.0 never exposes it.
 package platform
 
 import (
