@@ -9,6 +9,9 @@
 //
 //	GET  /sns/jscode2session    code2Session (login.go)
 //	POST /cgi-bin/stable_token  getStableAccessToken (token.go)
+//	POST /wxa/getwxacodeunlimit  wxacode.getUnlimited: a PNG QR code of WxacodeContent (wxacode.go)
+//	POST /wxa/business/getuserphonenumber  phone number by MintPhoneCode's code (phone.go)
+//	POST /cgi-bin/message/subscribe/send   one send per Accept'ed credit (subscribe.go)
 //
 // APIs that need an access_token call requireToken (CheckToken for code
 // outside the package), which answers 41001 (missing), 40001 (unknown or
@@ -102,6 +105,10 @@ type Emulator struct {
 	calls       map[string]int       // WeChat API path → calls
 	faults      map[string]*fault    // WeChat API path → pending fault
 	rid         uint64               // request id counter for errmsg
+
+	wxacode wxacodeState   // getUnlimited quota (wxacode.go)
+	phones  phoneState     // getPhoneNumber codes (phone.go)
+	subs    subscribeState // subscribe message credits and log (subscribe.go)
 }
 
 // userKey names a test user within an app: openids differ per app.
@@ -150,6 +157,9 @@ func (e *Emulator) Handler() http.Handler {
 func (e *Emulator) routes(mux *http.ServeMux) {
 	e.api(mux, "/sns/jscode2session", e.code2Session)
 	e.api(mux, "/cgi-bin/stable_token", e.stableToken)
+	e.api(mux, "/wxa/getwxacodeunlimit", e.getUnlimited)
+	e.api(mux, "/wxa/business/getuserphonenumber", e.getPhoneNumber)
+	e.api(mux, "/cgi-bin/message/subscribe/send", e.sendSubscribe)
 }
 
 // checkApp checks an appid and its secret the way WeChat's credential APIs do.

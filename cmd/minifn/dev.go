@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/platform"
+)
+
+// defaultDir holds what dev keeps between runs: the bolt file and the
+// generated session secret and admin token.
+const defaultDir = ".minifn"
+
+func devCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("dev")
+	addr := fs.String("addr", "", "listen address (default MINIFN_ADDR, PORT, or 127.0.0.1:8080)")
+	dir := fs.String("dir", defaultDir, "directory of the dev store and generated secrets")
+	if rest, err := parse(fs, args); err != nil {
+		return err
+	} else if len(rest) > 0 {
+		return fmt.Errorf("%w: unexpected %q", errUsage, rest[0])
+	}
+	cfg, err := devConfig(*dir)
+	if err != nil {
+		return err
+	}
+	if *addr == "" {
+		*addr = cfg.Addr
+		if *addr == "" {
+			*addr = app.DefaultAddr
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (another minifn dev? use --addr)", *addr, err)
+	}
+	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), out)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer d.Close()
+	d.banner(out, *dir)
+	go d.runJobs(ctx)
+	return platform.Serve(ctx, ln, d.Handler)
+}
+
+// devConfig reads the environment and fills in what dev needs no one to
+// set: a store under dir (unless MINIFN_STORE is set), and a session secret
+// generated once and kept in dir.
+func devConfig(dir string) (app.Config, error) {
+	cfg, err := app.LoadConfig()
+	if err != nil {
+		return app.Config{}, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return app.Config{}, err
+	}
+	if _, set := os.LookupEnv("MINIFN_STORE"); !set {
+		cfg.Store = "bolt:" + filepath.Join(dir, "minifn.db")
+	}
+	if cfg.SessionSecret == "" {
+		s, err := kept(filepath.Join(dir, "session-secret"), 32)
+		if err != nil {
+			return app.Config{}, err
+		}
+		cfg.SessionSecret = app.Secret(s)
+	}
+	if cfg.AdminToken == "" {
+		s, err := kept(filepath.Join(dir, "admin-token"), 24)
+		if err != nil {
+			return app.Config{}, err
+		}
+		cfg.AdminToken = app.Secret(s)
+	}
+	return cfg, nil
+}
+
+// kept returns the secret stored at path, generating n random bytes (in
+// hex) the first time, so that tokens survive a restart of dev.
+func kept(path string, n int) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) >= 2*n {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	raw := make([]byte, n)
+	rand.Read(raw)
+	s := hex.EncodeToString(raw)
+	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
+}
+
+// dev is every function of the catalog on one handler, with the emulators.
+type dev struct {
+	Handler http.Handler
+	URL     string
+	App     *app.App
+	Emu     *emulators // nil when every server is real
+	specs   []catalog.Spec
+	jobs    map[string]func(context.Context) error
+	skipped map[string]error
+	log     io.Writer
+}
+
+// newDev opens the App on cfg (pointing unconfigured servers at the
+// emulators served at base) and builds every function.
+func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*dev, error) {
+	d := &dev{URL: base, specs: catalog.All(), jobs: map[string]func(context.Context) error{},
+		skipped: map[string]error{}, log: log}
+	emu := newEmulators(time.Now)
+	if configure(&cfg, base) {
+		d.Emu = emu
+	}
+	a, err := app.Open(ctx, cfg, app.Options{})
+	if err != nil {
+		return nil, err
+	}
+	d.App = a
+	rt := httpapi.NewRouter()
+	for _, s := range d.specs {
+		f, err := s.Build(a)
+		if err != nil {
+			d.skipped[s.Name] = err
+			continue
+		}
+		for _, route := range s.Routes {
+			rt.Handle(route, f.Handler)
+		}
+		if f.Job != nil {
+			d.jobs[s.Name] = f.Job
+		}
+	}
+	if d.Emu != nil {
+		for prefix, h := range d.Emu.routes() {
+			rt.Handle(prefix, h)
+		}
+	}
+	rt.HandleFunc("POST /_minifn/jobs/{name}", d.runJob)
+	d.Handler = logRequests(log, rt)
+	return d, nil
+}
+
+// Close releases the store.
+func (d *dev) Close() error { return d.App.Close() }
+
+// banner prints what runs where and how to log in.
+func (d *dev) banner(w io.Writer, dir string) {
+	fmt.Fprintf(w, "minifn dev: %d functions on %s  (store %s)\n\n", len(d.specs)-len(d.skipped), d.URL, d.App.Config.Store)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, s := range d.specs {
+		if err, ok := d.skipped[s.Name]; ok {
+			fmt.Fprintf(tw, "  %s\tnot running: %v\n", s.Name, err)
+			continue
+		}
+		routes := strings.Join(s.Routes, ", ")
+		if _, ok := d.jobs[s.Name]; ok {
+			routes += fmt.Sprintf("  (timer: every minute, or POST /_minifn/jobs/%s)", s.Name)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", s.Name, routes)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nadmin token: %s  (kept in %s)\n", string(d.App.Config.AdminToken), filepath.Join(dir, "admin-token"))
+	if d.Emu == nil {
+		fmt.Fprintf(w, "WeChat: %s (appid %s)\n", d.App.Config.WechatAPIBase, d.App.Config.WechatAppid)
+		return
+	}
+	fmt.Fprintf(w, "WeChat: emulated on %s (appid %s)\n\nLog in as a test user:\n", d.URL, d.App.Config.WechatAppid)
+	fmt.Fprintf(w, `  json='Content-Type: application/json'
+  code=$(curl -s -X POST %[1]s/_emulator/login-code -H "$json" -d '{"user":"alice"}' | sed -E 's/.*"code":"([^"]+)".*/\1/')
+  token=$(curl -s -X POST %[1]s/login -H "$json" -d "{\"code\":\"$code\"}" | sed -E 's/.*"token":"([^"]+)".*/\1/')
+  curl -s %[1]s/me -H "Authorization: Bearer $token"
+
+`, d.URL)
+}
+
+// runJob runs a timer function's job now: POST /_minifn/jobs/{name}.
+func (d *dev) runJob(w http.ResponseWriter, r *http.Request) error {
+	job, ok := d.jobs[r.PathValue("name")]
+	if !ok {
+		return httpapi.ErrNotFound.WithMessage("no timer function named %q", r.PathValue("name"))
+	}
+	if err := job(r.Context()); err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return nil
+}
+
+// runJobs runs every timer job once a minute until ctx is done, as the
+// clouds' schedules would.
+func (d *dev) runJobs(ctx context.Context) {
+	if len(d.jobs) == 0 {
+		return
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for name, job := range d.jobs {
+				if err := job(ctx); err != nil {
+					slog.Error("timer job failed", "function", name, "err", err)
+				}
+			}
+		}
+	}
+}
+
+// logRequests prints one line per request: method, path, status, time.
+func logRequests(w io.Writer, h http.Handler) http.Handler {
+	var mu sync.Mutex
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "%s %s %s → %d (%s)\n", start.Format("15:04:05"), r.Method, r.URL.Path, sw.status,
+			time.Since(start).Round(time.Microsecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/platform"
+)
+
+func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlags("invoke")
+	event := fs.String("event", "", "event file (JSON)")
+	kind := fs.String("platform", "lambda", "event format: lambda or scf")
+	dir := fs.String("dir", defaultDir, "directory of the dev store and generated secrets")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || *event == "" {
+		return fmt.Errorf("%w: want FUNCTION and --event FILE", errUsage)
+	}
+	spec, ok := catalog.Lookup(rest[0])
+	if !ok {
+		return fmt.Errorf("%w: no function named %q", errUsage, rest[0])
+	}
+	evt, err := os.ReadFile(*event)
+	if err != nil {
+		return err
+	}
+	cfg, err := devConfig(*dir)
+	if err != nil {
+		return err
+	}
+	// Servers left unconfigured are emulated for the run, on a loopback port.
+	emu := newEmulators(nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: emu.handler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	configure(&cfg, "http://"+ln.Addr().String())
+	return invoke(ctx, cfg, spec, *kind, evt, out)
+}
+
+// invoke runs one event through spec's function in-process, as the platform
+// kind would deliver it, and prints the platform's response.
+func invoke(ctx context.Context, cfg app.Config, spec catalog.Spec, kind string, event []byte, out io.Writer) error {
+	a, err := app.Open(ctx, cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	f, err := spec.Build(a)
+	if err != nil {
+		return err
+	}
+	res, err := platform.Invoke(ctx, f, kind, event)
+	if err != nil {
+		return fmt.Errorf("the invocation failed, as %s would report it: %w", kind, err)
+	}
+	_, err = fmt.Fprintf(out, "%s\n", res)
+	return err
+}

@@ -1,0 +1,6 @@
+// Command campaigns serves GET/POST /campaigns and the admin's pause, resume and end.
+package main
+
+import "github.com/minifn/minifn/shared/catalog"
+
+func main() { catalog.Main(catalog.Campaigns) }

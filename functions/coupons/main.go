@@ -1,0 +1,6 @@
+// Command coupons serves GET /coupons and GET /coupons/{id}/qr: the caller's coupons.
+package main
+
+import "github.com/minifn/minifn/shared/catalog"
+
+func main() { catalog.Main(catalog.Coupons) }

@@ -1,0 +1,6 @@
+// Command order-expire is the timer that closes unpaid orders older than MINIFN_ORDER_TTL.
+package main
+
+import "github.com/minifn/minifn/shared/catalog"
+
+func main() { catalog.Main(catalog.OrderExpire) }

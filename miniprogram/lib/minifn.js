@@ -1,0 +1,342 @@
+// minifn.js: the Mini-Program side of minifn's HTTP contract.
+//
+// One small module, plain CommonJS, so that a Mini-Program (require) and
+// node (the tests) load the same file. It does the plumbing every page would
+// otherwise repeat:
+//
+//   - login: wx.login → POST /login, the token kept in storage, one login in
+//     flight however many requests wait for it;
+//   - one re-login and one replay when the server answers 401 (the token
+//     expired or the session secret was rotated);
+//   - an Idempotency-Key on every POST (creates), kept across retries, so a
+//     retried or double-tapped "claim" or "buy" creates one thing;
+//   - retries of network failures, 429 and 5xx for requests that are safe to
+//     repeat (GET, PUT, DELETE, and POSTs carrying an Idempotency-Key),
+//     honouring Retry-After;
+//   - payment: POST /orders, wx.requestPayment with the server's parameters,
+//     then the order read back until the server has seen the payment;
+//   - scenes: the `scene` of a Mini-Program code resolved by GET /scenes/{scene}.
+//
+// Errors reject with a MinifnError carrying the API's status, code and
+// message ({"error":{"code","message"}}), or code "network" when no answer
+// came back.
+'use strict';
+
+const DEFAULT_STORAGE_KEY = 'minifn.session';
+
+// How long before its expiry a token is renewed instead of sent.
+const EXPIRY_MARGIN_MS = 60 * 1000;
+
+class MinifnError extends Error {
+  constructor(status, code, message, data) {
+    super(message || code);
+    this.name = 'MinifnError';
+    this.status = status; // 0 when no HTTP answer came back
+    this.code = code;
+    this.data = data;
+  }
+}
+
+// newKey returns a fresh Idempotency-Key: 128 random bits in hex. The
+// Mini-Program runtime has no crypto.randomUUID; wx.getRandomValues is
+// asynchronous, and uniqueness per caller is all the server needs.
+function newKey() {
+  let s = Date.now().toString(16);
+  while (s.length < 44) s += Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return s.slice(0, 44);
+}
+
+// promisify turns a wx.* call taking success/fail callbacks into a promise.
+function promisify(fn, opts) {
+  return new Promise((resolve, reject) => {
+    fn(Object.assign({}, opts, { success: resolve, fail: reject }));
+  });
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// header reads a response header whatever its case (wx.request keeps the
+// server's spelling).
+function header(res, name) {
+  const h = res.header || res.headers || {};
+  const want = name.toLowerCase();
+  for (const k of Object.keys(h)) if (k.toLowerCase() === want) return h[k];
+  return undefined;
+}
+
+function errorFrom(res) {
+  let body = res.data;
+  if (body instanceof ArrayBuffer) body = String.fromCharCode.apply(null, new Uint8Array(body));
+  if (typeof body === 'string') {
+    try { body = JSON.parse(body); } catch (e) { body = null; }
+  }
+  const e = (body && body.error) || {};
+  const err = new MinifnError(res.statusCode, e.code || 'http_' + res.statusCode,
+    e.message || 'HTTP ' + res.statusCode, body);
+  err.retryAfter = Number(header(res, 'Retry-After')) || 0;
+  return err;
+}
+
+// retryable tells whether a failed attempt may be repeated.
+function retryable(err) {
+  return err.status === 0 || err.status === 429 || err.status >= 500;
+}
+
+/**
+ * createClient returns a client of the minifn API at opts.baseURL.
+ *
+ * opts.wx          the wx object (default: the global wx)
+ * opts.storageKey  where the session is kept (default "minifn.session")
+ * opts.retries     extra attempts for retryable failures (default 2)
+ * opts.retryDelay  first back-off in ms, doubled each time (default 300)
+ * opts.timeout     wx.request timeout in ms (default 10000)
+ */
+function createClient(opts) {
+  opts = opts || {};
+  const wx = opts.wx || (typeof globalThis !== 'undefined' ? globalThis.wx : undefined);
+  if (!wx) throw new Error('minifn: no wx object');
+  if (!opts.baseURL) throw new Error('minifn: baseURL is required');
+  const base = opts.baseURL.replace(/\/+$/, '');
+  const storageKey = opts.storageKey || DEFAULT_STORAGE_KEY;
+  const retries = opts.retries === undefined ? 2 : opts.retries;
+  const retryDelay = opts.retryDelay === undefined ? 300 : opts.retryDelay;
+  const timeout = opts.timeout || 10000;
+  let loggingIn = null; // the login in flight, shared by every waiting request
+  let launch = {}; // scene and referrer sent with every login
+
+  function session() {
+    try {
+      const s = wx.getStorageSync(storageKey);
+      return s && s.token ? s : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function validSession() {
+    const s = session();
+    if (!s) return null;
+    if (s.expires_at && Date.parse(s.expires_at) - EXPIRY_MARGIN_MS < Date.now()) return null;
+    return s;
+  }
+
+  // send makes one HTTP exchange; it resolves with the wx.request result
+  // for any status and rejects with a MinifnError only when none came back.
+  function send(method, path, data, headers, responseType) {
+    const h = Object.assign({}, headers);
+    if (data !== undefined) h['Content-Type'] = 'application/json';
+    return new Promise((resolve, reject) => {
+      wx.request({
+        url: base + path,
+        method,
+        data,
+        header: h,
+        timeout,
+        dataType: responseType === 'arraybuffer' ? 'other' : 'json',
+        responseType: responseType || 'text',
+        success: resolve,
+        fail: (e) => reject(new MinifnError(0, 'network', (e && e.errMsg) || 'request failed')),
+      });
+    });
+  }
+
+  async function doLogin() {
+    const { code } = await promisify(wx.login, {});
+    const body = Object.assign({ code }, launch);
+    const res = await send('POST', '/login', body, {});
+    if (res.statusCode !== 200) throw errorFrom(res);
+    const s = { token: res.data.token, expires_at: res.data.expires_at, openid: res.data.openid };
+    wx.setStorageSync(storageKey, s);
+    return s;
+  }
+
+  /** login trades a fresh wx.login code for a token; concurrent calls share one. */
+  function login() {
+    if (!loggingIn) {
+      loggingIn = doLogin().finally(() => { loggingIn = null; });
+    }
+    return loggingIn;
+  }
+
+  async function ensureSession() {
+    return validSession() || login();
+  }
+
+  // attempt sends one request with the session token, re-logging in once on
+  // 401. It resolves with the response or rejects with a MinifnError.
+  async function attempt(method, path, data, headers, auth, responseType) {
+    let h = headers;
+    if (auth) h = Object.assign({}, headers, { Authorization: 'Bearer ' + (await ensureSession()).token });
+    let res = await send(method, path, data, h, responseType);
+    if (auth && res.statusCode === 401) {
+      wx.removeStorageSync(storageKey);
+      const s = await login();
+      res = await send(method, path, data, Object.assign({}, headers, { Authorization: 'Bearer ' + s.token }),
+        responseType);
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) return res;
+    throw errorFrom(res);
+  }
+
+  /**
+   * request calls the API and resolves with the JSON body (null for 204).
+   *
+   * o.method (default GET), o.path, o.data (JSON body),
+   * o.auth (default true: send the user token),
+   * o.idempotencyKey (POST: default a fresh key; false to send none),
+   * o.raw (resolve with the whole wx.request result instead of the body),
+   * o.responseType ("arraybuffer" for images).
+   */
+  async function request(o) {
+    const method = (o.method || 'GET').toUpperCase();
+    const auth = o.auth !== false;
+    const headers = Object.assign({}, o.header);
+    if (method === 'POST' && o.idempotencyKey !== false) {
+      headers['Idempotency-Key'] = o.idempotencyKey || newKey();
+    }
+    const safe = method !== 'POST' || headers['Idempotency-Key'];
+    let delay = retryDelay;
+    for (let i = 0; ; i++) {
+      try {
+        const res = await attempt(method, o.path, o.data, headers, auth, o.responseType);
+        return o.raw ? res : res.statusCode === 204 ? null : res.data;
+      } catch (err) {
+        if (!(err instanceof MinifnError) || !safe || i >= retries || !retryable(err)) throw err;
+        await sleep(err.retryAfter > 0 ? Math.min(err.retryAfter, 30) * 1000 : delay);
+        delay *= 2;
+      }
+    }
+  }
+
+  /**
+   * pay places an order and pays it: POST /orders, wx.requestPayment with
+   * the server's parameters, then GET /orders/{id} until the order is no
+   * longer pending (the server learns of the payment from WeChat Pay's
+   * notify, which may trail the client's success callback).
+   *
+   * Resolves with {order, status}: status "cancelled" when the user closed
+   * the payment sheet (the order stays pending until it expires or is
+   * cancelled), else the order's status as last read: "paid", or "pending"
+   * when the server had not yet seen the payment when polling stopped.
+   */
+  async function pay(orderRequest, o) {
+    o = o || {};
+    const created = await request({ method: 'POST', path: '/orders', data: orderRequest,
+      idempotencyKey: o.idempotencyKey });
+    return payOrder(created, o);
+  }
+
+  /** payOrder pays an order already created ({order, payment}). */
+  async function payOrder(created, o) {
+    o = o || {};
+    const p = created.payment;
+    if (!p) throw new MinifnError(0, 'no_payment', 'the order has no payment parameters');
+    try {
+      await promisify(wx.requestPayment, {
+        timeStamp: p.timeStamp, nonceStr: p.nonceStr, package: p.package,
+        signType: p.signType, paySign: p.paySign,
+      });
+    } catch (e) {
+      const msg = (e && e.errMsg) || '';
+      if (/cancel/.test(msg)) return { order: created.order, status: 'cancelled' };
+      throw new MinifnError(0, 'payment_failed', msg || 'wx.requestPayment failed');
+    }
+    const order = await waitPaid(created.order.id, o);
+    return { order, status: order.status };
+  }
+
+  // waitPaid reads the order until it leaves pending, or gives up.
+  async function waitPaid(id, o) {
+    const tries = o.pollTries || 10;
+    let wait = o.pollDelay || 500;
+    let order;
+    for (let i = 0; i < tries; i++) {
+      order = (await request({ path: '/orders/' + encodeURIComponent(id) })).order;
+      if (order.status !== 'pending') return order;
+      await sleep(wait);
+      wait = Math.min(wait * 2, 4000);
+    }
+    return order;
+  }
+
+  /**
+   * resolveScene returns the params behind a Mini-Program code's scene, or
+   * null when there is none. It takes a page's onLoad options (scene in
+   * options.scene) or App.onLaunch/onShow options (scene in
+   * options.query.scene; options.scene there is WeChat's numeric scene
+   * value such as 1047, not ours). WeChat passes the scene URL-encoded.
+   */
+  async function resolveScene(options) {
+    options = options || {};
+    let scene = options.query && options.query.scene;
+    if (scene === undefined && typeof options.scene === 'string') scene = options.scene;
+    if (!scene) return null;
+    scene = decodeURIComponent(scene);
+    return request({ path: '/scenes/' + encodeURIComponent(scene), auth: false });
+  }
+
+  /**
+   * onLaunch is App.onLaunch's helper: it resolves the launch scene (if
+   * any), remembers it and its referrer for login (the server keeps the
+   * first ones on the user for attribution), and logs in unless a valid
+   * token is stored. Resolves with {scene, params, page, session}.
+   */
+  async function onLaunch(options) {
+    let resolved = null;
+    try {
+      resolved = await resolveScene(options);
+    } catch (e) {
+      resolved = null; // an unknown or expired scene must not stop the launch
+    }
+    if (resolved) {
+      const scene = decodeURIComponent((options.query && options.query.scene) || options.scene);
+      launch = { scene };
+      const ref = resolved.params && (resolved.params.referrer || resolved.params.ref);
+      if (ref) launch.referrer = ref;
+    }
+    const s = await ensureSession();
+    return { scene: launch.scene, params: resolved && resolved.params, page: resolved && resolved.page, session: s };
+  }
+
+  return {
+    request,
+    get: (path, o) => request(Object.assign({}, o, { method: 'GET', path })),
+    post: (path, data, o) => request(Object.assign({}, o, { method: 'POST', path, data })),
+    put: (path, data, o) => request(Object.assign({}, o, { method: 'PUT', path, data })),
+    del: (path, o) => request(Object.assign({}, o, { method: 'DELETE', path })),
+    login,
+    logout: () => wx.removeStorageSync(storageKey),
+    session,
+    onLaunch,
+    resolveScene,
+    pay,
+    payOrder,
+    newKey,
+    // The contract's routes, for pages that prefer names to paths.
+    campaigns: () => request({ path: '/campaigns', auth: false }),
+    claim: (campaignId, key) => request({ method: 'POST', path: '/coupons/claim',
+      data: { campaign_id: campaignId }, idempotencyKey: key }),
+    coupons: (status) => request({ path: '/coupons' + (status ? '?status=' + encodeURIComponent(status) : '') }),
+    products: () => request({ path: '/products', auth: false }),
+    orders: () => request({ path: '/orders' }),
+    order: (id) => request({ path: '/orders/' + encodeURIComponent(id) }),
+    cancelOrder: (id) => request({ method: 'POST', path: '/orders/' + encodeURIComponent(id) + '/cancel',
+      idempotencyKey: false }),
+    points: () => request({ path: '/points' }),
+    scanPoints: (code, key) => request({ method: 'POST', path: '/points/scan', data: { code }, idempotencyKey: key }),
+    redeemReward: (rewardId, key) => request({ method: 'POST', path: '/points/redeem',
+      data: { reward_id: rewardId }, idempotencyKey: key }),
+    me: () => request({ path: '/me' }),
+    // couponQR resolves with a data: URL of the coupon's redemption QR code,
+    // for an <image> (whose src cannot carry the Authorization header).
+    couponQR: async (id, size) => {
+      const buf = await request({ path: '/coupons/' + encodeURIComponent(id) + '/qr' + (size ? '?size=' + size : ''),
+        responseType: 'arraybuffer' });
+      return 'data:image/png;base64,' + wx.arrayBufferToBase64(buf);
+    },
+  };
+}
+
+module.exports = { createClient, MinifnError, newKey };

@@ -1,0 +1,115 @@
+// Package app wires one minifn process: it reads the configuration (the
+// MINIFN_ variables of ../shared/CONTRACT.md, through envconfig), opens the
+// store and builds the clients every function shares, and runs a function
+// on its platform (Main).
+//
+// Only main packages and cmd/minifn see an *App: handlers and domain
+// packages are given the store, clients and clock they need, never the App.
+//
+// # Cold start
+//
+// Open does no network call and nothing a particular function may not need:
+// it opens the store handle (a file for bolt; a client for the network
+// backends, which connect on first use) and builds the cheap shared parts.
+// Per-function services are built by that function's catalog.Spec.Build.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/session"
+	"github.com/minifn/minifn/shared/store"
+	"github.com/minifn/minifn/shared/wechat"
+)
+
+// App holds what a running function shares.
+type App struct {
+	Config   Config
+	Store    store.Store
+	Sessions *session.Sessions
+	// WeChat is nil when MINIFN_WECHAT_APPID is unset; a function that
+	// needs it fails at start (see RequireWeChat).
+	WeChat *wechat.Client
+	// Now is the clock of the whole process (store expiry, tokens, business
+	// times); tests replace it.
+	Now func() time.Time
+}
+
+// Options adjusts Open for tests and the dev tool.
+type Options struct {
+	Now func() time.Time // nil: time.Now
+}
+
+// Open validates cfg and builds the App. Its error is one line naming the
+// offending variable.
+func Open(ctx context.Context, cfg Config, o Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	su, _ := ParseStore(cfg.Store) // Validate checked it
+	st, err := openStore(ctx, su, now)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{
+		Config:   cfg,
+		Store:    st,
+		Sessions: session.New([]byte(cfg.SessionSecret), cfg.SessionTTL, string(cfg.AdminToken), now),
+		Now:      now,
+	}
+	if cfg.HasWeChat() {
+		a.WeChat = wechat.New(wechat.Config{
+			AppID: cfg.WechatAppid, Secret: string(cfg.WechatSecret), BaseURL: cfg.WechatAPIBase,
+			Store: st, Now: now,
+		})
+	}
+	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// RequireWeChat returns an error naming the variable when the WeChat
+// client is not configured; Builds of functions that call WeChat start
+// with it.
+func (a *App) RequireWeChat() error {
+	if a.WeChat == nil {
+		return errors.New("MINIFN_WECHAT_APPID and MINIFN_WECHAT_SECRET are required by this function")
+	}
+	return nil
+}
+
+// Main is a function binary's whole life: read the configuration, open the
+// App, build the function and run it on its platform (platform.Run). Any
+// start error is one line on stderr ("minifn: …") and exit status 1.
+func Main(build func(*App) (platform.Function, error)) {
+	cfg, err := LoadConfig()
+	if err != nil {
+		fatal(err)
+	}
+	a, err := Open(context.Background(), cfg, Options{})
+	if err != nil {
+		fatal(err)
+	}
+	f, err := build(a)
+	if err != nil {
+		a.Close()
+		fatal(err)
+	}
+	platform.Run(f)
+	a.Close()
+}
+
+func fatal(err error) {
+	fmt.Fprintf(os.Stderr, "minifn: %v\n", err)
+	os.Exit(1)
+}

@@ -1,0 +1,56 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/minifn/minifn/shared/pay"
+)
+
+// Pay builds the WeChat Pay client from the MINIFN_PAY_ variables (and
+// MINIFN_WECHAT_APPID, the appid payments are made for). It parses the keys,
+// so only the Builds of functions that pay call it, once: the others never
+// load a key. Its error names the missing or malformed variables, never a
+// value.
+func (a *App) Pay() (*pay.Client, error) {
+	c := a.Config
+	var missing []string
+	for _, v := range []struct {
+		name string
+		set  bool
+	}{
+		{"MINIFN_WECHAT_APPID", c.WechatAppid != ""},
+		{"MINIFN_PAY_MCHID", c.PayMchid != ""},
+		{"MINIFN_PAY_CERT_SERIAL", c.PayCertSerial != ""},
+		{"MINIFN_PAY_PRIVATE_KEY", len(c.PayPrivateKey) > 0},
+		{"MINIFN_PAY_APIV3_KEY", c.PayApiv3Key != ""},
+		{"MINIFN_PAY_PUBLIC_KEY_ID", c.PayPublicKeyID != ""},
+		{"MINIFN_PAY_PUBLIC_KEY", len(c.PayPublicKey) > 0},
+		{"MINIFN_PAY_NOTIFY_URL", c.PayNotifyURL != ""},
+	} {
+		if !v.set {
+			missing = append(missing, v.name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("this function needs WeChat Pay: set %s", strings.Join(missing, ", "))
+	}
+	key, err := pay.LoadPrivateKey(string(c.PayPrivateKey))
+	if err != nil {
+		return nil, errors.New("MINIFN_PAY_PRIVATE_KEY: " + strings.TrimPrefix(err.Error(), "pay: "))
+	}
+	pub, err := pay.LoadPublicKey(string(c.PayPublicKey))
+	if err != nil {
+		return nil, errors.New("MINIFN_PAY_PUBLIC_KEY: " + strings.TrimPrefix(err.Error(), "pay: "))
+	}
+	cl, err := pay.New(pay.Config{
+		AppID: c.WechatAppid, MchID: c.PayMchid, CertSerial: c.PayCertSerial, PrivateKey: key,
+		APIv3Key: string(c.PayApiv3Key), PublicKeyID: c.PayPublicKeyID, PublicKey: pub,
+		BaseURL: strings.TrimRight(c.PayAPIBase, "/"), NotifyURL: c.PayNotifyURL, Now: a.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("WeChat Pay configuration: %w", err)
+	}
+	return cl, nil
+}

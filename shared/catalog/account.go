@@ -1,0 +1,40 @@
+package catalog
+
+import (
+	"net/http"
+
+	"github.com/minifn/minifn/shared/account"
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/platform"
+)
+
+// Login trades a wx.login code for a session token.
+var Login = Spec{
+	Name:   "login",
+	Routes: []string{"POST /login"},
+	Build: func(a *app.App) (platform.Function, error) {
+		if err := a.RequireWeChat(); err != nil {
+			return platform.Function{}, err
+		}
+		accounts := account.New(a.Store, a.WeChat, a.Now)
+		return platform.Function{Handler: router(map[string]http.Handler{
+			"POST /login": httpapi.Login(accounts, a.Sessions),
+		})}, nil
+	},
+}
+
+// Me shows the caller's user record. (POST /me/phone joins it with the
+// phone-number feature.)
+var Me = Spec{
+	Name:   "me",
+	Routes: []string{"GET /me"},
+	Build: func(a *app.App) (platform.Function, error) {
+		// Reading the profile calls no WeChat API: me runs without the
+		// WeChat credentials.
+		accounts := account.New(a.Store, nil, a.Now)
+		return platform.Function{Handler: router(map[string]http.Handler{
+			"GET /me": a.Sessions.Require(httpapi.Me(accounts)),
+		})}, nil
+	},
+}

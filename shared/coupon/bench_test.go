@@ -1,0 +1,124 @@
+package coupon_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/store/bolt"
+)
+
+const (
+	benchStock       = 1000
+	benchAttempts    = 20_000
+	benchConcurrency = 200
+	benchUsers       = 10_000 // each taps twice; per_user_limit 1
+)
+
+// BenchmarkFlashSale measures the rush on one bbolt file: 1,000 coupons,
+// 20,000 claim attempts from 200 concurrent callers. One op is one whole
+// sale. It reports claim attempts/s, the p50 and p99 latency of one attempt,
+// and the same disk's floor, sequential single-key bbolt write transactions
+// (one fsync each), measured in the same run, with the ratio between them.
+//
+//	go test ./shared/coupon -run '^$' -bench FlashSale -benchtime 5x
+func BenchmarkFlashSale(b *testing.B) {
+	dir := b.TempDir()
+	floor := diskFloor(b, filepath.Join(dir, "floor.db"), 500)
+	b.Run("disk-floor", func(b *testing.B) {
+		b.ReportMetric(diskFloor(b, filepath.Join(dir, "floor2.db"), b.N), "tx/s")
+	})
+	for _, shards := range []int{1, 8} {
+		b.Run(fmt.Sprintf("bolt/shards=%d", shards), func(b *testing.B) {
+			st, err := bolt.Open(filepath.Join(dir, fmt.Sprintf("sale%d.db", shards)), bolt.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			svc := coupon.New(st, coupon.Options{})
+			var lat []time.Duration
+			var elapsed time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				camp := mustCampaign(b, svc, coupon.CampaignInput{Stock: benchStock, StockShards: shards})
+				b.StartTimer()
+				d, l := rush(b, svc, camp.ID)
+				elapsed += d
+				lat = append(lat, l...)
+			}
+			slices.Sort(lat)
+			rate := float64(len(lat)) / elapsed.Seconds()
+			b.ReportMetric(rate, "attempts/s")
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(floor, "floor-tx/s")
+			b.ReportMetric(rate/floor, "x-floor")
+		})
+	}
+}
+
+// rush runs one sale and returns its wall time and every attempt's latency.
+// It fails the benchmark unless exactly benchStock coupons were issued.
+func rush(b *testing.B, svc *coupon.Service, campaignID string) (time.Duration, []time.Duration) {
+	lat := make([]time.Duration, benchAttempts)
+	var next, issued atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range benchConcurrency {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < benchAttempts; i = next.Add(1) - 1 {
+				t0 := time.Now()
+				_, _, err := svc.Claim(context.Background(), fmt.Sprintf("bench%05d", i%benchUsers), campaignID, "")
+				lat[i] = time.Since(t0)
+				switch {
+				case err == nil:
+					issued.Add(1)
+				case errors.Is(err, coupon.ErrSoldOut), errors.Is(err, coupon.ErrLimitReached):
+				default:
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	d := time.Since(start)
+	if issued.Load() != benchStock {
+		b.Fatalf("%d coupons issued, want %d", issued.Load(), benchStock)
+	}
+	return d, lat
+}
+
+// diskFloor returns how many sequential single-key bbolt write transactions
+// per second this disk commits: the cost of one fsync, which is what a
+// claim would cost if writes were not grouped.
+func diskFloor(b *testing.B, path string, n int) float64 {
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	start := time.Now()
+	for i := range n {
+		err := db.Update(func(tx *bbolt.Tx) error {
+			bk, err := tx.CreateBucketIfNotExists([]byte("floor"))
+			if err != nil {
+				return err
+			}
+			return bk.Put([]byte("stock"), fmt.Appendf(nil, "%d", i))
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}

@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/qrpng"
+	"github.com/minifn/minifn/shared/session"
+)
+
+// CouponClaim serves the coupon-claim function: POST /coupons/claim
+// {"campaign_id"} → 201 {"coupon"} (user token; Idempotency-Key honoured).
+func CouponClaim(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := NewRouter()
+	rt.Handle("POST /coupons/claim", sess.Require(claimCoupon(cs)))
+	return rt
+}
+
+type couponBody struct {
+	Coupon coupon.Coupon `json:"coupon"`
+}
+
+func claimCoupon(cs *coupon.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, ok := session.UserFrom(r.Context())
+		if !ok {
+			return session.ErrUnauthenticated
+		}
+		key := r.Header.Get(idem.Header)
+		if err := idem.Check(key); err != nil {
+			return err
+		}
+		var in struct {
+			CampaignID string `json:"campaign_id"`
+		}
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		if in.CampaignID == "" {
+			return apperr.Invalidf("field \"campaign_id\" is required")
+		}
+		c, replayed, err := cs.Claim(r.Context(), openid, in.CampaignID, key)
+		if err != nil {
+			return err
+		}
+		markReplayed(w, replayed)
+		JSON(w, http.StatusCreated, couponBody{c})
+		return nil
+	}
+}
+
+// Coupons serves the coupons function (user token):
+//
+//	GET /coupons[?status=usable|locked|used|expired]  the caller's coupons, newest first
+//	GET /coupons/{id}/qr[?size=N]                      PNG QR code of the coupon's redemption code
+func Coupons(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := NewRouter()
+	rt.Handle("GET /coupons", sess.Require(listCoupons(cs)))
+	rt.Handle("GET /coupons/{id}/qr", sess.Require(couponQR(cs)))
+	return rt
+}
+
+func listCoupons(cs *coupon.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, ok := session.UserFrom(r.Context())
+		if !ok {
+			return session.ErrUnauthenticated
+		}
+		status, err := coupon.ParseStatus(r.URL.Query().Get("status"))
+		if err != nil {
+			return err
+		}
+		list, err := cs.Coupons(r.Context(), openid, status)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusOK, struct {
+			Coupons []coupon.Coupon `json:"coupons"`
+		}{list})
+		return nil
+	}
+}
+
+func couponQR(cs *coupon.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, ok := session.UserFrom(r.Context())
+		if !ok {
+			return session.ErrUnauthenticated
+		}
+		size, err := intParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
+		if err != nil {
+			return err
+		}
+		c, err := cs.Coupon(r.Context(), openid, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		png, err := qrpng.Encode(c.Code, size)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", qrpng.ContentType)
+		w.Header().Set("Cache-Control", "private, max-age=300")
+		w.WriteHeader(http.StatusOK)
+		w.Write(png)
+		return nil
+	}
+}
+
+// CouponRedeem serves the coupon-redeem function:
+//
+//	POST   /coupons/redeem {"code"}  staff (user token with the staff role) or admin → 200 {"coupon"}
+//	PUT    /staff/{openid}           admin: grant the staff role → 200 {"staff"}
+//	DELETE /staff/{openid}           admin: revoke it → 204
+func CouponRedeem(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := NewRouter()
+	rt.Handle("POST /coupons/redeem", sess.RequireAny(redeemCoupon(cs)))
+	rt.Handle("PUT /staff/{openid}", sess.RequireAdmin(grantStaff(cs)))
+	rt.Handle("DELETE /staff/{openid}", sess.RequireAdmin(revokeStaff(cs)))
+	return rt
+}
+
+func redeemCoupon(cs *coupon.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		by := coupon.Redeemer{Admin: session.IsAdmin(r.Context())}
+		by.OpenID, _ = session.UserFrom(r.Context())
+		if !by.Admin && by.OpenID == "" {
+			return session.ErrUnauthenticated
+		}
+		var in struct {
+			Code string `json:"code"`
+		}
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		c, err := cs.Redeem(r.Context(), by, in.Code)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusOK, couponBody{c})
+		return nil
+	}
+}
+
+// intParam reads an optional integer query parameter within [lo, hi].
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, apperr.Invalidf("%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}

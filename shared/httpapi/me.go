@@ -1,0 +1,25 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/minifn/minifn/shared/account"
+	"github.com/minifn/minifn/shared/session"
+)
+
+// Me serves GET /me: {"user":{…}} for the caller (session.Require must wrap
+// it). The user record holds no secret.
+func Me(accounts *account.Service) http.Handler {
+	return Func(func(w http.ResponseWriter, r *http.Request) error {
+		openid, ok := session.UserFrom(r.Context())
+		if !ok {
+			return session.ErrUnauthenticated
+		}
+		u, err := accounts.Get(r.Context(), openid)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusOK, map[string]account.User{"user": u})
+		return nil
+	})
+}

@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/product"
+	"github.com/minifn/minifn/shared/session"
+	"github.com/minifn/minifn/shared/store"
+)
+
+// Products serves GET /products (anyone) and POST /products (admin; the
+// caller wraps it in the admin middleware or RequireAny).
+func Products(ps *product.Service, st store.Store) http.Handler {
+	rt := NewRouter()
+	rt.HandleFunc("GET /products", listProducts(ps))
+	rt.HandleFunc("POST /products", putProduct(ps, st))
+	return rt
+}
+
+// listProducts serves GET /products, in SKU order, paginated with ?after=.
+func listProducts(ps *product.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		limit, err := productsLimit(r, 100)
+		if err != nil {
+			return err
+		}
+		list, next, err := ps.List(r.Context(), r.URL.Query().Get("after"), limit)
+		if err != nil {
+			return err
+		}
+		body := struct {
+			Products []product.Product `json:"products"`
+			Next     string            `json:"next,omitempty"`
+		}{list, next}
+		JSON(w, http.StatusOK, body)
+		return nil
+	}
+}
+
+type productInput struct {
+	SKU    string `json:"sku"`
+	Title  string `json:"title"`
+	Price  *int64 `json:"price"`
+	Stock  *int64 `json:"stock"`
+	Active *bool  `json:"active"` // default true
+}
+
+func putProduct(ps *product.Service, st store.Store) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !session.IsAdmin(r.Context()) {
+			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
+		}
+		key := r.Header.Get(idem.Header)
+		if err := idem.Check(key); err != nil {
+			return err
+		}
+		var in productInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		if in.Price == nil {
+			return apperr.Invalidf("field \"price\" is required")
+		}
+		p := product.Product{SKU: in.SKU, Title: in.Title, Price: *in.Price, Stock: in.Stock, Active: in.Active == nil || *in.Active}
+		var ik store.Key
+		if key != "" {
+			ik = idem.Key("products", "admin", key)
+			if b, ok, err := idem.Lookup(r.Context(), st, ik); err != nil || ok {
+				return replayProduct(w, b, err)
+			}
+		}
+		res, err := ps.Put(r.Context(), p, ik)
+		if key != "" && store.FailedOp(err) == 1 {
+			b, _, err := idem.Lookup(r.Context(), st, ik)
+			return replayProduct(w, b, err)
+		}
+		if err != nil {
+			return err
+		}
+		writeProduct(w, res, false)
+		return nil
+	}
+}
+
+func replayProduct(w http.ResponseWriter, b []byte, err error) error {
+	if err != nil {
+		return err
+	}
+	var res product.PutResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		return errors.Join(errors.New("products: corrupt idempotency record"), err)
+	}
+	writeProduct(w, res, true)
+	return nil
+}
+
+// writeProduct answers 201 for a new product and 200 for a replaced one.
+func writeProduct(w http.ResponseWriter, res product.PutResult, replayed bool) {
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	JSON(w, status, map[string]any{"product": res.Product})
+}
+
+// limitParam reads ?limit= (1 to max; max when absent).
+func productsLimit(r *http.Request, max int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return max, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, apperr.Invalidf("query parameter \"limit\" must be 1 to %d", max)
+	}
+	return n, nil
+}

@@ -1,0 +1,265 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/product"
+	"github.com/minifn/minifn/shared/store"
+)
+
+// IdemAction names order creation in Idempotency-Key records.
+const IdemAction = "order-create"
+
+// Created is the outcome of Create.
+type Created struct {
+	Order Order
+	// Payment holds the wx.requestPayment parameters, freshly signed for the
+	// order's prepay_id; nil when the order is no longer pending (a replay
+	// after it was paid or cancelled).
+	Payment  *pay.Payment
+	Replayed bool // the Idempotency-Key was seen before: nothing new was created
+}
+
+// idemResult is what an order's Idempotency-Key record holds.
+type idemResult struct {
+	OrderID string `json:"order_id"`
+}
+
+// Create places an order for openid: prices come from the catalog, stock is
+// reserved, the coupon locked, and the order, its indexes and the idempotency
+// record are written in one Write; then WeChat Pay prepays it. If the prepay
+// fails, a second Write gives back the stock and the coupon and closes the
+// order, and Create returns ErrPrepayFailed.
+//
+// With an idemKey seen before from the same openid, Create creates nothing
+// and returns the first order with fresh payment parameters for its prepay_id.
+//
+// Returns invalid_request errors, product.ErrNotFound, product.ErrInactive,
+// ErrSoldOut, the coupon package's errors (coupon_not_found, expired,
+// min_spend_not_met, coupon_unusable, …), ErrTotalTooLow, ErrPrepayFailed.
+func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, idemKey string) (Created, error) {
+	if openid == "" {
+		return Created{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "a user is required")
+	}
+	if err := req.Validate(); err != nil {
+		return Created{}, err
+	}
+	if err := idem.Check(idemKey); err != nil {
+		return Created{}, err
+	}
+	lines, err := req.lines()
+	if err != nil {
+		return Created{}, err
+	}
+	var ik store.Key
+	if idemKey != "" {
+		ik = idem.Key(IdemAction, openid, idemKey)
+		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
+			return s.replay(ctx, openid, b, err)
+		}
+	}
+	var r record
+	for attempt := 0; ; attempt++ {
+		r, err = s.reserve(ctx, openid, lines, req.CouponID, ik)
+		var lost *lostRace
+		if errors.As(err, &lost) && lost.idem {
+			b, _, err := idem.Lookup(ctx, s.Store, ik)
+			return s.replay(ctx, openid, b, err)
+		}
+		if errors.As(err, &lost) && attempt < 3 {
+			continue // the coupon changed under us: read it again
+		}
+		if errors.As(err, &lost) {
+			return Created{}, coupon.ErrCouponUnusable
+		}
+		if err != nil {
+			return Created{}, err
+		}
+		break
+	}
+	return s.prepay(ctx, r, false)
+}
+
+// lostRace reports that the create Write failed on the coupon's ops or on
+// the idempotency record.
+type lostRace struct{ idem bool }
+
+func (e *lostRace) Error() string {
+	return "order: lost a race on the coupon or the idempotency record"
+}
+
+// reserve prices the order and writes it with its reservations.
+func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, couponID string, ik store.Key) (record, error) {
+	now := s.Now().UTC()
+	id := newID(now)
+	r := record{Owner: openid, Order: Order{
+		ID: id, Status: Pending, OutTradeNo: id, CreatedAt: now, ExpiresAt: now.Add(s.ttl()).Truncate(time.Second),
+	}}
+	var ops []store.Op
+	stockOp := map[int]string{} // op index → sku
+	for _, l := range lines {
+		p, err := s.Products.Get(ctx, l.SKU)
+		if err != nil {
+			return record{}, err
+		}
+		if !p.Active {
+			return record{}, product.ErrInactive.WithMessage("product %q is not on sale", p.SKU)
+		}
+		if p.Limited() {
+			if *p.Stock < l.Quantity {
+				return record{}, ErrSoldOut.WithMessage("product %q has %d left", p.SKU, *p.Stock)
+			}
+			stockOp[len(ops)] = p.SKU
+			ops = append(ops, store.Add(product.Key(p.SKU), -l.Quantity).AtLeast(0))
+			r.Reserved = append(r.Reserved, p.SKU)
+		}
+		r.Items = append(r.Items, Item{SKU: p.SKU, Title: p.Title, Quantity: l.Quantity, Price: p.Price})
+		r.Subtotal += p.Price * l.Quantity
+	}
+	couponFrom, couponTo := len(ops), len(ops)
+	if couponID != "" {
+		if s.Coupons == nil {
+			return record{}, apperr.Invalidf("this shop takes no coupons")
+		}
+		cops, discount, err := s.Coupons.LockOps(ctx, openid, couponID, id, r.Subtotal)
+		if err != nil {
+			return record{}, err
+		}
+		ops = append(ops, cops...)
+		couponTo = len(ops)
+		r.CouponID, r.Discount, r.Coupon = couponID, discount, true
+	}
+	r.Total = r.Subtotal - r.Discount
+	if r.Total < 1 {
+		return record{}, ErrTotalTooLow
+	}
+	put, err := r.put(now)
+	if err != nil {
+		return record{}, err
+	}
+	ix, _ := json.Marshal(tradeIndex{Owner: openid, ID: id})
+	ops = append(ops,
+		put.IfAbsent(),
+		store.Put(store.Item{Key: tradeKey(id), Value: ix}).IfAbsent(),
+		store.Put(store.Item{Key: pendingKey(id), Value: ix}).IfAbsent(),
+	)
+	idemAt := -1
+	if ik != (store.Key{}) {
+		res, _ := json.Marshal(idemResult{OrderID: id})
+		idemAt = len(ops)
+		ops = append(ops, idem.Op(ik, res, now))
+	}
+	err = s.Store.Write(ctx, ops...)
+	i := store.FailedOp(err)
+	switch {
+	case err == nil:
+		return r, nil
+	case stockOp[i] != "" && i >= 0:
+		return record{}, ErrSoldOut.WithMessage("product %q is sold out", stockOp[i])
+	case i >= couponFrom && i < couponTo:
+		return record{}, &lostRace{}
+	case i >= 0 && i == idemAt:
+		return record{}, &lostRace{idem: true}
+	}
+	return record{}, err
+}
+
+// prepay asks WeChat Pay for the order's prepay_id, saves it and signs the
+// payment parameters. A failure closes the order and releases what it holds.
+func (s *Service) prepay(ctx context.Context, r record, replayed bool) (Created, error) {
+	prepayID, err := s.Pay.Prepay(ctx, pay.PrepayRequest{
+		OutTradeNo: r.OutTradeNo, Description: description(r.Items), Total: r.Total,
+		PayerOpenID: r.Owner, TimeExpire: r.ExpiresAt,
+	})
+	if err != nil {
+		if _, _, cerr := s.update(ctx, r.Owner, r.ID, s.endChange(ctx, Closed, ReasonPrepayFailed)); cerr != nil {
+			// The order stays pending and the expiry job will release it.
+			return Created{}, errors.Join(ErrPrepayFailed.Wrap(err), cerr)
+		}
+		return Created{}, ErrPrepayFailed.Wrap(err)
+	}
+	saved, _, err := s.update(ctx, r.Owner, r.ID, func(n *record) ([]store.Op, error) {
+		if n.Status != Pending || n.PrepayID == prepayID {
+			return nil, errNoChange
+		}
+		n.PrepayID = prepayID
+		return nil, nil
+	})
+	if err != nil {
+		return Created{}, err
+	}
+	out := Created{Order: saved.Order, Replayed: replayed}
+	if saved.Status != Pending {
+		return out, nil // cancelled while we were prepaying: no payment
+	}
+	p, err := s.Pay.PaymentParams(prepayID)
+	if err != nil {
+		return Created{}, err
+	}
+	out.Payment = &p
+	return out, nil
+}
+
+// replay answers a repeated Idempotency-Key from the order it created.
+func (s *Service) replay(ctx context.Context, openid string, b []byte, err error) (Created, error) {
+	if err != nil {
+		return Created{}, err
+	}
+	var res idemResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		return Created{}, fmt.Errorf("order: corrupt idempotency record: %w", err)
+	}
+	cur, err := s.load(ctx, openid, res.OrderID)
+	if err != nil {
+		return Created{}, err
+	}
+	switch {
+	case cur.Status == Closed && cur.CloseReason == ReasonPrepayFailed:
+		return Created{}, ErrPrepayFailed
+	case cur.Status != Pending:
+		return Created{Order: cur.Order, Replayed: true}, nil
+	case cur.PrepayID == "":
+		// The first attempt has not prepaid yet (or died before it): prepay
+		// now. WeChat Pay answers identical prepays with the same prepay_id.
+		if s.Now().Add(time.Minute).After(cur.ExpiresAt) {
+			return Created{Order: cur.Order, Replayed: true}, nil
+		}
+		return s.prepay(ctx, cur.record, true)
+	}
+	p, err := s.Pay.PaymentParams(cur.PrepayID)
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Order: cur.Order, Payment: &p, Replayed: true}, nil
+}
+
+// description is the prepay's description: the titles, within WeChat Pay's
+// 127 bytes, cut at a character boundary.
+func description(items []Item) string {
+	var b strings.Builder
+	for i, it := range items {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(it.Title)
+		if it.Quantity > 1 {
+			fmt.Fprintf(&b, " x%d", it.Quantity)
+		}
+	}
+	d := b.String()
+	for len(d) > 127 {
+		_, size := utf8.DecodeLastRuneInString(d)
+		d = d[:len(d)-size]
+	}
+	return d
+}

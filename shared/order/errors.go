@@ -1,0 +1,28 @@
+package order
+
+import "github.com/minifn/minifn/shared/apperr"
+
+// Errors of the order service.
+var (
+	// ErrNotFound is returned when the order does not exist or is not the caller's.
+	ErrNotFound = apperr.New(apperr.NotFound, "order_not_found", "no such order")
+	// ErrSoldOut is returned when a product has less stock than ordered.
+	ErrSoldOut = apperr.New(apperr.Conflict, "sold_out", "the product is sold out")
+	// ErrTotalTooLow is returned when the discount leaves less than 1 fen to pay.
+	ErrTotalTooLow = apperr.New(apperr.Conflict, "total_too_low", "the order total must be at least 1 fen")
+	// ErrPrepayFailed is returned when WeChat Pay did not create the
+	// transaction; the order is closed and its stock and coupon released.
+	ErrPrepayFailed = apperr.New(apperr.Upstream, "prepay_failed", "WeChat Pay could not create the payment; nothing was reserved")
+	// ErrNotCancellable is returned when cancelling an order that is not pending.
+	ErrNotCancellable = apperr.New(apperr.Conflict, "not_cancellable", "only a pending order can be cancelled")
+	// ErrNotRefundable is returned when refunding an order that is not paid,
+	// or more than what is left to refund.
+	ErrNotRefundable = apperr.New(apperr.Conflict, "not_refundable", "the order cannot be refunded")
+	// ErrRefundInFlight is returned when a refund is asked while another is open.
+	ErrRefundInFlight = apperr.New(apperr.Conflict, "refund_in_flight", "a refund of this order is being processed")
+	// ErrNotifyMismatch is returned when a notify's merchant, appid, amount or
+	// state does not match the order.
+	ErrNotifyMismatch = apperr.New(apperr.Invalid, "notify_mismatch", "the notify does not match the order")
+	// ErrBusy is returned when an order kept changing under a transition.
+	ErrBusy = apperr.New(apperr.Conflict, "conflict", "the order changed; try again")
+)

@@ -1,0 +1,190 @@
+package order
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/minifn/minifn/shared/apperr"
+)
+
+// Status is where an order is in its life.
+type Status string
+
+// The states. pending → paid → refunding → refunded (or back to paid after a
+// partial or failed refund); pending → cancelled (user) or closed (expired, or
+// the prepay failed); cancelled/closed → refunding when a payment arrives for
+// an order already given up (the automatic refund).
+const (
+	Pending   Status = "pending"
+	Paid      Status = "paid"
+	Cancelled Status = "cancelled"
+	Closed    Status = "closed"
+	Refunding Status = "refunding"
+	Refunded  Status = "refunded"
+)
+
+// Close reasons.
+const (
+	ReasonExpired      = "expired"       // unpaid after the TTL
+	ReasonPrepayFailed = "prepay_failed" // WeChat Pay refused or failed the prepay
+)
+
+// Limits of one order.
+const (
+	MaxQuantity = 99 // per SKU
+	MaxLines    = 20 // distinct SKUs
+)
+
+// Item is one line of an order, priced from the catalog when it was created.
+type Item struct {
+	SKU      string `json:"sku"`
+	Title    string `json:"title"`
+	Quantity int64  `json:"quantity"`
+	Price    int64  `json:"price"` // unit price, fen
+}
+
+// Refund is one refund of an order.
+type Refund struct {
+	OutRefundNo string     `json:"out_refund_no"`
+	Amount      int64      `json:"amount"` // fen
+	Reason      string     `json:"reason,omitempty"`
+	Status      string     `json:"status"`         // see RefundStatus…
+	Auto        bool       `json:"auto,omitempty"` // the refund of a payment that arrived after cancel/close
+	RefundID    string     `json:"refund_id,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DoneAt      *time.Time `json:"done_at,omitempty"`
+}
+
+// Refund statuses. A refund is open while submitting or processing; at most
+// one refund of an order is open at a time.
+const (
+	RefundSubmitting = "submitting" // written locally; WeChat Pay has not confirmed it yet
+	RefundProcessing = "processing" // WeChat Pay accepted it
+	RefundSuccess    = "success"
+	RefundClosed     = "closed"   // REFUND.CLOSED
+	RefundAbnormal   = "abnormal" // REFUND.ABNORMAL: to be handled on the merchant platform
+	RefundFailed     = "failed"   // WeChat Pay refused the request
+)
+
+// Order is what the API shows.
+type Order struct {
+	ID            string     `json:"id"`
+	Status        Status     `json:"status"`
+	Items         []Item     `json:"items"`
+	Subtotal      int64      `json:"subtotal"`
+	Discount      int64      `json:"discount"`
+	Total         int64      `json:"total"`
+	CouponID      string     `json:"coupon_id,omitempty"`
+	OutTradeNo    string     `json:"out_trade_no"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ExpiresAt     time.Time  `json:"expires_at"` // time_expire sent to WeChat Pay
+	PaidAt        *time.Time `json:"paid_at,omitempty"`
+	TransactionID string     `json:"transaction_id,omitempty"`
+	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
+	ClosedAt      *time.Time `json:"closed_at,omitempty"`
+	CloseReason   string     `json:"close_reason,omitempty"`
+	Refunded      int64      `json:"refunded,omitempty"` // fen refunded so far
+	Refunds       []Refund   `json:"refunds,omitempty"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// openRefund returns the refund in flight, if any.
+func (o *Order) openRefund() *Refund {
+	for i := range o.Refunds {
+		if s := o.Refunds[i].Status; s == RefundSubmitting || s == RefundProcessing {
+			return &o.Refunds[i]
+		}
+	}
+	return nil
+}
+
+// refundable is what may still be refunded.
+func (o *Order) refundable() int64 {
+	var open int64
+	if r := o.openRefund(); r != nil {
+		open = r.Amount
+	}
+	return o.Total - o.Refunded - open
+}
+
+// record is the stored order: the view plus what only the server needs.
+type record struct {
+	Order
+	Owner    string   `json:"owner"`
+	PrepayID string   `json:"prepay_id,omitempty"`
+	Reserved []string `json:"reserved,omitempty"` // SKUs whose stock this order holds
+	Coupon   bool     `json:"coupon_locked,omitempty"`
+}
+
+// LineRequest is one line of a create request.
+type LineRequest struct {
+	SKU      string `json:"sku"`
+	Quantity int64  `json:"quantity"`
+}
+
+// CreateRequest is what a client may say about a new order. Prices are not
+// part of it: they come from the catalog only.
+type CreateRequest struct {
+	Items    []LineRequest `json:"items"`
+	CouponID string        `json:"coupon_id,omitempty"`
+}
+
+// Validate checks the request's shape.
+func (r CreateRequest) Validate() error {
+	if len(r.Items) == 0 {
+		return apperr.Invalidf("field \"items\" must hold at least one item")
+	}
+	if len(r.Items) > MaxLines {
+		return apperr.Invalidf("field \"items\" holds more than %d lines", MaxLines)
+	}
+	for i, l := range r.Items {
+		if l.SKU == "" {
+			return apperr.Invalidf("field \"items[%d].sku\" is required", i)
+		}
+		if l.Quantity < 1 || l.Quantity > MaxQuantity {
+			return apperr.Invalidf("field \"items[%d].quantity\" must be 1 to %d", i, MaxQuantity)
+		}
+	}
+	if len(r.CouponID) > 128 {
+		return apperr.Invalidf("field \"coupon_id\" is too long")
+	}
+	return nil
+}
+
+// lines merges lines of the same SKU (one store key gets one op) and keeps
+// the first-seen order.
+func (r CreateRequest) lines() ([]LineRequest, error) {
+	var out []LineRequest
+	at := map[string]int{}
+	for _, l := range r.Items {
+		if i, ok := at[l.SKU]; ok {
+			out[i].Quantity += l.Quantity
+			if out[i].Quantity > MaxQuantity {
+				return nil, apperr.Invalidf("sku %q is ordered more than %d times", l.SKU, MaxQuantity)
+			}
+			continue
+		}
+		at[l.SKU] = len(out)
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// outTradeNoPattern is WeChat Pay's rule for out_trade_no.
+var outTradeNoPattern = regexp.MustCompile(`^[0-9A-Za-z_\-|*]{6,32}$`)
+
+// newID returns a new order id, also used as out_trade_no: 12 hex digits of
+// the creation time in milliseconds, then 16 random hex digits. Ids sort by
+// creation time, which the owner's list (newest first) and the pending
+// collection (oldest first) rely on.
+func newID(now time.Time) string {
+	var b [8]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%012x%s", now.UnixMilli(), hex.EncodeToString(b[:]))
+}
+
+// validID reports whether id can be an order id (cheap check before a read).
+func validID(id string) bool { return outTradeNoPattern.MatchString(id) }

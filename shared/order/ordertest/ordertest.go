@@ -1,0 +1,313 @@
+// Package ordertest builds a complete order environment for tests: a real
+// store backend, the WeChat Pay emulator and minifn's pay client talking over
+// loopback HTTP, the product, coupon and order services, and an HTTP server
+// with every order route and the pay notify, to which the emulator delivers
+// its notifies.
+package ordertest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/pay/emulator"
+	"github.com/minifn/minifn/shared/product"
+	"github.com/minifn/minifn/shared/session"
+	"github.com/minifn/minifn/shared/store"
+	"github.com/minifn/minifn/shared/store/storetest"
+)
+
+// Merchant identity of every Env.
+const (
+	AppID      = "wx0123456789abcdef"
+	MchID      = "1900000001"
+	OtherMchID = "1900000002" // known to the emulator, with the same APIv3 key
+	CertSerial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+	APIv3Key   = "0123456789abcdefghijklmnopqrstuv"
+)
+
+// Header names the test server reads in place of a session token.
+const (
+	UserHeader  = "X-Test-User"
+	AdminHeader = "X-Test-Admin"
+)
+
+// RSA keys are slow to make, above all under -race; every Env of a test
+// binary shares the same two (they are never modified).
+var keys = sync.OnceValues(func() (*rsa.PrivateKey, *rsa.PrivateKey) {
+	m, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	p, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return m, p
+})
+
+// Env is one complete order environment.
+type Env struct {
+	Clock    *storetest.Clock
+	Store    store.Store
+	Emulator *emulator.Emulator
+	Client   *pay.Client // the real client, pointed at the emulator
+	Pay      *Pay        // what Orders uses: Client, with failure injection
+	Products *product.Service
+	Coupons  *coupon.Service
+	Orders   *order.Service
+	Server   *httptest.Server // the API, with /pay/notify
+	PayURL   string           // the emulator's base URL
+}
+
+// Options tune New.
+type Options struct {
+	TTL time.Duration // default order.DefaultTTL
+	// Start is where the clock starts; default now, to the second. The SDK
+	// signs requests with the real time and the emulator allows 5 minutes of
+	// skew, so tests may move the clock by a few minutes at most.
+	Start      time.Time
+	NotifyPath string // where the emulator sends notifies; default /pay/notify
+}
+
+// New builds an Env on backend b; everything is closed by t.Cleanup.
+func New(t testing.TB, b storetest.Backend, opts Options) *Env {
+	t.Helper()
+	merchantKey, platformKey := keys()
+	if opts.Start.IsZero() {
+		opts.Start = time.Now().Truncate(time.Second)
+	}
+	e := &Env{Clock: storetest.NewClock(opts.Start)}
+	if opts.NotifyPath == "" {
+		opts.NotifyPath = "/pay/notify"
+	}
+	e.Store = b.Open(t, e.Clock.Now)
+
+	var api http.Handler
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) }))
+	t.Cleanup(e.Server.Close)
+
+	emu, err := emulator.New(emulator.Options{
+		Merchants: map[string]emulator.Merchant{
+			MchID:      {PublicKey: &merchantKey.PublicKey, CertSerial: CertSerial, APIv3Key: APIv3Key, AppIDs: []string{AppID}},
+			OtherMchID: {PublicKey: &merchantKey.PublicKey, CertSerial: CertSerial, APIv3Key: APIv3Key},
+		},
+		Now: e.Clock.Now, Key: platformKey, PublicKeyID: "PUB_KEY_ID_0114232134912410000000000000",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Emulator = emu
+	emuSrv := httptest.NewServer(emu.Handler())
+	t.Cleanup(func() { emu.Close(); emuSrv.Close() })
+	e.PayURL = emuSrv.URL
+
+	pub, pubID := emu.PublicKey()
+	e.Client, err = pay.New(pay.Config{
+		AppID: AppID, MchID: MchID, CertSerial: CertSerial, PrivateKey: merchantKey, APIv3Key: APIv3Key,
+		PublicKeyID: pubID, PublicKey: pub, BaseURL: emuSrv.URL, NotifyURL: e.Server.URL + opts.NotifyPath,
+		Now: e.Clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Pay = &Pay{Client: e.Client}
+	e.Products = &product.Service{Store: e.Store, Now: e.Clock.Now}
+	e.Coupons = coupon.New(e.Store, coupon.Options{Now: e.Clock.Now, CacheTTL: -1})
+	e.Orders = &order.Service{Store: e.Store, Products: e.Products, Pay: e.Pay, Coupons: e.Coupons,
+		Now: e.Clock.Now, TTL: opts.TTL}
+	api = e.routes()
+	return e
+}
+
+// routes mounts every order-related handler; the test headers stand in for
+// the session middleware.
+func (e *Env) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/products", httpapi.Products(e.Products, e.Store))
+	mux.Handle("POST /orders", httpapi.OrderCreate(e.Orders))
+	orders := httpapi.Orders(e.Orders)
+	mux.Handle("GET /orders", orders)
+	mux.Handle("GET /orders/{id}", orders)
+	mux.Handle("POST /orders/{id}/cancel", orders)
+	mux.Handle("POST /orders/{id}/refund", httpapi.Refund(e.Orders))
+	mux.Handle("POST /pay/notify", httpapi.PayNotify(e.Client, e.Orders))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if u := r.Header.Get(UserHeader); u != "" {
+			ctx = session.WithUser(ctx, u)
+		}
+		if r.Header.Get(AdminHeader) != "" {
+			ctx = session.WithAdmin(ctx)
+		}
+		mux.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// Product creates a product (stock nil: unlimited).
+func (e *Env) Product(t testing.TB, sku string, price int64, stock *int64) product.Product {
+	t.Helper()
+	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true}, store.Key{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Product
+}
+
+// Stock returns a product's remaining stock.
+func (e *Env) Stock(t testing.TB, sku string) int64 {
+	t.Helper()
+	p, err := e.Products.Get(context.Background(), sku)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stock == nil {
+		t.Fatalf("product %s has no stock limit", sku)
+	}
+	return *p.Stock
+}
+
+// Coupon creates a campaign with this discount and min_spend and claims one
+// coupon of it for openid.
+func (e *Env) Coupon(t testing.TB, openid string, amountOff, minSpend int64) coupon.Coupon {
+	t.Helper()
+	ctx := context.Background()
+	var in coupon.CampaignInput
+	raw := `{"title":"满减","discount":{"amount_off":` + itoa(amountOff) + `},"min_spend":` + itoa(minSpend) +
+		`,"stock":1000,"per_user_limit":10,"valid_days":30}`
+	if err := json.Unmarshal([]byte(raw), &in); err != nil {
+		t.Fatal(err)
+	}
+	camp, _, err := e.Coupons.CreateCampaign(ctx, in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := e.Coupons.Claim(ctx, openid, camp.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+// Do sends a request to the API as user (openid; "" for none) or, with
+// user "admin", with the admin marker.
+func (e *Env) Do(t testing.TB, method, path, user string, body any, header ...string) (int, map[string]any, http.Header) {
+	t.Helper()
+	var rd *strings.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = strings.NewReader(string(b))
+	} else {
+		rd = strings.NewReader("")
+	}
+	req, err := http.NewRequest(method, e.Server.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch user {
+	case "":
+	case "admin":
+		req.Header.Set(AdminHeader, "1")
+	default:
+		req.Header.Set(UserHeader, user)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out, resp.Header
+}
+
+// WaitNotify waits until the emulator has finished delivering every notify
+// for outTradeNo of eventType (delivered, or given up) and returns them.
+func (e *Env) WaitNotify(t testing.TB, outTradeNo, eventType string) []emulator.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var found []emulator.Delivery
+		done := true
+		for _, d := range e.Emulator.Notifies() {
+			if d.OutTradeNo == outTradeNo && d.EventType == eventType {
+				found = append(found, d)
+				done = done && (d.Delivered || d.Done)
+			}
+		}
+		if len(found) > 0 && done {
+			return found
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no finished %s notify for %s after 30 s: %+v", eventType, outTradeNo, found)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Pay wraps the real client; a non-nil …Fn replaces that call, to inject a
+// failure. Set the fields before the calls they affect.
+type Pay struct {
+	*pay.Client
+	PrepayFn func(ctx context.Context, r pay.PrepayRequest) (string, error)
+	CloseFn  func(ctx context.Context, outTradeNo string) error
+	RefundFn func(ctx context.Context, r pay.RefundRequest) (pay.Refund, error)
+}
+
+var _ order.Pay = (*Pay)(nil)
+
+// Prepay calls PrepayFn or the client.
+func (p *Pay) Prepay(ctx context.Context, r pay.PrepayRequest) (string, error) {
+	if p.PrepayFn != nil {
+		return p.PrepayFn(ctx, r)
+	}
+	return p.Client.Prepay(ctx, r)
+}
+
+// Close calls CloseFn or the client.
+func (p *Pay) Close(ctx context.Context, outTradeNo string) error {
+	if p.CloseFn != nil {
+		return p.CloseFn(ctx, outTradeNo)
+	}
+	return p.Client.Close(ctx, outTradeNo)
+}
+
+// Refund calls RefundFn or the client.
+func (p *Pay) Refund(ctx context.Context, r pay.RefundRequest) (pay.Refund, error) {
+	if p.RefundFn != nil {
+		return p.RefundFn(ctx, r)
+	}
+	return p.Client.Refund(ctx, r)
+}
+
+// MerchantPublicKey is the public half of the merchant key every Env signs
+// with (paySign, API requests).
+func MerchantPublicKey() *rsa.PublicKey {
+	m, _ := keys()
+	return &m.PublicKey
+}

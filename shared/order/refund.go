@@ -1,0 +1,242 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/store"
+)
+
+// RefundIdemAction names admin refunds in Idempotency-Key records.
+const RefundIdemAction = "refund"
+
+// RefundRequest is an admin's refund of an order.
+type RefundRequest struct {
+	Amount *int64 `json:"amount,omitempty"` // fen; default: all that is left
+	Reason string `json:"reason"`           // shown to the payer, ≤80 bytes
+}
+
+// Validate checks the request's shape.
+func (r RefundRequest) Validate() error {
+	switch {
+	case r.Reason == "" || len(r.Reason) > 80:
+		return apperr.Invalidf("field \"reason\" must be 1 to 80 bytes")
+	case r.Amount != nil && *r.Amount < 1:
+		return apperr.Invalidf("field \"amount\" must be at least 1 fen")
+	}
+	return nil
+}
+
+// Refund refunds the paid order id (an admin action): the order moves to
+// refunding with the refund recorded, then WeChat Pay is asked; the
+// REFUND.* notify finishes it. If WeChat Pay cannot be reached, the order
+// stays refunding and the same request (or any refund request for that
+// amount) submits the same out_refund_no again, which WeChat Pay dedupes; if
+// it refuses, the refund is marked failed and the order is paid again.
+//
+// Returns ErrNotFound, ErrNotRefundable, ErrRefundInFlight, pay errors.
+func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idemKey string) (out Order, replayed bool, err error) {
+	if err := req.Validate(); err != nil {
+		return Order{}, false, err
+	}
+	if err := idem.Check(idemKey); err != nil {
+		return Order{}, false, err
+	}
+	var ik store.Key
+	if idemKey != "" {
+		ik = idem.Key(RefundIdemAction, "admin", idemKey)
+		if _, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
+			return s.replayRefund(ctx, id, err)
+		}
+	}
+	cur, err := s.loadByTradeNo(ctx, id)
+	if err != nil {
+		return Order{}, false, err
+	}
+	if ref := cur.openRefund(); ref != nil && ref.Status == RefundSubmitting &&
+		(req.Amount == nil || *req.Amount == ref.Amount) {
+		// A refund that never reached WeChat Pay: submit it again.
+		r, err := s.submitRefund(ctx, cur.record)
+		return r.Order, false, err
+	}
+	now := s.Now().UTC()
+	r, _, err := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
+		switch {
+		case r.Status == Refunding:
+			return nil, ErrRefundInFlight
+		case r.Status != Paid:
+			return nil, ErrNotRefundable.WithMessage("the order is %s", r.Status)
+		}
+		amount := r.refundable()
+		if req.Amount != nil {
+			amount = *req.Amount
+		}
+		if amount < 1 || amount > r.refundable() {
+			return nil, ErrNotRefundable.WithMessage("at most %d fen is left to refund", r.refundable())
+		}
+		r.Status = Refunding
+		r.Refunds = append(r.Refunds, Refund{
+			OutRefundNo: fmt.Sprintf("%s-r%d", r.ID, len(r.Refunds)+1), Amount: amount, Reason: req.Reason,
+			Status: RefundSubmitting, CreatedAt: now,
+		})
+		if ik == (store.Key{}) {
+			return nil, nil
+		}
+		res, _ := json.Marshal(idemResult{OrderID: r.ID})
+		return []store.Op{idem.Op(ik, res, now)}, nil
+	})
+	if errors.Is(err, errDuplicate) {
+		return s.replayRefund(ctx, id, nil)
+	}
+	if err != nil {
+		return Order{}, false, err
+	}
+	r, err = s.submitRefund(ctx, r)
+	return r.Order, false, err
+}
+
+func (s *Service) replayRefund(ctx context.Context, id string, err error) (Order, bool, error) {
+	if err != nil {
+		return Order{}, false, err
+	}
+	cur, err := s.loadByTradeNo(ctx, id)
+	return cur.Order, err == nil, err
+}
+
+// submitRefund asks WeChat Pay for the order's submitting refund.
+func (s *Service) submitRefund(ctx context.Context, r record) (record, error) {
+	ref := r.openRefund()
+	if ref == nil || ref.Status != RefundSubmitting {
+		return r, nil
+	}
+	res, err := s.Pay.Refund(ctx, pay.RefundRequest{
+		OutTradeNo: r.OutTradeNo, OutRefundNo: ref.OutRefundNo, Reason: ref.Reason,
+		Refund: ref.Amount, Total: r.Total,
+	})
+	if errors.Is(err, pay.ErrUnavailable) {
+		return r, err // unknown outcome: keep it submitting, to be sent again
+	}
+	if err != nil {
+		out, _, uerr := s.update(ctx, r.Owner, r.ID, s.refundChange(ref.OutRefundNo, RefundFailed, "", time.Time{}))
+		if uerr != nil {
+			return r, errors.Join(err, uerr)
+		}
+		return out, err
+	}
+	out, _, err := s.update(ctx, r.Owner, r.ID, s.refundChange(ref.OutRefundNo, refundStatus(res.Status), res.RefundID, res.SuccessTime))
+	return out, err
+}
+
+// refundStatus maps WeChat Pay's refund status to ours.
+func refundStatus(s string) string {
+	switch s {
+	case pay.RefundSuccess:
+		return RefundSuccess
+	case pay.RefundClosed:
+		return RefundClosed
+	case pay.RefundAbnormal:
+		return RefundAbnormal
+	}
+	return RefundProcessing
+}
+
+// refundChange moves the refund outRefundNo of a refunding order to status.
+// Success adds to Refunded and makes the order refunded when all of it went
+// back, else paid; a refund that failed, closed or went abnormal makes it
+// paid again.
+func (s *Service) refundChange(outRefundNo, status, refundID string, at time.Time) change {
+	return func(r *record) ([]store.Op, error) {
+		var ref *Refund
+		for i := range r.Refunds {
+			if r.Refunds[i].OutRefundNo == outRefundNo {
+				ref = &r.Refunds[i]
+			}
+		}
+		if ref == nil {
+			return nil, ErrNotifyMismatch.WithMessage("the order has no refund %s", outRefundNo)
+		}
+		if ref.Status != RefundSubmitting && ref.Status != RefundProcessing {
+			return nil, errNoChange // already finished
+		}
+		if refundID != "" {
+			ref.RefundID = refundID
+		}
+		if status == RefundProcessing {
+			if ref.Status == RefundProcessing {
+				return nil, errNoChange
+			}
+			ref.Status = RefundProcessing
+			return nil, nil
+		}
+		done := s.Now().UTC()
+		if status == RefundSuccess && !at.IsZero() {
+			done = at.UTC()
+		}
+		ref.Status, ref.DoneAt = status, &done
+		r.Status = Paid
+		if status == RefundSuccess {
+			r.Refunded += ref.Amount
+			if r.Refunded >= r.Total {
+				r.Status = Refunded
+			}
+		}
+		return nil, nil
+	}
+}
+
+// HandleRefund applies a verified REFUND.* notify: the refund must be one of
+// the order's, for the same merchant and amount; the transition and the
+// notify id are written in one Write. A notify already applied changes
+// nothing and returns no error.
+func (s *Service) HandleRefund(ctx context.Context, notifyID string, rr pay.RefundResult) (Order, error) {
+	cur, err := s.loadByTradeNo(ctx, rr.OutTradeNo)
+	if err != nil {
+		return Order{}, err
+	}
+	if rr.MchID != s.Pay.MchID() {
+		return Order{}, ErrNotifyMismatch.WithMessage("mchid does not match")
+	}
+	var ref *Refund
+	for i := range cur.Refunds {
+		if cur.Refunds[i].OutRefundNo == rr.OutRefundNo {
+			ref = &cur.Refunds[i]
+		}
+	}
+	switch {
+	case ref == nil:
+		return Order{}, ErrNotifyMismatch.WithMessage("the order has no refund %s", rr.OutRefundNo)
+	case rr.Amount.Refund != ref.Amount:
+		return Order{}, ErrNotifyMismatch.WithMessage("refund amount %d does not match %d", rr.Amount.Refund, ref.Amount)
+	case rr.Amount.Total != 0 && rr.Amount.Total != cur.Total:
+		return Order{}, ErrNotifyMismatch.WithMessage("order amount %d does not match %d", rr.Amount.Total, cur.Total)
+	case rr.Status != pay.RefundSuccess && rr.Status != pay.RefundClosed && rr.Status != pay.RefundAbnormal:
+		return Order{}, ErrNotifyMismatch.WithMessage("refund_status %q is not final", rr.Status)
+	}
+	f := s.refundChange(rr.OutRefundNo, refundStatus(rr.Status), rr.RefundID, rr.SuccessTime)
+	out, _, err := s.update(ctx, cur.Owner, cur.ID, s.withNotify(f, notifyID))
+	if errors.Is(err, errDuplicate) {
+		out, _, err = s.load2(ctx, cur.Owner, cur.ID)
+	}
+	return out.Order, err
+}
+
+// withNotify adds the notify-id record to a change's Write.
+func (s *Service) withNotify(f change, notifyID string) change {
+	return func(r *record) ([]store.Op, error) {
+		ops, err := f(r)
+		if err != nil || notifyID == "" {
+			return ops, err
+		}
+		return append(ops, notifyOp(notifyID, s.Now())), nil
+	}
+}
+
+func notifyOp(notifyID string, now time.Time) store.Op {
+	return store.Put(store.Item{Key: notifyKey(notifyID), Value: []byte(`{}`), ExpiresAt: now.Add(notifyTTL)}).IfAbsent()
+}

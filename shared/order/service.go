@@ -1,0 +1,222 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/product"
+	"github.com/minifn/minifn/shared/store"
+)
+
+// Pay is the part of WeChat Pay that orders use; *pay.Client implements it.
+type Pay interface {
+	AppID() string
+	MchID() string
+	Prepay(ctx context.Context, r pay.PrepayRequest) (prepayID string, err error)
+	PaymentParams(prepayID string) (pay.Payment, error)
+	Query(ctx context.Context, outTradeNo string) (pay.Transaction, error)
+	Close(ctx context.Context, outTradeNo string) error
+	Refund(ctx context.Context, r pay.RefundRequest) (pay.Refund, error)
+}
+
+var _ Pay = (*pay.Client)(nil)
+
+// Coupons is the coupon side of orders; *coupon.Service implements it. Each
+// method returns the ops to put in the order's own Write.
+type Coupons interface {
+	// LockOps locks the caller's coupon to the order and returns the discount.
+	LockOps(ctx context.Context, openid, couponID, orderID string, subtotal int64) (ops []store.Op, discount int64, err error)
+	// ConsumeOps marks the coupon locked to the order as used.
+	ConsumeOps(ctx context.Context, openid, couponID, orderID string) ([]store.Op, error)
+	// ReleaseOps makes the coupon locked to the order usable again.
+	ReleaseOps(ctx context.Context, openid, couponID, orderID string) ([]store.Op, error)
+}
+
+// DefaultTTL is how long an unpaid order lives (MINIFN_ORDER_TTL's default).
+const DefaultTTL = 15 * time.Minute
+
+// ReconcileAfter is the age after which reading a pending order asks WeChat
+// Pay whether it was paid (the notify may be late or lost).
+const ReconcileAfter = 5 * time.Second
+
+// maxAttempts bounds the re-read-and-retry loop of a transition.
+const maxAttempts = 20
+
+// notifyTTL is how long a processed notify id is remembered: WeChat Pay
+// retries for about 24 hours.
+const notifyTTL = 30 * 24 * time.Hour
+
+// Service creates orders and moves them through their states. It is safe for
+// concurrent use.
+type Service struct {
+	Store    store.Store
+	Products *product.Service
+	Pay      Pay
+	Coupons  Coupons // nil: orders take no coupons
+	Now      func() time.Time
+	TTL      time.Duration // unpaid orders are closed after this; DefaultTTL when 0
+}
+
+func (s *Service) ttl() time.Duration {
+	if s.TTL <= 0 {
+		return DefaultTTL
+	}
+	return s.TTL
+}
+
+// tradeIndex is the value of an out_trade_no index item.
+type tradeIndex struct {
+	Owner string `json:"owner"`
+	ID    string `json:"id"`
+}
+
+// loaded is an order as read, with the version its transition is conditioned on.
+type loaded struct {
+	record
+	version int64
+}
+
+func decodeRecord(it store.Item) (loaded, error) {
+	var r record
+	if err := json.Unmarshal(it.Value, &r); err != nil {
+		return loaded{}, fmt.Errorf("order: corrupt item %s: %w", it.Key, err)
+	}
+	return loaded{r, it.Version}, nil
+}
+
+// load reads the order id of owner. Returns ErrNotFound if there is none.
+func (s *Service) load(ctx context.Context, owner, id string) (loaded, error) {
+	if !validID(id) || owner == "" {
+		return loaded{}, ErrNotFound
+	}
+	it, err := s.Store.Get(ctx, ownerKey(owner, id))
+	if errors.Is(err, store.ErrNotFound) {
+		return loaded{}, ErrNotFound
+	}
+	if err != nil {
+		return loaded{}, err
+	}
+	return decodeRecord(it)
+}
+
+// owner returns the owner of the order with this out_trade_no (= id).
+func (s *Service) owner(ctx context.Context, outTradeNo string) (string, error) {
+	if !validID(outTradeNo) {
+		return "", ErrNotFound
+	}
+	it, err := s.Store.Get(ctx, tradeKey(outTradeNo))
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	var ix tradeIndex
+	if err := json.Unmarshal(it.Value, &ix); err != nil {
+		return "", fmt.Errorf("order: corrupt index %s: %w", it.Key, err)
+	}
+	return ix.Owner, nil
+}
+
+// loadByTradeNo reads the order with this out_trade_no, whoever owns it.
+func (s *Service) loadByTradeNo(ctx context.Context, outTradeNo string) (loaded, error) {
+	owner, err := s.owner(ctx, outTradeNo)
+	if err != nil {
+		return loaded{}, err
+	}
+	return s.load(ctx, owner, outTradeNo)
+}
+
+func (r *record) put(now time.Time) (store.Op, error) {
+	r.UpdatedAt = now
+	b, err := json.Marshal(r)
+	if err != nil {
+		return store.Op{}, err
+	}
+	return store.Put(store.Item{Key: ownerKey(r.Owner, r.ID), Value: b}), nil
+}
+
+var (
+	// errNoChange tells update that the order is already where the caller wants it.
+	errNoChange = errors.New("order: no change")
+	// errDuplicate is returned by update when its Write failed on a notify
+	// or idempotency record: the same event or request was already applied.
+	errDuplicate = errors.New("order: duplicate")
+)
+
+// change decides a transition on a fresh copy of the order: it edits r and
+// returns the other ops of the Write, or errNoChange to write nothing.
+type change func(r *record) ([]store.Op, error)
+
+// update applies f to the order and writes the result conditioned on the
+// version read; on a conflict it reads again and re-decides. It returns the
+// order as stored and whether this call changed it.
+func (s *Service) update(ctx context.Context, owner, id string, f change) (record, bool, error) {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		cur, err := s.load(ctx, owner, id)
+		if err != nil {
+			return record{}, false, err
+		}
+		next := cur.record
+		next.Items = append([]Item(nil), cur.Items...)
+		next.Refunds = append([]Refund(nil), cur.Refunds...)
+		ops, err := f(&next)
+		if errors.Is(err, errNoChange) {
+			return cur.record, false, nil
+		}
+		if err != nil {
+			return record{}, false, err
+		}
+		put, err := next.put(s.Now().UTC())
+		if err != nil {
+			return record{}, false, err
+		}
+		err = s.Store.Write(ctx, append([]store.Op{put.IfVersion(cur.version)}, ops...)...)
+		if err == nil {
+			return next, true, nil
+		}
+		if !errors.Is(err, store.ErrConditionFailed) {
+			return record{}, false, err
+		}
+		if i := store.FailedOp(err); i > 0 && dedupeKey(ops[i-1].Item.Key) {
+			return cur.record, false, errDuplicate
+		}
+		// Someone else moved the order (or a coupon/notify op lost a race
+		// that a fresh read will explain): decide again.
+	}
+	return record{}, false, ErrBusy
+}
+
+// dedupeKey reports whether k is a notify or idempotency record, whose
+// existence means "already done" rather than "changed under us".
+func dedupeKey(k store.Key) bool {
+	return strings.HasPrefix(k.PK, "order#notify#") || strings.HasPrefix(k.PK, "idem#")
+}
+
+// releaseOps returns the ops that give back what a pending order holds: its
+// stock, its coupon and its pending entry.
+func (s *Service) releaseOps(ctx context.Context, r *record) ([]store.Op, error) {
+	ops := []store.Op{store.Delete(pendingKey(r.ID))}
+	for _, sku := range r.Reserved {
+		for _, it := range r.Items {
+			if it.SKU == sku {
+				ops = append(ops, store.Add(product.Key(sku), it.Quantity))
+			}
+		}
+	}
+	r.Reserved = nil
+	if r.Coupon {
+		cops, err := s.Coupons.ReleaseOps(ctx, r.Owner, r.CouponID, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, cops...)
+		r.Coupon = false
+	}
+	return ops, nil
+}

@@ -1,0 +1,211 @@
+package scene
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/store"
+	"github.com/minifn/minifn/shared/wechat"
+)
+
+// Touch is where a user or an order came from.
+type Touch struct {
+	Scene    string    `json:"scene,omitempty"`
+	Referrer string    `json:"referrer,omitempty"`
+	At       time.Time `json:"at,omitzero"`
+}
+
+var referrerPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
+
+// Validate checks the shapes: a scene as WeChat allows, a referrer shaped
+// like an openid.
+func (t Touch) Validate() error {
+	if t.Scene != "" && !wechat.ValidScene(t.Scene) {
+		return apperr.Invalidf(`field "scene" must be 1 to 32 characters of [0-9A-Za-z!#$&'()*+,/:;=?@-._~]`)
+	}
+	if t.Referrer != "" && !referrerPattern.MatchString(t.Referrer) {
+		return apperr.Invalidf(`field "referrer" must be an openid`)
+	}
+	return nil
+}
+
+const statsPK = "scene#stats"
+
+func firstKey(openid string) store.Key { return store.Key{PK: "scene#u#" + openid, SK: "first"} }
+func paidKey(orderID string) store.Key { return store.Key{PK: "scene#o#" + orderID, SK: "paid"} }
+func statKey(dim, id, what string) store.Key {
+	return store.Key{PK: statsPK, SK: dim + "#" + id + "#" + what}
+}
+
+// Resolve completes a touch the Mini-Program reports: a scene this service
+// never made is dropped (it would only pollute the counters), a missing
+// referrer is taken from the scene's params, and a user is never their own
+// referrer.
+func (s *Service) Resolve(ctx context.Context, openid string, t Touch) (Touch, error) {
+	if err := t.Validate(); err != nil {
+		return Touch{}, err
+	}
+	if t.Scene != "" {
+		e, err := s.Lookup(ctx, t.Scene)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			t.Scene = ""
+		case err != nil:
+			return Touch{}, err
+		case t.Referrer == "":
+			t.Referrer = e.Params[ReferrerParam]
+		}
+	}
+	if t.Referrer == openid {
+		t.Referrer = ""
+	}
+	return t, nil
+}
+
+// FirstTouch records t as the user's first scene and referrer if they have
+// none yet, counting the user once under each, and returns the first touch
+// on record (t, or an earlier one). An empty t records nothing.
+func (s *Service) FirstTouch(ctx context.Context, openid string, t Touch) (Touch, error) {
+	t, err := s.Resolve(ctx, openid, t)
+	if err != nil || (t.Scene == "" && t.Referrer == "") {
+		return Touch{}, err
+	}
+	t.At = s.now().UTC().Truncate(time.Second)
+	b, _ := json.Marshal(t)
+	ops := []store.Op{store.Put(store.Item{Key: firstKey(openid), Value: b}).IfAbsent()}
+	ops = append(ops, counters(t, "users", 1)...)
+	err = s.Store.Write(ctx, ops...)
+	if store.FailedOp(err) != 0 {
+		return t, err
+	}
+	it, err := s.Store.Get(ctx, firstKey(openid))
+	if err != nil {
+		return Touch{}, err
+	}
+	var first Touch
+	err = json.Unmarshal(it.Value, &first)
+	return first, err
+}
+
+func counters(t Touch, what string, n int64) []store.Op {
+	var ops []store.Op
+	if t.Scene != "" {
+		ops = append(ops, store.Add(statKey("scene", t.Scene, what), n))
+	}
+	if t.Referrer != "" {
+		ops = append(ops, store.Add(statKey("ref", t.Referrer, what), n))
+	}
+	return ops
+}
+
+// OrderPaid counts a paid order of total fen once under its own scene and
+// referrer (t, as recorded on the order). Repeating it changes nothing.
+func (s *Service) OrderPaid(ctx context.Context, orderID string, t Touch, total int64) error {
+	if t.Scene == "" && t.Referrer == "" {
+		return nil
+	}
+	ops := []store.Op{store.Put(store.Item{Key: paidKey(orderID), Value: []byte("1")}).IfAbsent()}
+	ops = append(ops, counters(t, "orders", 1)...)
+	ops = append(ops, counters(t, "revenue", total)...)
+	if err := s.Store.Write(ctx, ops...); store.FailedOp(err) != 0 {
+		return err
+	}
+	return nil
+}
+
+// Stat is one line of the summary.
+type Stat struct {
+	Scene      string `json:"scene,omitempty"`
+	Page       string `json:"page,omitempty"`
+	Referrer   string `json:"referrer,omitempty"`
+	Users      int64  `json:"users"`
+	PaidOrders int64  `json:"paid_orders"`
+	PaidTotal  int64  `json:"paid_total"` // fen
+}
+
+// Summary is the attribution report.
+type Summary struct {
+	ByScene    []Stat `json:"by_scene"`
+	ByReferrer []Stat `json:"by_referrer"`
+}
+
+// maxStatPages bounds a summary's reads (1,000 counters a page).
+const maxStatPages = 20
+
+// Summarize returns users and paid orders by scene and by referrer, each
+// sorted by paid total, then users, descending.
+func (s *Service) Summarize(ctx context.Context) (Summary, error) {
+	scenes, refs := map[string]*Stat{}, map[string]*Stat{}
+	after := ""
+	for page := 0; page < maxStatPages; page++ {
+		items, next, err := s.Store.Query(ctx, statsPK, store.Query{After: after, Limit: 1000})
+		if err != nil {
+			return Summary{}, err
+		}
+		for _, it := range items {
+			dim, rest, _ := strings.Cut(it.SK, "#")
+			i := strings.LastIndexByte(rest, '#')
+			if i < 0 {
+				continue
+			}
+			id, what := rest[:i], rest[i+1:]
+			m := scenes
+			if dim == "ref" {
+				m = refs
+			}
+			st := m[id]
+			if st == nil {
+				st = &Stat{}
+				if dim == "ref" {
+					st.Referrer = id
+				} else {
+					st.Scene = id
+				}
+				m[id] = st
+			}
+			switch what {
+			case "users":
+				st.Users = it.N
+			case "orders":
+				st.PaidOrders = it.N
+			case "revenue":
+				st.PaidTotal = it.N
+			}
+		}
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	out := Summary{ByScene: sorted(scenes), ByReferrer: sorted(refs)}
+	for i := range out.ByScene {
+		if e, err := s.Lookup(ctx, out.ByScene[i].Scene); err == nil {
+			out.ByScene[i].Page = e.Page
+		}
+	}
+	return out, nil
+}
+
+func sorted(m map[string]*Stat) []Stat {
+	out := make([]Stat, 0, len(m))
+	for _, st := range m {
+		out = append(out, *st)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.PaidTotal != b.PaidTotal {
+			return a.PaidTotal > b.PaidTotal
+		}
+		if a.Users != b.Users {
+			return a.Users > b.Users
+		}
+		return a.Scene+a.Referrer < b.Scene+b.Referrer
+	})
+	return out
+}
