@@ -104,7 +104,7 @@ function createClient(opts) {
   const retryDelay = opts.retryDelay === undefined ? 300 : opts.retryDelay;
   const timeout = opts.timeout || 10000;
   let loggingIn = null; // the login in flight, shared by every waiting request
-  let launch = {}; // scene and referrer sent with every login
+  let launch = {}; // the launch scene, sent with every login
 
   function session() {
     try {
@@ -218,7 +218,7 @@ function createClient(opts) {
    *
    * Resolves with {order, status}: status "cancelled" when the user closed
    * the payment sheet (the order stays pending until it expires or is
-   * cancelled), else the order's status as last read: "paid", or "pending"
+   * cancelled; the result also holds the payment, for payOrder), else the order's status as last read: "paid", or "pending"
    * when the server had not yet seen the payment when polling stopped.
    */
   async function pay(orderRequest, o) {
@@ -240,7 +240,8 @@ function createClient(opts) {
       });
     } catch (e) {
       const msg = (e && e.errMsg) || '';
-      if (/cancel/.test(msg)) return { order: created.order, status: 'cancelled' };
+      // The order stays pending; payOrder(result) opens the sheet again.
+      if (/cancel/.test(msg)) return { order: created.order, payment: p, status: 'cancelled' };
       throw new MinifnError(0, 'payment_failed', msg || 'wx.requestPayment failed');
     }
     const order = await waitPaid(created.order.id, o);
@@ -279,9 +280,9 @@ function createClient(opts) {
 
   /**
    * onLaunch is App.onLaunch's helper: it resolves the launch scene (if
-   * any), remembers it and its referrer for login (the server keeps the
-   * first ones on the user for attribution), and logs in unless a valid
-   * token is stored. Resolves with {scene, params, page, session}.
+   * any), remembers it for login (the server keeps a user's first scene and
+   * its referrer for attribution), and logs in unless a valid token is
+   * stored. Resolves with {scene, params, page, session}.
    */
   async function onLaunch(options) {
     let resolved = null;
@@ -291,10 +292,8 @@ function createClient(opts) {
       resolved = null; // an unknown or expired scene must not stop the launch
     }
     if (resolved) {
-      const scene = decodeURIComponent((options.query && options.query.scene) || options.scene);
-      launch = { scene };
-      const ref = resolved.params && (resolved.params.referrer || resolved.params.ref);
-      if (ref) launch.referrer = ref;
+      // The server takes the referrer from the scene's params itself.
+      launch = { scene: decodeURIComponent((options.query && options.query.scene) || options.scene) };
     }
     const s = await ensureSession();
     return { scene: launch.scene, params: resolved && resolved.params, page: resolved && resolved.page, session: s };

@@ -7,6 +7,7 @@ const config = require('./config.js');
 App({
   onLaunch(options) {
     this.api = createClient({ baseURL: config.baseURL });
+    this.unpaid = {}; // order id → {order, payment} of orders whose payment sheet was closed
     this.launched = this.api.onLaunch(options).catch((err) => {
       wx.showToast({ title: err.message, icon: 'none' });
       return {};

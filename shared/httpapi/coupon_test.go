@@ -2,14 +2,18 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +23,7 @@ import (
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
+	"github.com/minifn/minifn/shared/store/bolt"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
 
@@ -351,4 +356,79 @@ func TestRedeemRoute(t *testing.T) {
 		e.advance(49 * time.Hour)
 		wantError(t, "redeem expired", redeem("admin", c3.Code), 410, "expired")
 	})
+}
+
+// BenchmarkClaimHTTP is BenchmarkFlashSale (shared/coupon) through the real
+// route: 1,000 coupons, 20,000 POST /coupons/claim from 200 concurrent
+// keep-alive clients over loopback, on bbolt, session tokens checked.
+//
+//	go test ./shared/httpapi -run '^$' -bench ClaimHTTP -benchtime 3x
+func BenchmarkClaimHTTP(b *testing.B) {
+	const stock, attempts, workers, users = 1000, 20_000, 200, 10_000
+	st, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	cs := coupon.New(st, coupon.Options{})
+	sess := session.New(bytes.Repeat([]byte("k"), 32), time.Hour, "", nil)
+	srv := httptest.NewServer(httpapi.CouponClaim(cs, sess))
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	tokens := make([]string, users)
+	for i := range tokens {
+		tokens[i], _ = sess.Issue(fmt.Sprintf("bench%05d", i))
+	}
+	var lat []time.Duration
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		camp, _, err := cs.CreateCampaign(context.Background(), coupon.CampaignInput{Title: "bench",
+			Discount: &coupon.Discount{AmountOff: 100}, Stock: stock, ValidDays: 1}, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		body := []byte(`{"campaign_id":"` + camp.ID + `"}`)
+		b.StartTimer()
+		l := make([]time.Duration, attempts)
+		var next, issued atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range workers {
+			wg.Go(func() {
+				for i := next.Add(1) - 1; i < attempts; i = next.Add(1) - 1 {
+					req, _ := http.NewRequest("POST", srv.URL+"/coupons/claim", bytes.NewReader(body))
+					req.Header.Set("Authorization", "Bearer "+tokens[i%users])
+					req.Header.Set("Content-Type", "application/json")
+					t0 := time.Now()
+					res, err := client.Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					l[i] = time.Since(t0)
+					switch res.StatusCode {
+					case http.StatusCreated:
+						issued.Add(1)
+					case http.StatusConflict:
+					default:
+						b.Errorf("status %d", res.StatusCode)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+		if issued.Load() != stock {
+			b.Fatalf("%d coupons issued, want %d", issued.Load(), stock)
+		}
+		lat = append(lat, l...)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "attempts/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e6, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e6, "p99-ms")
 }

@@ -5,12 +5,17 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/account"
+	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"
 )
 
 // loginRequest is the body of POST /login.
 type loginRequest struct {
 	Code string `json:"code"` // from wx.login
+	// Scene and Referrer say where the user came from (options.scene of the
+	// launch, a share's referrer); the first ones are kept on the user.
+	Scene    string `json:"scene,omitempty"`
+	Referrer string `json:"referrer,omitempty"`
 }
 
 // loginResponse is the answer of POST /login. It never carries the WeChat
@@ -24,8 +29,9 @@ type loginResponse struct {
 // Login serves POST /login {"code"}: it trades a wx.login code for a
 // session token. 400 invalid_request for a missing code, 400 invalid_code
 // for a used, expired or unknown one, 403 login_blocked, 429 rate_limited,
-// 502 wechat_unavailable.
-func Login(accounts *account.Service, sessions *session.Sessions) http.Handler {
+// 502 wechat_unavailable. With a Toucher, a scene and referrer sent along
+// are recorded as the user's first (never failing the login).
+func Login(accounts *account.Service, sessions *session.Sessions, touches ...Toucher) http.Handler {
 	return Func(func(w http.ResponseWriter, r *http.Request) error {
 		var req loginRequest
 		if err := Decode(r, &req); err != nil {
@@ -34,6 +40,9 @@ func Login(accounts *account.Service, sessions *session.Sessions) http.Handler {
 		u, err := accounts.Login(r.Context(), req.Code)
 		if err != nil {
 			return err
+		}
+		for _, tc := range touches {
+			recordTouch(r.Context(), tc, accounts, u, scene.Touch{Scene: req.Scene, Referrer: req.Referrer})
 		}
 		token, exp := sessions.Issue(u.OpenID)
 		JSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, OpenID: u.OpenID})

@@ -19,6 +19,7 @@ func Me(accounts *account.Service) http.Handler {
 		if err != nil {
 			return err
 		}
+		u.Phone = account.MaskPhone(u.Phone) // the full number stays server-side
 		JSON(w, http.StatusOK, map[string]account.User{"user": u})
 		return nil
 	})

@@ -70,7 +70,7 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 	}
 	var r record
 	for attempt := 0; ; attempt++ {
-		r, err = s.reserve(ctx, openid, lines, req.CouponID, ik)
+		r, err = s.reserve(ctx, openid, lines, req, ik)
 		var lost *lostRace
 		if errors.As(err, &lost) && lost.idem {
 			b, _, err := idem.Lookup(ctx, s.Store, ik)
@@ -99,11 +99,13 @@ func (e *lostRace) Error() string {
 }
 
 // reserve prices the order and writes it with its reservations.
-func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, couponID string, ik store.Key) (record, error) {
+func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, req CreateRequest, ik store.Key) (record, error) {
+	couponID := req.CouponID
 	now := s.Now().UTC()
 	id := newID(now)
 	r := record{Owner: openid, Order: Order{
 		ID: id, Status: Pending, OutTradeNo: id, CreatedAt: now, ExpiresAt: now.Add(s.ttl()).Truncate(time.Second),
+		Scene: req.Scene, Referrer: req.Referrer,
 	}}
 	var ops []store.Op
 	stockOp := map[int]string{} // op index → sku

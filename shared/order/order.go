@@ -89,6 +89,9 @@ type Order struct {
 	Refunded      int64      `json:"refunded,omitempty"` // fen refunded so far
 	Refunds       []Refund   `json:"refunds,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	// Scene and Referrer: where this order came from (attribution, package scene).
+	Scene    string `json:"scene,omitempty"`
+	Referrer string `json:"referrer,omitempty"`
 }
 
 // openRefund returns the refund in flight, if any.
@@ -130,6 +133,8 @@ type LineRequest struct {
 type CreateRequest struct {
 	Items    []LineRequest `json:"items"`
 	CouponID string        `json:"coupon_id,omitempty"`
+	Scene    string        `json:"scene,omitempty"`    // the Mini-Program code scene the order came from
+	Referrer string        `json:"referrer,omitempty"` // the openid that shared it
 }
 
 // Validate checks the request's shape.
@@ -150,6 +155,9 @@ func (r CreateRequest) Validate() error {
 	}
 	if len(r.CouponID) > 128 {
 		return apperr.Invalidf("field \"coupon_id\" is too long")
+	}
+	if len(r.Scene) > 32 || len(r.Referrer) > 64 {
+		return apperr.Invalidf("field \"scene\" or \"referrer\" is too long")
 	}
 	return nil
 }

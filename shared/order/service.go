@@ -60,6 +60,15 @@ type Service struct {
 	Coupons  Coupons // nil: orders take no coupons
 	Now      func() time.Time
 	TTL      time.Duration // unpaid orders are closed after this; DefaultTTL when 0
+	Paid     PaidHook      // nil: nothing else happens when an order is paid
+}
+
+// PaidHook is told, after the paid Write, each time WeChat Pay confirms an
+// order's payment (the same payment may be told several times: a notify
+// and its retries, a query). It must be idempotent, keyed by the order's
+// transaction id. An error fails the notify, so that WeChat Pay retries it.
+type PaidHook interface {
+	OrderPaid(ctx context.Context, owner string, o Order) error
 }
 
 func (s *Service) ttl() time.Duration {

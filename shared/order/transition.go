@@ -163,6 +163,12 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	if ref := out.openRefund(); ref != nil && ref.Auto && ref.Status == RefundSubmitting {
 		out, err = s.submitRefund(ctx, out)
 	}
+	// Tell the hook on every confirmation of the payment, not only the one
+	// that changed the order: a crash between the Write and the hook is
+	// then repaired by WeChat Pay's retry. The hook must be idempotent.
+	if err == nil && s.Paid != nil && out.Status == Paid && out.TransactionID == tx.TransactionID {
+		err = s.Paid.OrderPaid(ctx, out.Owner, out.Order)
+	}
 	return out, changed, err
 }
 

@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/points"
+	"github.com/minifn/minifn/shared/qrpng"
+	"github.com/minifn/minifn/shared/session"
+)
+
+// Points serves the points function:
+//
+//	GET  /points[?after=&limit=]        user → {"balance","ledger":[…],"next"?}
+//	POST /points/scan {"code"}          user → 200 {"earned","balance"}; 409 already_used
+//	POST /points/redeem {"reward_id"}   user → 201 {"redemption","balance"}; 409 insufficient_points / out_of_stock
+//	POST /points/codes {"points","count"}  admin → 201 {"codes":[…]}
+//	GET  /points/codes/{code}/qr[?size=]   admin → PNG QR code of the code
+//	POST /rewards {"title","points","stock"}  admin → 201 {"reward"}
+//	GET  /rewards                       user or admin → {"rewards":[…]}
+func Points(ps *points.Service, sess *session.Sessions) http.Handler {
+	rt := NewRouter()
+	rt.Handle("GET /points", sess.Require(pointsBalance(ps)))
+	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps)))
+	rt.Handle("POST /points/redeem", sess.Require(pointsRedeem(ps)))
+	rt.Handle("POST /points/codes", sess.RequireAdmin(pointsMint(ps)))
+	rt.Handle("GET /points/codes/{code}/qr", sess.RequireAdmin(pointsCodeQR()))
+	rt.Handle("POST /rewards", sess.RequireAdmin(rewardCreate(ps)))
+	rt.Handle("GET /rewards", sess.RequireAny(rewardList(ps)))
+	return rt
+}
+
+func caller(r *http.Request) (string, error) {
+	openid, ok := session.UserFrom(r.Context())
+	if !ok {
+		return "", session.ErrUnauthenticated
+	}
+	return openid, nil
+}
+
+func pointsBalance(ps *points.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, err := caller(r)
+		if err != nil {
+			return err
+		}
+		limit, err := intParam(r, "limit", 50, 1, 200)
+		if err != nil {
+			return err
+		}
+		ledger, next, err := ps.Ledger(r.Context(), openid, r.URL.Query().Get("after"), limit)
+		if err != nil {
+			return err
+		}
+		bal, err := ps.Balance(r.Context(), openid)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusOK, struct {
+			Balance int64          `json:"balance"`
+			Ledger  []points.Entry `json:"ledger"`
+			Next    string         `json:"next,omitempty"`
+		}{bal, ledger, next})
+		return nil
+	}
+}
+
+func pointsScan(ps *points.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, err := caller(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Code string `json:"code"`
+		}
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		if in.Code == "" {
+			return apperr.Invalidf(`field "code" is required`)
+		}
+		out, err := ps.Scan(r.Context(), openid, in.Code, r.Header.Get(idem.Header))
+		if err != nil {
+			return err
+		}
+		markReplayed(w, out.Replayed)
+		JSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+func pointsRedeem(ps *points.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, err := caller(r)
+		if err != nil {
+			return err
+		}
+		var in struct {
+			RewardID string `json:"reward_id"`
+		}
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		out, err := ps.Redeem(r.Context(), openid, in.RewardID, r.Header.Get(idem.Header))
+		if err != nil {
+			return err
+		}
+		markReplayed(w, out.Replayed)
+		JSON(w, http.StatusCreated, out)
+		return nil
+	}
+}
+
+func pointsMint(ps *points.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in struct {
+			Points int64 `json:"points"`
+			Count  int   `json:"count"`
+		}
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		codes, err := ps.Mint(r.Context(), in.Points, in.Count)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusCreated, map[string]any{"codes": codes, "points": in.Points})
+		return nil
+	}
+}
+
+// pointsCodeQR draws a code as a QR image for printing; the Mini-Program
+// reads it with wx.scanCode and posts it to /points/scan.
+func pointsCodeQR() Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		size, err := intParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
+		if err != nil {
+			return err
+		}
+		code := points.NormalizeCode(r.PathValue("code"))
+		if !points.ValidCode(code) {
+			return points.ErrCodeNotFound
+		}
+		png, err := qrpng.Encode(code, size)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", qrpng.ContentType)
+		w.WriteHeader(http.StatusOK)
+		w.Write(png)
+		return nil
+	}
+}
+
+func rewardCreate(ps *points.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in points.RewardInput
+		if err := Decode(r, &in); err != nil {
+			return err
+		}
+		rw, err := ps.CreateReward(r.Context(), in)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusCreated, map[string]points.Reward{"reward": rw})
+		return nil
+	}
+}
+
+func rewardList(ps *points.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		list, err := ps.Rewards(r.Context())
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusOK, map[string][]points.Reward{"rewards": list})
+		return nil
+	}
+}
