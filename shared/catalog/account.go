@@ -19,7 +19,7 @@ var Login = Spec{
 		}
 		accounts := account.New(a.Store, a.WeChat, a.Now)
 		return platform.Function{Handler: router(map[string]http.Handler{
-			"POST /login": httpapi.Login(accounts, a.Sessions),
+			"POST /login": httpapi.Login(accounts, a.Sessions, loginToucher(a)),
 		})}, nil
 	},
 }
@@ -28,13 +28,19 @@ var Login = Spec{
 // phone-number feature.)
 var Me = Spec{
 	Name:   "me",
-	Routes: []string{"GET /me"},
+	Routes: []string{"GET /me", "POST /me/phone", "POST /me/subscriptions"},
 	Build: func(a *app.App) (platform.Function, error) {
 		// Reading the profile calls no WeChat API: me runs without the
 		// WeChat credentials.
 		accounts := account.New(a.Store, nil, a.Now)
+		phone, subs, err := meEngage(a, accounts) // engage.go
+		if err != nil {
+			return platform.Function{}, err
+		}
 		return platform.Function{Handler: router(map[string]http.Handler{
-			"GET /me": a.Sessions.Require(httpapi.Me(accounts)),
+			"GET /me":                a.Sessions.Require(httpapi.Me(accounts)),
+			"POST /me/phone":         phone,
+			"POST /me/subscriptions": subs,
 		})}, nil
 	},
 }

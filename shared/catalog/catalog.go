@@ -39,6 +39,8 @@ func All() []Spec {
 	specs := []Spec{
 		Login,
 		Me,
+		QRCode,
+		Points,
 		Campaigns,
 		CouponClaim,
 		Coupons,
@@ -49,6 +51,7 @@ func All() []Spec {
 		PayNotify,
 		OrderExpire,
 		Refund,
+		Admin,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs

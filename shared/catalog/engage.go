@@ -11,6 +11,7 @@ import (
 	"github.com/minifn/minifn/shared/account"
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/scene"
@@ -140,4 +141,46 @@ func logHookErr(ctx context.Context, what, orderID string, err error) {
 	if err != nil {
 		slog.WarnContext(ctx, "order paid: "+what+" failed", "order", orderID, "err", err)
 	}
+}
+
+// paidHooks is what happens when an order is paid: points (once per
+// transaction), attribution counters (once per order), the subscribe
+// message (once per order, best effort).
+type paidHooks struct {
+	points *points.Service
+	scenes *scene.Service
+	subs   *subscribe.Service
+}
+
+func (h paidHooks) OrderPaid(ctx context.Context, owner string, o order.Order) error {
+	if _, err := h.points.CreditOrder(ctx, owner, o.ID, o.TransactionID, o.Total); err != nil {
+		return err
+	}
+	if err := h.scenes.OrderPaid(ctx, o.ID, scene.Touch{Scene: o.Scene, Referrer: o.Referrer}, o.Total); err != nil {
+		return err
+	}
+	p := subscribe.Paid{OpenID: owner, OrderID: o.ID, Total: o.Total}
+	if len(o.Items) > 0 {
+		p.Title = o.Items[0].Title
+	}
+	if o.PaidAt != nil {
+		p.PaidAt = *o.PaidAt
+	}
+	// A message that could not be sent must not fail the payment.
+	_, err := h.subs.OrderPaid(ctx, p)
+	logHookErr(ctx, "subscribe message", o.ID, err)
+	return nil
+}
+
+// paidHook builds the order service's PaidHook.
+func paidHook(a *app.App) (order.PaidHook, error) {
+	c, err := loadEngage()
+	if err != nil {
+		return nil, err
+	}
+	subs, err := subscribeService(a, c)
+	if err != nil {
+		return nil, err
+	}
+	return paidHooks{points: pointsService(a, c), scenes: &scene.Service{Store: a.Store, Now: a.Now}, subs: subs}, nil
 }

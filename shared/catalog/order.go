@@ -24,8 +24,12 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	hook, err := paidHook(a) // points, attribution, subscribe message (engage.go)
+	if err != nil {
+		return nil, nil, err
+	}
 	return &order.Service{Store: a.Store, Products: productService(a), Pay: pc, Coupons: couponService(a),
-		Now: a.Now, TTL: a.Config.OrderTTL}, pc, nil
+		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook}, pc, nil
 }
 
 // Products lists the catalog (anyone) and creates or replaces products (admin).

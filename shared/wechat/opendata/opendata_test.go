@@ -13,7 +13,7 @@ import (
 // The official vectors of WeChat's open-data documentation and its
 // WXBizDataCrypt demo (also in the wechatpy and WxJava test suites).
 const (
-	rawData = `{"nickName":"Band","gender":1,"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"CN","avatarUrl":"http://wx.qlogo.cn/mmopen/vi_32/1vZvI39NWFQ9XM4LtQpFrQJ1xlgZxx3w7bQxKARol6503Iuswjjn6nIGBiaycAjAtpujxyzYsrztuuICqIM5ibXQ/0"}`
+	rawData      = `{"nickName":"Band","gender":1,"language":"zh_CN","city":"Guangzhou","province":"Guangdong","country":"CN","avatarUrl":"http://wx.qlogo.cn/mmopen/vi_32/1vZvI39NWFQ9XM4LtQpFrQJ1xlgZxx3w7bQxKARol6503Iuswjjn6nIGBiaycAjAtpujxyzYsrztuuICqIM5ibXQ/0"}`
 	rawKey       = "HyVFkGl5F5OQWJZZaNzBBg=="
 	rawSignature = "75e81ceda165f4ffa64f4068af58c64b8f54b88c"
 

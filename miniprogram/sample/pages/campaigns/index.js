@@ -16,7 +16,7 @@ Page({
     } catch (err) {
       // An unknown scene still shows the page.
     }
-    this.load();
+    await this.load();
   },
 
   onPullDownRefresh() {
@@ -40,7 +40,7 @@ Page({
       await app.api.claim(id, this.keys[id]);
       delete this.keys[id];
       wx.showToast({ title: 'Claimed' });
-      this.load();
+      await this.load();
     } catch (err) {
       if (err.status && err.status < 500) delete this.keys[id]; // refused: a new tap is a new attempt
       app.fail(err);

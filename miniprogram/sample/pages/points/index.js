@@ -14,7 +14,7 @@ Page({
 
   async onShow() {
     await app.launched;
-    this.load();
+    await this.load();
   },
 
   async load() {
@@ -39,7 +39,7 @@ Page({
       const { earned, balance } = await app.api.scanPoints(codeOf(text));
       wx.showToast({ title: '+' + earned + ' points' });
       this.setData({ balance });
-      this.load();
+      await this.load();
     } catch (err) {
       app.fail(err); // e.g. 409 already_used: "this code was already used"
     } finally {

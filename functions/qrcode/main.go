@@ -1,0 +1,7 @@
+// Command qrcode serves POST /qrcode (Mini-Program codes), GET
+// /scenes/{scene} and the admin's GET /attribution.
+package main
+
+import "github.com/minifn/minifn/shared/catalog"
+
+func main() { catalog.Main(catalog.QRCode) }

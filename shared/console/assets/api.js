@@ -1,0 +1,74 @@
+// api.js: calls to minifn's API with the admin token, and to the dev
+// emulators. Errors become APIError carrying the API's own code and message.
+
+const TOKEN = 'minifn.admin-token';
+
+export class APIError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN),
+  set: (t) => sessionStorage.setItem(TOKEN, t),
+  clear: () => sessionStorage.removeItem(TOKEN),
+};
+
+// newKey is a fresh Idempotency-Key for one create (kept by the form until
+// it succeeds, so that a double click or a retry creates once).
+export function newKey() {
+  return crypto.randomUUID();
+}
+
+async function failure(res) {
+  let body = null;
+  try { body = await res.json(); } catch { /* not JSON */ }
+  // minifn answers {"error":{"code","message"}}; the Pay emulator {"code","message"}.
+  const e = (body && (body.error || body)) || {};
+  return new APIError(res.status, e.code || 'http_' + res.status, e.message || res.status + ' ' + res.statusText);
+}
+
+// call sends one request and resolves with the JSON body (null for 204).
+// opts.auth: 'admin' (default), a user token, or false; opts.key: Idempotency-Key.
+export async function call(method, path, body, opts = {}) {
+  const headers = {};
+  const auth = opts.auth === undefined ? token.get() : opts.auth;
+  if (auth) headers.Authorization = 'Bearer ' + auth;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (opts.key) headers['Idempotency-Key'] = opts.key;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (err) {
+    throw new APIError(0, 'network', 'The server did not answer: ' + err.message);
+  }
+  if (!res.ok) throw await failure(res);
+  return res.status === 204 ? null : res.json();
+}
+
+// image fetches an image that needs the admin token and returns an object
+// URL for an <img> (whose src cannot send the Authorization header).
+export async function image(path) {
+  const res = await fetch(path, { headers: { Authorization: 'Bearer ' + token.get() } });
+  if (!res.ok) throw await failure(res);
+  return URL.createObjectURL(await res.blob());
+}
+
+export const get = (path, opts) => call('GET', path, undefined, opts);
+export const post = (path, body, opts) => call('POST', path, body, opts);
+export const put = (path, body, opts) => call('PUT', path, body, opts);
+export const del = (path, opts) => call('DELETE', path, undefined, opts);
+
+// hasEmulator tells whether this server is `minifn dev` with its emulators,
+// whose developer routes live under /_emulator/.
+export async function hasEmulator() {
+  try {
+    const res = await fetch('/_emulator/calls');
+    return res.ok && (res.headers.get('Content-Type') || '').includes('json');
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,75 @@
+// app.js: sign-in, navigation and the screens' life cycle. Each screen is a
+// module exporting render(main) → optional cleanup (to stop polling).
+import { get, token, hasEmulator } from './api.js';
+import { h, action, field } from './ui.js';
+
+const screens = {
+  campaigns: { title: 'Campaigns', load: () => import('./campaigns.js') },
+  products: { title: 'Products', load: () => import('./products.js') },
+  orders: { title: 'Orders', load: () => import('./orders.js') },
+  redeem: { title: 'Redeem', load: () => import('./redeem.js') },
+  points: { title: 'Point codes', load: () => import('./points.js') },
+  attribution: { title: 'Attribution', load: () => import('./attribution.js') },
+  staff: { title: 'Staff', load: () => import('./staff.js') },
+};
+const emulator = { title: 'Emulator', load: () => import('./emulator.js') };
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const signout = document.getElementById('signout');
+let cleanup = null;
+let dev = false;
+
+function signIn() {
+  nav.hidden = signout.hidden = true;
+  const form = h('form', { class: 'card signin', 'aria-label': 'Sign in' },
+    h('h1', {}, 'Sign in'),
+    h('p', { class: 'muted' }, 'Paste the admin token (MINIFN_ADMIN_TOKEN; `minifn dev` prints it).'),
+    field('Admin token', { name: 'token', type: 'password', required: true, autocomplete: 'current-password' }),
+    h('button', { type: 'submit' }, 'Sign in'));
+  action(form, async (data) => {
+    const t = String(data.get('token')).trim();
+    // An admin-only route tells a good token from a bad one, in the API's words.
+    await get('/campaigns?all=1', { auth: t });
+    token.set(t);
+    location.hash = '#/campaigns';
+    route();
+  });
+  main.replaceChildren(form);
+  form.querySelector('input').focus();
+}
+
+function menu(current) {
+  const all = Object.assign({}, screens, dev ? { emulator } : {});
+  nav.replaceChildren(...Object.entries(all).map(([id, s]) =>
+    h('a', { href: '#/' + id, 'aria-current': id === current ? 'page' : undefined }, s.title)));
+  nav.hidden = signout.hidden = false;
+}
+
+async function route() {
+  if (cleanup) { cleanup(); cleanup = null; }
+  if (!token.get()) return signIn();
+  const id = location.hash.replace(/^#\/?/, '') || 'campaigns';
+  const s = screens[id] || (dev && id === 'emulator' ? emulator : null);
+  if (!s) { location.hash = '#/campaigns'; return; }
+  menu(id);
+  document.title = s.title + ' · minifn console';
+  const mod = await s.load();
+  main.replaceChildren(h('h1', {}, s.title));
+  cleanup = (await mod.render(main)) || null;
+  main.focus({ preventScroll: true });
+}
+
+signout.addEventListener('click', () => {
+  token.clear();
+  location.hash = '';
+  route();
+});
+window.addEventListener('hashchange', route);
+// Any screen's call answered 401 means the token is wrong or was rotated.
+window.addEventListener('unhandledrejection', (e) => {
+  if (e.reason && e.reason.status === 401) { token.clear(); route(); }
+});
+
+dev = await hasEmulator();
+route();

@@ -1,0 +1,105 @@
+// orders.js: every user's orders, filtered by status; an order's detail;
+// refunds (POST /orders/{id}/refund, admin).
+import { get, post, newKey } from './api.js';
+import { h, action, field, section, table, yuan, fen, when, toast, errorBox } from './ui.js';
+
+const STATUSES = ['', 'pending', 'paid', 'refunding', 'refunded', 'cancelled', 'closed'];
+
+function badge(s) {
+  return h('span', { class: 'badge ' + s }, s);
+}
+
+export async function render(main) {
+  const list = h('div');
+  const detail = h('div', { class: 'detail', 'aria-live': 'polite' });
+  let next = '';
+  const status = h('select', { id: 'f-status', name: 'status' },
+    STATUSES.map((s) => h('option', { value: s }, s || 'any status')));
+  const filter = h('form', { class: 'row', 'aria-label': 'Filter orders' },
+    h('div', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), status),
+    field('Order id', { name: 'id', class: 'mono', size: 32, placeholder: 'open one order' }),
+    h('button', { type: 'submit' }, 'Show'));
+  action(filter, async (d) => {
+    if (d.get('id')) return open(String(d.get('id')).trim());
+    return load(false);
+  });
+  status.addEventListener('change', () => load(false));
+
+  async function load(more) {
+    const q = new URLSearchParams({ all: '1', limit: '50' });
+    if (status.value) q.set('status', status.value);
+    if (more && next) q.set('after', next);
+    try {
+      const res = await get('/orders?' + q);
+      next = res.next || '';
+      const t = table([
+        { label: 'Order', value: (o) => h('a', { href: '#/orders', class: 'mono', onclick: (e) => { e.preventDefault(); open(o.id); } }, o.id) },
+        { label: 'Created', value: (o) => when(o.created_at) },
+        { label: 'Items', value: (o) => o.items.map((i) => i.title || i.sku).join(', ') },
+        { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
+        { label: 'Status', value: (o) => badge(o.status) },
+      ], res.orders, 'No orders' + (status.value ? ' with status ' + status.value : '') + '.');
+      const moreBtn = next && h('p', {}, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
+      if (more) list.append(t, moreBtn || ''); else list.replaceChildren(t, moreBtn || '');
+    } catch (err) {
+      list.replaceChildren(errorBox(err));
+    }
+  }
+
+  async function open(id) {
+    try {
+      const { order } = await get('/orders/' + encodeURIComponent(id));
+      show(order);
+    } catch (err) {
+      detail.replaceChildren(errorBox(err));
+    }
+    detail.scrollIntoView({ block: 'nearest' });
+  }
+
+  function show(o) {
+    let key = newKey();
+    const refundable = o.total - (o.refunded || 0);
+    const form = o.status === 'paid' && h('form', { class: 'row', 'aria-label': 'Refund' },
+      field('Amount (¥, empty: all ' + yuan(refundable) + ')', { name: 'amount', inputmode: 'decimal' }),
+      field('Reason', { name: 'reason', required: true, maxlength: 80 }),
+      h('button', { type: 'submit', class: 'danger' }, 'Refund'));
+    if (form) {
+      action(form, async (d) => {
+        const body = { reason: d.get('reason') };
+        if (d.get('amount')) {
+          const a = fen(d.get('amount'));
+          body.amount = Number.isNaN(a) ? null : a;
+        }
+        const { order } = await post('/orders/' + encodeURIComponent(o.id) + '/refund', body, { key });
+        key = newKey();
+        toast('Refund of ' + o.id + ' submitted');
+        show(order);
+        load(false);
+      });
+    }
+    const rows = [
+      ['Status', badge(o.status)], ['Created', when(o.created_at)], ['Paid', when(o.paid_at)],
+      ['Subtotal', yuan(o.subtotal)], ['Discount', yuan(o.discount)], ['Total', yuan(o.total)],
+      ['Refunded', o.refunded ? yuan(o.refunded) : ''], ['Coupon', o.coupon_id || ''],
+      ['Transaction', o.transaction_id || ''], ['Closed', o.close_reason || ''],
+    ].filter(([, v]) => v !== '');
+    detail.replaceChildren(section('Order ' + o.id,
+      h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
+      table([
+        { label: 'SKU', value: (i) => h('code', {}, i.sku) },
+        { label: 'Item', value: (i) => i.title || '' },
+        { label: 'Qty', class: 'num', value: (i) => String(i.quantity) },
+        { label: 'Price', class: 'num', value: (i) => yuan(i.price) },
+      ], o.items),
+      o.refunds && o.refunds.length ? [h('h3', {}, 'Refunds'), table([
+        { label: 'Refund', value: (r) => h('code', {}, r.out_refund_no) },
+        { label: 'Amount', class: 'num', value: (r) => yuan(r.amount) },
+        { label: 'Status', value: (r) => badge(r.status) },
+        { label: 'Reason', value: (r) => r.reason || (r.auto ? 'automatic' : '') },
+      ], o.refunds)] : '',
+      form || ''));
+  }
+
+  main.append(section('Find orders', filter), detail, section('Orders', list));
+  await load(false);
+}
