@@ -180,7 +180,12 @@ test('a Mini-Program code scene resolves to its params, and login carries it', a
   const launched = await k.client.onLaunch({ scene: 1047, query: { scene: encodeURIComponent(scene) } });
   assert.equal(launched.scene, scene);
   const loginCall = k.calls.request.find((x) => x.url.endsWith('/login'));
-  assert.ok(loginCall);
+  assert.equal(loginCall.data.scene, scene, 'the launch scene goes with the login');
+  const stats = await admin(dev, 'GET', '/attribution');
+  if (stats.status === 200) {
+    const row = stats.body.by_scene.find((x) => x.scene === scene);
+    assert.ok(row && row.users >= 1, 'the server counted the user under the scene: ' + JSON.stringify(stats.body));
+  }
   assert.equal(await k.client.resolveScene({ scene: 1047, query: {} }), null, 'a numeric launch scene is not ours');
 });
 

@@ -27,7 +27,7 @@ function createWx(base, user, hooks) {
 
   const wx = {
     request(o) {
-      const entry = { method: o.method || 'GET', url: o.url, header: Object.assign({}, o.header) };
+      const entry = { method: o.method || 'GET', url: o.url, header: Object.assign({}, o.header), data: o.data };
       calls.request.push(entry);
       const hasBody = o.data !== undefined && entry.method !== 'GET';
       const ctl = new AbortController();

@@ -11,6 +11,8 @@ import (
 
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/bolt"
+	"github.com/minifn/minifn/shared/store/dynamo"
+	"github.com/minifn/minifn/shared/store/postgres"
 )
 
 // StoreKind names a backend of MINIFN_STORE.
@@ -62,7 +64,18 @@ func openStore(ctx context.Context, u StoreURL, now func() time.Time) (store.Sto
 			}
 		}
 		return bolt.Open(u.Target, bolt.Options{Now: now})
+	case StoreDynamoDB:
+		st, err := dynamo.Open(ctx, u.Target, dynamo.Options{Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("MINIFN_STORE: %w", err) // not a nil *Store in a non-nil interface
+		}
+		return st, nil
+	case StorePostgres:
+		st, err := postgres.Open(ctx, u.Target, postgres.Options{Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("MINIFN_STORE: %w", err)
+		}
+		return st, nil
 	}
-	// StoreDynamoDB and StorePostgres: each backend adds its case above.
 	return nil, fmt.Errorf("MINIFN_STORE: the %s backend is not built into this binary yet", u.Kind)
 }

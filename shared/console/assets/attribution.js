@@ -3,6 +3,14 @@
 import { get } from './api.js';
 import { h, section, table, yuan, errorBox } from './ui.js';
 
+// bar is one bar, its width set through the CSSOM (the console's CSP allows
+// no inline style attributes).
+function bar(cls, share) {
+  const el = h('div', { class: cls });
+  el.style.width = (100 * share).toFixed(1) + '%';
+  return el;
+}
+
 function chart(title, rows, label) {
   const maxUsers = Math.max(1, ...rows.map((r) => r.users));
   const maxPaid = Math.max(1, ...rows.map((r) => r.paid_total));
@@ -13,9 +21,7 @@ function chart(title, rows, label) {
       h('div', { class: 'chart', role: 'img', 'aria-label': title + ': bars of users and paid totals; the table below has the numbers' },
         top.map((r) => [
           h('div', { class: 'label', title: label(r) }, label(r)),
-          h('div', { class: 'track' },
-            h('div', { class: 'bar-users', style: 'width:' + (100 * r.users / maxUsers).toFixed(1) + '%' }),
-            h('div', { class: 'bar-revenue', style: 'width:' + (100 * r.paid_total / maxPaid).toFixed(1) + '%' })),
+          h('div', { class: 'track' }, bar('bar-users', r.users / maxUsers), bar('bar-revenue', r.paid_total / maxPaid)),
         ])),
     ] : '',
     table([

@@ -10,7 +10,7 @@ export function h(tag, attrs, ...children) {
     else if (k in el && typeof v !== 'string') el[k] = v;
     else el.setAttribute(k, v === true ? '' : v);
   }
-  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) el.append(c);
+  for (const c of children.flat(Infinity)) if (c !== undefined && c !== null && c !== false) el.append(c);
   return el;
 }
 
@@ -88,5 +88,6 @@ export function action(form, fn) {
 
 // section is a titled card.
 export function section(title, ...children) {
-  return h('section', { class: 'card', 'aria-label': title }, h('h2', {}, title), ...children);
+  const id = 'h-' + title.toLowerCase().replace(/\W+/g, '-');
+  return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id }, title), ...children);
 }

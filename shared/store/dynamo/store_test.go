@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -168,6 +169,67 @@ func TestExpiredCounter(t *testing.T) {
 	}
 	if got := calls.take(); total(got) != 1 {
 		t.Fatalf("refused add made %v, want one request", got)
+	}
+}
+
+// conflicter answers the first n TransactWriteItems calls as DynamoDB does
+// when another transaction holds one of the items.
+type conflicter struct {
+	mu   sync.Mutex
+	n    int
+	next http.RoundTripper
+}
+
+func (c *conflicter) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	conflict := strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".TransactWriteItems") && c.n > 0
+	if conflict {
+		c.n--
+	}
+	c.mu.Unlock()
+	if !conflict {
+		return c.next.RoundTrip(r)
+	}
+	body := `{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException",` +
+		`"message":"Transaction cancelled [None, TransactionConflict]",` +
+		`"CancellationReasons":[{"Code":"None"},{"Code":"TransactionConflict","Message":"Transaction is ongoing for the item"}]}`
+	return &http.Response{StatusCode: http.StatusBadRequest, Status: "400 Bad Request", Request: r,
+		Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+		Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
+}
+
+// TestTransactionConflict: a transaction cancelled by a conflict is sent
+// again; one that keeps conflicting ends in ErrUnavailable, never in a
+// condition failure the caller would misread.
+func TestTransactionConflict(t *testing.T) {
+	ctx := context.Background()
+	calls := &counter{calls: map[string]int{}, next: http.DefaultTransport}
+	c := &conflicter{next: calls}
+	st := dynamo.New(storetest.DynamoClient(storetest.Minidyn(t), &http.Client{Transport: c}), "minifn", dynamo.Options{})
+	if err := st.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a, b := store.Key{PK: "a", SK: "1"}, store.Key{PK: "b", SK: "1"}
+
+	c.n = 2
+	calls.take()
+	if err := st.Write(ctx, store.Add(a, 1), store.Add(b, 1).AtMost(1)); err != nil {
+		t.Fatalf("write after two conflicts: %v", err)
+	}
+	if got := calls.take()["TransactWriteItems"]; got != 1 {
+		t.Fatalf("%d transactions reached the server, want 1 (after 2 conflicts)", got)
+	}
+	if it, err := st.Get(ctx, b); err != nil || it.N != 1 {
+		t.Fatalf("after retried write: %+v, %v", it, err)
+	}
+
+	c.n = 1000
+	err := st.Write(ctx, store.Add(a, 1), store.Add(b, 1).AtMost(5))
+	if !errors.Is(err, store.ErrUnavailable) || store.FailedOp(err) != -1 {
+		t.Fatalf("write that always conflicts: %v, want ErrUnavailable", err)
+	}
+	if it, _ := st.Get(ctx, b); it.N != 1 {
+		t.Fatalf("a conflicting write was applied: N = %d", it.N)
 	}
 }
 
