@@ -126,8 +126,11 @@ type dev struct {
 func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*dev, error) {
 	d := &dev{URL: base, specs: catalog.All(), jobs: map[string]func(context.Context) error{},
 		skipped: map[string]error{}, log: log}
-	emu := newEmulators(time.Now)
-	if configure(&cfg, base) {
+	emu, err := newEmulators(time.Now)
+	if err != nil {
+		return nil, err
+	}
+	if wc, pay := emu.configure(&cfg, base); wc || pay {
 		d.Emu = emu
 	}
 	a, err := app.Open(ctx, cfg, app.Options{})
@@ -160,7 +163,12 @@ func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*d
 }
 
 // Close releases the store.
-func (d *dev) Close() error { return d.App.Close() }
+func (d *dev) Close() error {
+	if d.Emu != nil {
+		d.Emu.Close()
+	}
+	return d.App.Close()
+}
 
 // banner prints what runs where and how to log in.
 func (d *dev) banner(w io.Writer, dir string) {
@@ -179,7 +187,12 @@ func (d *dev) banner(w io.Writer, dir string) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nadmin token: %s  (kept in %s)\n", string(d.App.Config.AdminToken), filepath.Join(dir, "admin-token"))
-	if d.Emu == nil {
+	if d.Emu != nil && d.Emu.payOn {
+		fmt.Fprintf(w, "WeChat Pay: emulated on %[1]s (merchant %[2]s); pay a pending order: curl -X POST %[1]s/_emulator/pay/OUT_TRADE_NO\n",
+			d.URL, d.App.Config.PayMchid)
+	}
+	fmt.Fprintf(w, "console: %s/admin/  (sign in with the admin token)\n", d.URL)
+	if d.Emu == nil || !d.Emu.wechatOn {
 		fmt.Fprintf(w, "WeChat: %s (appid %s)\n", d.App.Config.WechatAPIBase, d.App.Config.WechatAppid)
 		return
 	}

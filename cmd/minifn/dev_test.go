@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/session"
 )
@@ -36,8 +36,17 @@ func cleanEnv(t *testing.T) {
 }
 
 // startDev runs `minifn dev` in-process on a loopback port with its state
-// in dir, as devCmd does, and returns its base URL.
+// in dir, as devCmd does, and returns its base URL; it stops at cleanup.
 func startDev(t *testing.T, dir string) (string, *dev) {
+	t.Helper()
+	base, d, stop := startStoppableDev(t, dir)
+	t.Cleanup(stop)
+	return base, d
+}
+
+// startStoppableDev is startDev with the stop in the caller's hands (stop
+// may be called more than once).
+func startStoppableDev(t *testing.T, dir string) (string, *dev, func()) {
 	t.Helper()
 	cfg, err := devConfig(dir)
 	if err != nil {
@@ -50,18 +59,21 @@ func startDev(t *testing.T, dir string) (string, *dev) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), io.Discard)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- platform.Serve(ctx, ln, d.Handler) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		d.Close()
-	})
-	return d.URL, d
+	var once sync.Once
+	return d.URL, d, func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			d.Close()
+		})
+	}
 }
 
 type answer struct {
@@ -201,14 +213,14 @@ func TestDevLogin(t *testing.T) {
 func TestDevKeepsSecrets(t *testing.T) {
 	cleanEnv(t)
 	dir := t.TempDir()
-	base, d := startDev(t, dir)
+	base, d, stop := startStoppableDev(t, dir)
+	defer stop()
 	code, _ := mintCode(t, base, "bob")
 	token := login(t, base, code).str("token")
 	admin := d.App.Config.AdminToken
-	// Stop the first server before starting the second: bolt allows one process.
 	cfg1 := d.App.Config
-	t.Run("restart", func(t *testing.T) {})
-	stopDev(t)
+	// Stop the first server before starting the second: bolt allows one process.
+	stop()
 	base2, d2 := startDev(t, dir)
 	if d2.App.Config.SessionSecret != cfg1.SessionSecret || d2.App.Config.AdminToken != admin || len(admin) < 16 {
 		t.Fatal("dev did not keep its generated secrets")
@@ -241,7 +253,7 @@ func TestDevRealWeChatNeedsNoEmulator(t *testing.T) {
 	t.Setenv("MINIFN_WECHAT_APPID", "wx0123456789abcdef")
 	t.Setenv("MINIFN_WECHAT_SECRET", "a-real-secret-would-be-here")
 	base, d := startDev(t, t.TempDir())
-	if d.Emu != nil || d.App.Config.WechatAPIBase != app.Config{}.WechatAPIBase && d.App.Config.WechatAPIBase != "https://api.weixin.qq.com" {
+	if d.App.Config.WechatAPIBase != "https://api.weixin.qq.com" || (d.Emu != nil && d.Emu.wechatOn) {
 		t.Fatalf("dev emulated WeChat although credentials are set: %+v", d.App.Config.WechatAPIBase)
 	}
 	if a := post(t, base+"/_emulator/login-code", `{"user":"x"}`); a.status != 404 {

@@ -1,36 +1,72 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/minifn/minifn/shared/app"
+	payemu "github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 
-// emulators are the emulated WeChat servers that `dev`, `invoke` and
-// `emulator` serve. Their paths do not collide with minifn's routes, so dev
-// serves them on its own address.
-//
-// WeChat Pay's emulator joins here: a field, its paths (/v3/) in routes, and
-// its variables in configure.
+// devMchID is the emulated merchant's id (WeChat Pay merchant ids are ten digits).
+const devMchID = "1900000109"
+
+// emulators are the emulated WeChat and WeChat Pay servers that `dev`,
+// `invoke` and `emulator` serve. Their paths do not collide with minifn's
+// routes, so dev serves them on its own address.
 type emulators struct {
 	wechat *emulator.Emulator
+	pay    *payemu.Emulator
+	// The emulated merchant: its key signs our requests to the Pay emulator,
+	// which verifies them with the public half.
+	merchantKey *rsa.PrivateKey
+	certSerial  string
+	apiv3Key    string
+	// Which emulators are served: both until configure finds real credentials.
+	wechatOn, payOn bool
 }
 
-func newEmulators(now func() time.Time) *emulators {
-	return &emulators{wechat: emulator.New(emulator.Options{Now: now})}
-}
-
-// routes returns the emulators' handlers by path prefix.
-func (e *emulators) routes() map[string]http.Handler {
-	wc := e.wechat.Handler()
-	return map[string]http.Handler{
-		"/sns/":       wc, // code2Session
-		"/cgi-bin/":   wc, // access tokens, messages
-		"/wxa/":       wc, // Mini-Program codes, phone numbers
-		"/_emulator/": wc, // the developer control API: login codes for test users
+func newEmulators(now func() time.Time) (*emulators, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
 	}
+	e := &emulators{wechat: emulator.New(emulator.Options{Now: now}), merchantKey: key,
+		certSerial: randomHex(20), apiv3Key: randomHex(16), wechatOn: true, payOn: true}
+	e.pay, err = payemu.New(payemu.Options{Now: now, Merchants: map[string]payemu.Merchant{
+		devMchID: {PublicKey: &key.PublicKey, CertSerial: e.certSerial, APIv3Key: e.apiv3Key},
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("the WeChat Pay emulator: %w", err)
+	}
+	return e, nil
+}
+
+// routes returns the emulators' handlers by path prefix. ServeMux picks the
+// longest prefix, so the Pay emulator's control paths win over WeChat's.
+func (e *emulators) routes() map[string]http.Handler {
+	routes := map[string]http.Handler{}
+	if wc := e.wechat.Handler(); e.wechatOn {
+		routes["/sns/"] = wc       // code2Session
+		routes["/cgi-bin/"] = wc   // access tokens, messages
+		routes["/wxa/"] = wc       // Mini-Program codes, phone numbers
+		routes["/_emulator/"] = wc // developer control: login codes for test users, calls, faults
+	}
+	if pc := e.pay.Handler(); e.payOn {
+		routes["/v3/"] = pc            // WeChat Pay API v3
+		routes["/_emulator/pay/"] = pc // "the user pays now", pending payments
+		routes["/_emulator/notifies"] = pc
+		routes["/_emulator/notifies/"] = pc // notify deliveries
+		routes["/_emulator/refunds/"] = pc
+	}
+	return routes
 }
 
 // handler serves the emulators alone (`minifn emulator`).
@@ -42,12 +78,43 @@ func (e *emulators) handler() http.Handler {
 	return mux
 }
 
+// Close stops the Pay emulator's notify deliveries.
+func (e *emulators) Close() error { return e.pay.Close() }
+
 // configure points every server whose credentials cfg lacks at the
-// emulators served at base, and reports which it did.
-func configure(cfg *app.Config, base string) (wechat bool) {
+// emulators served at base, and reports whether it did for each.
+func (e *emulators) configure(cfg *app.Config, base string) (wechat, pay bool) {
 	if !cfg.HasWeChat() {
 		cfg.WechatAppid, cfg.WechatSecret, cfg.WechatAPIBase = emulator.DevAppID, emulator.DevSecret, base
 		wechat = true
 	}
-	return wechat
+	e.wechatOn = wechat
+	if !cfg.HasPay() {
+		pub, keyID := e.pay.PublicKey()
+		cfg.PayMchid, cfg.PayCertSerial, cfg.PayApiv3Key = devMchID, e.certSerial, app.Secret(e.apiv3Key)
+		cfg.PayPrivateKey = pemBlock("PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(e.merchantKey)))
+		cfg.PayPublicKeyID, cfg.PayPublicKey = keyID, pemBlock("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(pub)))
+		cfg.PayAPIBase, cfg.PayNotifyURL = base, base+"/pay/notify"
+		pay = true
+	}
+	e.payOn = pay
+	return wechat, pay
+}
+
+func pemBlock(typ string, der []byte) app.PEM {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+// must is for marshalling keys this process just generated: it cannot fail.
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

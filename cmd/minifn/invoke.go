@@ -38,7 +38,11 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	// Servers left unconfigured are emulated for the run, on a loopback port.
-	emu := newEmulators(nil)
+	emu, err := newEmulators(nil)
+	if err != nil {
+		return err
+	}
+	defer emu.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -46,7 +50,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	srv := &http.Server{Handler: emu.handler()}
 	go srv.Serve(ln)
 	defer srv.Close()
-	configure(&cfg, "http://"+ln.Addr().String())
+	emu.configure(&cfg, "http://"+ln.Addr().String())
 	return invoke(ctx, cfg, spec, *kind, evt, out)
 }
 
