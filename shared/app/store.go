@@ -11,8 +11,6 @@ import (
 
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/bolt"
-	"github.com/minifn/minifn/shared/store/dynamo"
-	"github.com/minifn/minifn/shared/store/postgres"
 )
 
 // StoreKind names a backend of MINIFN_STORE.
@@ -53,6 +51,9 @@ func ParseStore(v string) (StoreURL, error) {
 // the same clock as the rest of the App, so expiry and business times agree.
 //
 // A backend is one case here: its package's Open, given u.Target and now.
+// The network backends sit behind build tags (store_dynamo.go,
+// store_postgres.go) so that a cloud's zips leave out the SDK they never use:
+// the AWS SDK and pgx are most of a binary's weight and start-up work.
 // Opening must not reach the network (no start-up calls: cold starts stay
 // fast and a down database fails the first request with 503, not the start).
 func openStore(ctx context.Context, u StoreURL, now func() time.Time) (store.Store, error) {
@@ -65,17 +66,9 @@ func openStore(ctx context.Context, u StoreURL, now func() time.Time) (store.Sto
 		}
 		return bolt.Open(u.Target, bolt.Options{Now: now})
 	case StoreDynamoDB:
-		st, err := dynamo.Open(ctx, u.Target, dynamo.Options{Now: now})
-		if err != nil {
-			return nil, fmt.Errorf("MINIFN_STORE: %w", err) // not a nil *Store in a non-nil interface
-		}
-		return st, nil
+		return openDynamo(ctx, u.Target, now)
 	case StorePostgres:
-		st, err := postgres.Open(ctx, u.Target, postgres.Options{Now: now})
-		if err != nil {
-			return nil, fmt.Errorf("MINIFN_STORE: %w", err)
-		}
-		return st, nil
+		return openPostgres(ctx, u.Target, now)
 	}
 	return nil, fmt.Errorf("MINIFN_STORE: the %s backend is not built into this binary yet", u.Kind)
 }
