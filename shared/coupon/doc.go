@@ -36,7 +36,7 @@
 //	coupon#<openid>         / coupon#<id>   the user's coupon (JSON); listed by Query
 //	coupon#<openid>         / count#<campaignID>  N = coupons claimed from that campaign
 //	code#<CODE>             / code          redemption code → (openid, coupon id)
-//	staff#<openid>          / staff         the staff role
+//	staff#all               / <openid>      the staff role (JSON); listed by Query
 //
 // # Caveats
 //

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
@@ -90,12 +90,9 @@ func redeemable(c Coupon, now time.Time) error {
 
 func ptr[T any](v T) *T { return &v }
 
-// openidPattern is what an openid may look like: WeChat's are 28 characters
-// of base64url; we allow some slack but nothing that could bend a key.
-var openidPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
-
-// ValidOpenID reports whether s can be an openid.
-func ValidOpenID(s string) bool { return openidPattern.MatchString(s) }
+// ValidOpenID reports whether s can be an openid. WeChat's are 28
+// characters of base64url; we allow some slack but nothing that could bend a key.
+func ValidOpenID(s string) bool { return ident.Valid(s, 1, 128, "_-") }
 
 // Staff is a staff role record.
 type Staff struct {

@@ -71,7 +71,11 @@ func countKey(openid, campaignID string) store.Key {
 
 func codeKey(code string) store.Key { return store.Key{PK: "code#" + code, SK: "code"} }
 
-func staffKey(openid string) store.Key { return store.Key{PK: "staff#" + openid, SK: "staff"} }
+// staffKey is a staff role; the roles form one collection so that the
+// admin can list them (ListStaff).
+func staffKey(openid string) store.Key { return store.Key{PK: staffPK, SK: openid} }
+
+const staffPK = "staff#all"
 
 // get reads the item at k into v (JSON) and returns its version.
 func (s *Service) get(ctx context.Context, k store.Key, v any) (int64, error) {

@@ -5,10 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
@@ -27,40 +27,35 @@ type consoleFile struct {
 	etag  string
 }
 
+// consoleTypes are the console's file types. A fixed table, not
+// mime.TypeByExtension: that reads the system's mime files on first use (a
+// cold-start cost) and answers differently from machine to machine.
+var consoleTypes = map[string]string{
+	".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+	".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
+	".json": "application/json", ".ico": "image/x-icon", ".txt": "text/plain; charset=utf-8",
+}
+
 // Console serves the merchant console (package console) from files:
 // GET /admin redirects to /admin/, GET /admin/ is index.html, GET
-// /admin/{file} the other files. Files are read and hashed once, so that a
-// browser revalidates with If-None-Match and gets 304.
+// /admin/{file} the other files. Files are read and hashed once, on the
+// first request rather than at start, so that a browser revalidates with
+// If-None-Match and gets 304.
 func Console(files fs.FS) (http.Handler, error) {
-	byPath := map[string]consoleFile{}
-	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(files, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		ct := mime.TypeByExtension(path.Ext(p))
-		if ct == "" {
-			ct = http.DetectContentType(b)
-		}
-		byPath[p] = consoleFile{body: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-		return nil
-	})
-	if err != nil {
+	if _, err := fs.Stat(files, "index.html"); err != nil {
 		return nil, err
 	}
-	if _, ok := byPath["index.html"]; !ok {
-		return nil, fs.ErrNotExist
-	}
+	load := sync.OnceValues(func() (map[string]consoleFile, error) { return readConsole(files) })
 	rt := NewRouter()
 	rt.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 	rt.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) error {
 		name := strings.TrimPrefix(r.URL.Path, "/admin/")
 		if name == "" {
 			name = "index.html"
+		}
+		byPath, err := load()
+		if err != nil {
+			return err
 		}
 		f, ok := byPath[name]
 		if !ok {
@@ -77,4 +72,26 @@ func Console(files fs.FS) (http.Handler, error) {
 		return nil
 	})
 	return rt, nil
+}
+
+// readConsole reads and hashes every file of the console.
+func readConsole(files fs.FS) (map[string]consoleFile, error) {
+	byPath := map[string]consoleFile{}
+	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(files, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		ct, ok := consoleTypes[path.Ext(p)]
+		if !ok {
+			ct = http.DetectContentType(b)
+		}
+		byPath[p] = consoleFile{body: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	return byPath, err
 }

@@ -4,7 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
@@ -181,9 +181,6 @@ func (r CreateRequest) lines() ([]LineRequest, error) {
 	return out, nil
 }
 
-// outTradeNoPattern is WeChat Pay's rule for out_trade_no.
-var outTradeNoPattern = regexp.MustCompile(`^[0-9A-Za-z_\-|*]{6,32}$`)
-
 // newID returns a new order id, also used as out_trade_no: 12 hex digits of
 // the creation time in milliseconds, then 16 random hex digits. Ids sort by
 // creation time, which the owner's list (newest first) and the pending
@@ -195,4 +192,4 @@ func newID(now time.Time) string {
 }
 
 // validID reports whether id can be an order id (cheap check before a read).
-func validID(id string) bool { return outTradeNoPattern.MatchString(id) }
+func validID(id string) bool { return ident.Valid(id, 6, 32, "_-|*") } // WeChat Pay's out_trade_no rule

@@ -2,7 +2,7 @@ package pay
 
 import (
 	"context"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
 	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
@@ -18,9 +18,6 @@ const (
 	RefundClosed     = "CLOSED"
 	RefundAbnormal   = "ABNORMAL" // the payer's card was cancelled; needs manual handling
 )
-
-// outRefundNoRE is the documented out_refund_no alphabet and length.
-var outRefundNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-|*@]{1,64}$`)
 
 // RefundRequest refunds part or all of a paid order. Amounts are fen.
 type RefundRequest struct {
@@ -38,7 +35,7 @@ func (r RefundRequest) Validate() error {
 	switch {
 	case r.OutTradeNo == "" && r.TransactionID == "":
 		return apperr.Invalidf("out_trade_no or transaction_id is required")
-	case !outRefundNoRE.MatchString(r.OutRefundNo):
+	case !ident.Valid(r.OutRefundNo, 1, 64, "_-|*@"):
 		return apperr.Invalidf("out_refund_no must be 1-64 characters of [0-9A-Za-z_-|*@]")
 	case len(r.Reason) > 80:
 		return apperr.Invalidf("reason must be at most 80 bytes")

@@ -2,7 +2,7 @@ package pay
 
 import (
 	"context"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
 	"strconv"
 	"time"
 
@@ -22,9 +22,6 @@ const (
 	StateClosed  = "CLOSED"
 )
 
-// outTradeNoRE is the documented out_trade_no alphabet and length.
-var outTradeNoRE = regexp.MustCompile(`^[0-9A-Za-z_\-|*]{6,32}$`)
-
 // PrepayRequest is a JSAPI order for one payer. Amounts are fen.
 type PrepayRequest struct {
 	OutTradeNo  string    // 6–32 of [0-9A-Za-z_-|*], unique per merchant
@@ -39,7 +36,7 @@ type PrepayRequest struct {
 // here (400 invalid_request) rather than as a PARAM_ERROR from WeChat Pay.
 func (r PrepayRequest) Validate(now time.Time) error {
 	switch {
-	case !outTradeNoRE.MatchString(r.OutTradeNo):
+	case !ident.Valid(r.OutTradeNo, 6, 32, "_-|*") /* the documented alphabet and length */ :
 		return apperr.Invalidf("out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]")
 	case r.Description == "" || len(r.Description) > 127:
 		return apperr.Invalidf("description must be 1-127 bytes")

@@ -24,7 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
 	"time"
 	"unicode/utf8"
 
@@ -42,8 +42,6 @@ const MaxStock = 100_000_000
 
 // catalogPK is the collection that holds every product.
 const catalogPK = "product#catalog"
-
-var skuPattern = regexp.MustCompile(`^[0-9A-Za-z_.\-]{1,64}$`)
 
 var (
 	// ErrNotFound is returned when no product has the SKU.
@@ -69,7 +67,7 @@ func (p Product) Limited() bool { return p.Stock != nil }
 // Validate checks the fields an admin sets.
 func (p Product) Validate() error {
 	switch {
-	case !skuPattern.MatchString(p.SKU):
+	case !validSKU(p.SKU):
 		return apperr.Invalidf("field \"sku\" must be 1 to 64 characters of 0-9 A-Z a-z _ . -")
 	case p.Title == "" || utf8.RuneCountInString(p.Title) > 100:
 		return apperr.Invalidf("field \"title\" must be 1 to 100 characters")
@@ -117,7 +115,7 @@ func decode(it store.Item) (Product, error) {
 
 // Get returns the product with this SKU. Returns ErrNotFound if there is none.
 func (s *Service) Get(ctx context.Context, sku string) (Product, error) {
-	if !skuPattern.MatchString(sku) {
+	if !validSKU(sku) {
 		return Product{}, ErrNotFound.WithMessage("no product has sku %q", sku)
 	}
 	it, err := s.Store.Get(ctx, Key(sku))
@@ -225,3 +223,6 @@ func (s *Service) put(ctx context.Context, p Product, idemKey store.Key) (PutRes
 	}
 	return res, nil
 }
+
+// validSKU: 1 to 64 letters, digits, _ . or -.
+func validSKU(s string) bool { return ident.Valid(s, 1, 64, "_.-") }

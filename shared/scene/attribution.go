@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
 	"sort"
 	"strings"
 	"time"
@@ -21,15 +21,13 @@ type Touch struct {
 	At       time.Time `json:"at,omitzero"`
 }
 
-var referrerPattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
-
 // Validate checks the shapes: a scene as WeChat allows, a referrer shaped
 // like an openid.
 func (t Touch) Validate() error {
 	if t.Scene != "" && !wechat.ValidScene(t.Scene) {
 		return apperr.Invalidf(`field "scene" must be 1 to 32 characters of [0-9A-Za-z!#$&'()*+,/:;=?@-._~]`)
 	}
-	if t.Referrer != "" && !referrerPattern.MatchString(t.Referrer) {
+	if t.Referrer != "" && !ident.Valid(t.Referrer, 1, 64, "_-") {
 		return apperr.Invalidf(`field "referrer" must be an openid`)
 	}
 	return nil

@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"github.com/minifn/minifn/shared/ident"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/minifn/minifn/shared/apperr"
@@ -47,21 +48,31 @@ var (
 	ErrExhausted = apperr.New(apperr.Conflict, "scene_exhausted", "no free scene for these params")
 )
 
-var (
-	pagePattern = regexp.MustCompile(`^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$`)
-	keyPattern  = regexp.MustCompile(`^[A-Za-z0-9_\-]+$`)
-)
+// validPage reports whether page is slash-separated segments of letters,
+// digits, _ and - (and . after the first), as a Mini-Program page path is.
+func validPage(page string) bool {
+	for i, seg := range strings.Split(page, "/") {
+		extra := "_-."
+		if i == 0 {
+			extra = "_-"
+		}
+		if !ident.Valid(seg, 1, len(seg), extra) {
+			return false
+		}
+	}
+	return true
+}
 
 // Validate checks the page and params against the limits above.
 func (e Entry) Validate() error {
-	if e.Page != "" && (len(e.Page) > MaxPageLen || !pagePattern.MatchString(e.Page)) {
+	if e.Page != "" && (len(e.Page) > MaxPageLen || !validPage(e.Page)) {
 		return apperr.Invalidf(`field "page" must be a page path such as pages/index/index: no leading '/', no query, at most %d characters`, MaxPageLen)
 	}
 	if len(e.Params) > MaxParams {
 		return apperr.Invalidf(`field "params" holds more than %d keys`, MaxParams)
 	}
 	for k, v := range e.Params {
-		if len(k) > MaxKeyLen || !keyPattern.MatchString(k) {
+		if !ident.Valid(k, 1, MaxKeyLen, "_-") {
 			return apperr.Invalidf(`field "params": key %q must be 1 to %d characters of [A-Za-z0-9_-]`, trim(k), MaxKeyLen)
 		}
 		if !utf8.ValidString(v) || utf8.RuneCountInString(v) > MaxValueLen {

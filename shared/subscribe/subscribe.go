@@ -28,8 +28,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/minifn/minifn/shared/ident"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
@@ -50,8 +50,6 @@ const (
 	MaxTemplates = 10   // templates in one report (WeChat asks at most 3 at a time)
 	MaxCredits   = 1000 // credits kept per user and template
 )
-
-var templatePattern = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,128}$`)
 
 // Service keeps credits and sends the paid message. It is safe for
 // concurrent use.
@@ -82,7 +80,7 @@ func (s *Service) Record(ctx context.Context, openid string, results map[string]
 	}
 	out := make(map[string]int64, len(results))
 	for tmpl, res := range results {
-		if !templatePattern.MatchString(tmpl) {
+		if !ident.Valid(tmpl, 1, 128, "_-") {
 			return nil, apperr.Invalidf(`field "results": %q is not a template id`, tmpl)
 		}
 		switch res {

@@ -3,6 +3,10 @@ package lambdatest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/minifn/minifn/shared/platform/internal/proc"
@@ -79,4 +83,20 @@ func ColdStart(ctx context.Context, binary string, env []string, event []byte) (
 		return 0, errors.New("lambdatest: the function failed: " + string(errPayload))
 	}
 	return elapsed, nil
+}
+
+// PeakRSS returns the process's peak resident set size so far (VmHWM), in
+// bytes. Linux only.
+func (f *Function) PeakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", f.p.Pid()))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("lambdatest: no VmHWM in /proc status")
 }
