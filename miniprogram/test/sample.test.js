@@ -72,13 +72,6 @@ function tap(dataset) {
   return { currentTarget: { dataset } };
 }
 
-async function served(method, p) {
-  const r = await fetch(dev.url + p, { method, headers: { 'Content-Type': 'application/json' },
-    body: method === 'GET' ? undefined : '{}' });
-  const b = await r.json().catch(() => ({}));
-  return !(r.status === 404 && b.error && b.error.code === 'not_found');
-}
-
 test('campaigns: claim, then the coupon and its QR code under My coupons', async () => {
   const c = await admin(dev, 'POST', '/campaigns', { title: 'Sample 5 off', discount: { amount_off: 500 },
     stock: 3, valid_days: 7 });
@@ -108,8 +101,7 @@ test('campaigns: claim, then the coupon and its QR code under My coupons', async
   assert.notEqual(rt.toasts.at(-1), 'Claimed');
 });
 
-test('shop: buy pays through wx.requestPayment and opens the paid order', async (t) => {
-  if (!(await served('POST', '/orders'))) return t.skip('POST /orders is not served by this minifn dev yet');
+test('shop: buy pays through wx.requestPayment and opens the paid order', async () => {
   const sku = 'sample-' + Date.now();
   assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Sample tea', price: 990, stock: 3 })).status, 201);
   const rt = await runtime('buyer-' + Date.now());
@@ -124,11 +116,11 @@ test('shop: buy pays through wx.requestPayment and opens the paid order', async 
   await order.onLoad({ id });
   await order.onShow();
   assert.equal(order.data.order.totalShown, '¥9.90');
-  assert.ok(['paid', 'pending'].includes(order.data.order.status));
+  // The kit's pay waited for WeChat Pay's notify, which the emulator sends at once.
+  assert.equal(order.data.order.status, 'paid');
 });
 
-test('points: a scanned code credits the balance once', async (t) => {
-  if (!(await served('POST', '/points/codes'))) return t.skip('POST /points/codes is not served by this minifn dev yet');
+test('points: a scanned code credits the balance once', async () => {
   const minted = await admin(dev, 'POST', '/points/codes', { points: 30, count: 1 });
   assert.equal(minted.status, 201, JSON.stringify(minted.body));
   const code = minted.body.codes[0];

@@ -44,7 +44,7 @@ var Coupons = Spec{
 // CouponRedeem redeems coupons at a store counter and manages the staff role.
 var CouponRedeem = Spec{
 	Name:   "coupon-redeem",
-	Routes: []string{"POST /coupons/redeem", "PUT /staff/{openid}", "DELETE /staff/{openid}"},
+	Routes: []string{"POST /coupons/redeem", "PUT /staff/{openid}", "DELETE /staff/{openid}", "GET /staff"},
 	Build: func(a *app.App) (platform.Function, error) {
 		return platform.Function{Handler: httpapi.CouponRedeem(couponService(a), a.Sessions)}, nil
 	},

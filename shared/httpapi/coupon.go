@@ -115,11 +115,13 @@ func couponQR(cs *coupon.Service) Func {
 //	POST   /coupons/redeem {"code"}  staff (user token with the staff role) or admin → 200 {"coupon"}
 //	PUT    /staff/{openid}           admin: grant the staff role → 200 {"staff"}
 //	DELETE /staff/{openid}           admin: revoke it → 204
+//	GET    /staff[?after=&limit=]    admin: the staff → 200 {"staff":[…],"next"?}
 func CouponRedeem(cs *coupon.Service, sess *session.Sessions) http.Handler {
 	rt := NewRouter()
 	rt.Handle("POST /coupons/redeem", sess.RequireAny(redeemCoupon(cs)))
 	rt.Handle("PUT /staff/{openid}", sess.RequireAdmin(grantStaff(cs)))
 	rt.Handle("DELETE /staff/{openid}", sess.RequireAdmin(revokeStaff(cs)))
+	rt.Handle("GET /staff", sess.RequireAdmin(listStaff(cs)))
 	return rt
 }
 

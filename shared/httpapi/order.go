@@ -14,6 +14,9 @@ import (
 // Require middleware normally stops it first).
 var errNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user token is required")
 
+// errAdminOnly answers a user who asks for every user's orders.
+var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token lists every user's orders")
+
 // OrderCreate serves POST /orders for the signed-in user: {"items":[{"sku",
 // "quantity"}],"coupon_id"?} → 201 {"order","payment"}. Prices come from the
 // catalog; any price the client sends is ignored.
@@ -52,25 +55,24 @@ func OrderCreate(svc *order.Service) http.Handler {
 	return rt
 }
 
-// Orders serves the signed-in user's orders: GET /orders (newest first,
-// ?limit= and ?after=<next>), GET /orders/{id} (another user's order is 404),
-// POST /orders/{id}/cancel.
+// Orders serves GET /orders (newest first, ?limit= and ?after=<next>),
+// GET /orders/{id} and POST /orders/{id}/cancel. A user sees and cancels
+// only their own orders (another user's order is 404). The admin token
+// (behind session.RequireAny) lists every user's orders, with
+// ?status= to filter them, and reads any order.
 func Orders(svc *order.Service) http.Handler {
 	rt := NewRouter()
 	rt.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) error {
-		openid, ok := session.UserFrom(r.Context())
-		if !ok {
-			return errNoUser
-		}
+		q := r.URL.Query()
 		limit := 20
-		if s := r.URL.Query().Get("limit"); s != "" {
+		if s := q.Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > 100 {
 				return apperr.Invalidf("query parameter \"limit\" must be 1 to 100")
 			}
 			limit = n
 		}
-		list, next, err := svc.List(r.Context(), openid, r.URL.Query().Get("after"), limit)
+		list, next, err := listOrders(r, svc, limit)
 		if err != nil {
 			return err
 		}
@@ -81,11 +83,7 @@ func Orders(svc *order.Service) http.Handler {
 		return nil
 	})
 	rt.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) error {
-		openid, ok := session.UserFrom(r.Context())
-		if !ok {
-			return errNoUser
-		}
-		o, err := svc.Get(r.Context(), openid, r.PathValue("id"))
+		o, err := getOrder(r, svc)
 		if err != nil {
 			return err
 		}
@@ -105,4 +103,34 @@ func Orders(svc *order.Service) http.Handler {
 		return nil
 	})
 	return rt
+}
+
+// listOrders returns the list the caller may see: every user's orders for
+// the admin (?status= filters them), the user's own otherwise.
+func listOrders(r *http.Request, svc *order.Service, limit int) ([]order.Order, string, error) {
+	q := r.URL.Query()
+	if session.IsAdmin(r.Context()) {
+		return svc.ListAll(r.Context(), order.AllQuery{Status: order.Status(q.Get("status")), After: q.Get("after"), Limit: limit})
+	}
+	openid, ok := session.UserFrom(r.Context())
+	switch {
+	case !ok:
+		return nil, "", errNoUser
+	case q.Has("all") || q.Has("status"):
+		return nil, "", errAdminOnly
+	}
+	return svc.List(r.Context(), openid, q.Get("after"), limit)
+}
+
+// getOrder returns the order {id}: any order for the admin, the user's own
+// otherwise (another user's is order_not_found).
+func getOrder(r *http.Request, svc *order.Service) (order.Order, error) {
+	if session.IsAdmin(r.Context()) {
+		return svc.Find(r.Context(), r.PathValue("id"))
+	}
+	openid, ok := session.UserFrom(r.Context())
+	if !ok {
+		return order.Order{}, errNoUser
+	}
+	return svc.Get(r.Context(), openid, r.PathValue("id"))
 }

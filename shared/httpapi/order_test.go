@@ -369,3 +369,88 @@ func ordCheckPaySign(t *testing.T, p map[string]any) {
 }
 
 func ptrInt(n int64) *int64 { return &n }
+
+// TestAdminOrdersHTTP: the admin lists every user's orders (filtered by
+// status, paged) and reads any order; a user still sees only their own.
+func TestAdminOrdersHTTP(t *testing.T) {
+	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+		e.Product(t, "tea", 1000, ptrInt(10))
+		item := map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}
+		var ids []string // oldest first: u1, u2, u1
+		for _, u := range []string{"u1", "u2", "u1"} {
+			o, _ := ordCreate(t, e, u, item, "")
+			ids = append(ids, o["id"].(string))
+			e.Clock.Advance(time.Millisecond)
+		}
+		if err := e.Emulator.Pay(context.Background(), ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		e.WaitNotify(t, ids[1], "TRANSACTION.SUCCESS")
+
+		listIDs := func(user, query string) ([]string, string) {
+			t.Helper()
+			s, out, _ := e.Do(t, "GET", "/orders"+query, user, nil)
+			list, ok := out["orders"].([]any)
+			if s != 200 || !ok {
+				t.Fatalf("GET /orders%s as %s: %d %v", query, user, s, out)
+			}
+			var got []string
+			for _, o := range list {
+				got = append(got, o.(map[string]any)["id"].(string))
+			}
+			next, _ := out["next"].(string)
+			return got, next
+		}
+		if got, next := listIDs("admin", "?all=1"); fmt.Sprint(got) != fmt.Sprint([]string{ids[2], ids[1], ids[0]}) || next != "" {
+			t.Fatalf("admin list: %v next %q", got, next)
+		}
+		if got, _ := listIDs("admin", "?all=1&status=paid"); fmt.Sprint(got) != fmt.Sprint([]string{ids[1]}) {
+			t.Fatalf("admin paid: %v", got)
+		}
+		if got, _ := listIDs("admin", "?all=1&status=pending"); fmt.Sprint(got) != fmt.Sprint([]string{ids[2], ids[0]}) {
+			t.Fatalf("admin pending: %v", got)
+		}
+		// Paging: one at a time, the cursor carries on.
+		var paged []string
+		for q := "?all=1&limit=1"; ; {
+			got, next := listIDs("admin", q)
+			paged = append(paged, got...)
+			if next == "" || len(paged) > 5 {
+				break
+			}
+			q = "?all=1&limit=1&after=" + next
+		}
+		if fmt.Sprint(paged) != fmt.Sprint([]string{ids[2], ids[1], ids[0]}) {
+			t.Fatalf("admin paged: %v", paged)
+		}
+		// A user's list is still their own, and all/status are the admin's.
+		if got, _ := listIDs("u1", ""); fmt.Sprint(got) != fmt.Sprint([]string{ids[2], ids[0]}) {
+			t.Fatalf("u1 list: %v", got)
+		}
+		for _, q := range []string{"?all=1", "?status=paid"} {
+			if s, out, _ := e.Do(t, "GET", "/orders"+q, "u1", nil); s != http.StatusForbidden {
+				t.Fatalf("user GET /orders%s: %d %v", q, s, out)
+			}
+		}
+		for _, q := range []string{"?all=1&status=shipped", "?all=1&after=bad%20cursor", "?all=1&limit=0"} {
+			if s, out, _ := e.Do(t, "GET", "/orders"+q, "admin", nil); s != http.StatusBadRequest {
+				t.Fatalf("admin GET /orders%s: %d %v", q, s, out)
+			}
+		}
+		// Any order for the admin; the owner's only for users.
+		if o := ordGet(t, e, "admin", ids[1]); o["status"] != "paid" || o["id"] != ids[1] {
+			t.Fatalf("admin reads u2's order: %v", o)
+		}
+		if s, out, _ := e.Do(t, "GET", "/orders/"+ids[1], "u1", nil); s != http.StatusNotFound {
+			t.Fatalf("u1 reads u2's order: %d %v", s, out)
+		}
+		if s, _, _ := e.Do(t, "GET", "/orders/0000000000000000000000000000", "admin", nil); s != http.StatusNotFound {
+			t.Fatalf("admin reads a missing order: %d", s)
+		}
+		for _, p := range []string{"/orders?all=1", "/orders/" + ids[0]} {
+			if s, _, _ := e.Do(t, "GET", p, "", nil); s != http.StatusUnauthorized {
+				t.Fatalf("anonymous GET %s: %d", p, s)
+			}
+		}
+	})
+}

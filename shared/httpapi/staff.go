@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
+	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/session"
 )
@@ -34,6 +36,33 @@ func revokeStaff(cs *coupon.Service) Func {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
+// listStaff serves GET /staff[?after=&limit=]: the staff roles in OpenID
+// order, 200 {"staff":[{"openid","granted_at"}],"next"?}.
+func listStaff(cs *coupon.Service) Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if !session.IsAdmin(r.Context()) {
+			return session.ErrForbidden
+		}
+		limit := 100
+		if s := r.URL.Query().Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 100 {
+				return apperr.Invalidf("query parameter \"limit\" must be 1 to 100")
+			}
+			limit = n
+		}
+		list, next, err := cs.ListStaff(r.Context(), r.URL.Query().Get("after"), limit)
+		if err != nil {
+			return err
+		}
+		JSON(w, http.StatusOK, struct {
+			Staff []coupon.Staff `json:"staff"`
+			Next  string         `json:"next,omitempty"`
+		}{list, next})
 		return nil
 	}
 }

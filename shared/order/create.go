@@ -154,6 +154,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		put.IfAbsent(),
 		store.Put(store.Item{Key: tradeKey(id), Value: ix}).IfAbsent(),
 		store.Put(store.Item{Key: pendingKey(id), Value: ix}).IfAbsent(),
+		store.Put(store.Item{Key: allKey(id), Value: ix}).IfAbsent(),
 	)
 	idemAt := -1
 	if ik != (store.Key{}) {

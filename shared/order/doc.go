@@ -41,6 +41,7 @@
 //	order#u#<openid>       / <id>      the order (JSON); the owner's list, newest first
 //	order#trade#<id>       / trade     index: out_trade_no (= id) → owner, for notifies and admins
 //	order#pending          / <id>      pending orders, oldest first, for the expiry job
+//	order#all#<0-7>        / <id>      every order, in AllShards shards by a hash of the id (admin list)
 //	order#notify#<id>      / notify    a processed WeChat Pay notify id (kept 30 days)
 //	product#catalog        / <sku>     the product; its counter N is the stock (package product)
 //	idem#<openid>          / order-create#…  the Idempotency-Key record (package idem)
@@ -53,6 +54,10 @@
 //
 //   - The pending collection is one partition: on DynamoDB it takes about
 //     1,000 order creations and transitions per second.
+//   - The all-orders index holds only the owner: the admin list (ListAll)
+//     reads each order it shows, and filters by status while paging (at
+//     most MaxScan entries per call, so a page may come back short with a
+//     cursor). Orders created before the index existed are not listed.
 //   - If the process dies between the create Write and the prepay, the order
 //     stays pending without a prepay_id until the client retries with the same
 //     Idempotency-Key (which prepays it) or the expiry job closes it.

@@ -1,6 +1,9 @@
 package order
 
 import (
+	"fmt"
+	"hash/fnv"
+
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -27,4 +30,21 @@ func pendingKey(id string) store.Key { return store.Key{PK: pendingPK, SK: id} }
 // notifyKey records a processed WeChat Pay notify id.
 func notifyKey(notifyID string) store.Key {
 	return store.Key{PK: "order#notify#" + notifyID, SK: "notify"}
+}
+
+// AllShards is how many collections the all-orders index is spread over:
+// one PK is one DynamoDB partition (about 1,000 writes/s), and every order
+// creation writes one entry.
+const AllShards = 8
+
+// allPK is one shard of the all-orders index.
+func allPK(shard int) string { return fmt.Sprintf("order#all#%d", shard) }
+
+// allKey is the order's entry in the all-orders index. The shard is a hash
+// of the whole id, whose last 16 hex digits are random, so creations spread
+// evenly over the shards.
+func allKey(id string) store.Key {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return store.Key{PK: allPK(int(h.Sum32() % AllShards)), SK: id}
 }

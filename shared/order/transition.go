@@ -186,19 +186,26 @@ func (s *Service) Get(ctx context.Context, openid, id string) (Order, error) {
 	if err != nil {
 		return Order{}, err
 	}
+	return s.reconcile(ctx, cur), nil
+}
+
+// reconcile returns the order as read, or, for a pending order older than
+// ReconcileAfter that WeChat Pay says was paid, the order after recording
+// that payment.
+func (s *Service) reconcile(ctx context.Context, cur loaded) Order {
 	if cur.Status != Pending || cur.PrepayID == "" || s.Now().Sub(cur.CreatedAt) < ReconcileAfter {
-		return cur.Order, nil
+		return cur.Order
 	}
 	tx, err := s.Pay.Query(ctx, cur.OutTradeNo)
 	if err != nil || !tx.Paid() {
 		// WeChat Pay unreachable or not paid: what we hold is the best answer.
-		return cur.Order, nil
+		return cur.Order
 	}
 	out, _, err := s.applyPaid(ctx, tx, "")
 	if err != nil {
-		return cur.Order, nil
+		return cur.Order
 	}
-	return out.Order, nil
+	return out.Order
 }
 
 // List returns openid's orders, newest first, after the cursor, and the

@@ -1,9 +1,13 @@
 // orders.js: every user's orders, filtered by status; an order's detail;
-// refunds (POST /orders/{id}/refund, admin).
+// refunds (POST /orders/{id}/refund, admin). GET /orders?all=1 and
+// GET /orders/{id} answer the admin token for any user's order. A refund
+// finishes when WeChat Pay's REFUND.* notify arrives, so the detail of a
+// refunding order is read again until it is not.
 import { get, post, newKey } from './api.js';
 import { h, action, field, section, table, yuan, fen, when, toast, errorBox } from './ui.js';
 
 const STATUSES = ['', 'pending', 'paid', 'refunding', 'refunded', 'cancelled', 'closed'];
+const POLL_MS = 1500;
 
 function badge(s) {
   return h('span', { class: 'badge ' + s }, s);
@@ -13,6 +17,7 @@ export async function render(main) {
   const list = h('div');
   const detail = h('div', { class: 'detail', 'aria-live': 'polite' });
   let next = '';
+  let poll = null;
   const status = h('select', { id: 'f-status', name: 'status' },
     STATUSES.map((s) => h('option', { value: s }, s || 'any status')));
   const filter = h('form', { class: 'row', 'aria-label': 'Filter orders' },
@@ -25,38 +30,58 @@ export async function render(main) {
   });
   status.addEventListener('change', () => load(false));
 
+  let loads = 0; // only the latest load draws (the filter may change while one runs)
   async function load(more) {
+    const seq = ++loads;
     const q = new URLSearchParams({ all: '1', limit: '50' });
     if (status.value) q.set('status', status.value);
     if (more && next) q.set('after', next);
     try {
       const res = await get('/orders?' + q);
+      if (seq !== loads) return;
       next = res.next || '';
+      // The status filter is applied while paging: a page may hold fewer
+      // orders than asked, even none, and still have more after it.
+      const none = 'No orders' + (status.value ? ' with status ' + status.value : '') +
+        (next ? ' in this stretch of history; More looks further back.' : '.');
       const t = table([
         { label: 'Order', value: (o) => h('a', { href: '#/orders', class: 'mono', onclick: (e) => { e.preventDefault(); open(o.id); } }, o.id) },
         { label: 'Created', value: (o) => when(o.created_at) },
         { label: 'Items', value: (o) => o.items.map((i) => i.title || i.sku).join(', ') },
         { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
         { label: 'Status', value: (o) => badge(o.status) },
-      ], res.orders, 'No orders' + (status.value ? ' with status ' + status.value : '') + '.');
-      const moreBtn = next && h('p', {}, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
-      if (more) list.append(t, moreBtn || ''); else list.replaceChildren(t, moreBtn || '');
+      ], res.orders, none);
+      const moreBtn = next && h('p', { class: 'more' }, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
+      if (more) {
+        list.querySelectorAll('.more').forEach((el) => el.remove());
+        list.append(t, moreBtn || '');
+      } else {
+        list.replaceChildren(t, moreBtn || '');
+      }
     } catch (err) {
-      list.replaceChildren(errorBox(err));
+      if (seq === loads) list.replaceChildren(errorBox(err));
     }
   }
 
-  async function open(id) {
+  // open shows one order; again is true when polling a refunding order.
+  async function open(id, again) {
     try {
       const { order } = await get('/orders/' + encodeURIComponent(id));
+      if (again && detail.dataset.id !== order.id) return; // another order is shown now
       show(order);
+      if (again && order.status !== 'refunding') load(false);
     } catch (err) {
+      clearTimeout(poll);
+      delete detail.dataset.id;
       detail.replaceChildren(errorBox(err));
     }
-    detail.scrollIntoView({ block: 'nearest' });
+    if (!again) detail.scrollIntoView({ block: 'nearest' });
   }
 
   function show(o) {
+    clearTimeout(poll);
+    detail.dataset.id = o.id;
+    if (o.status === 'refunding') poll = setTimeout(() => open(o.id, true), POLL_MS);
     let key = newKey();
     const refundable = o.total - (o.refunded || 0);
     const form = o.status === 'paid' && h('form', { class: 'row', 'aria-label': 'Refund' },
@@ -97,9 +122,10 @@ export async function render(main) {
         { label: 'Status', value: (r) => badge(r.status) },
         { label: 'Reason', value: (r) => r.reason || (r.auto ? 'automatic' : '') },
       ], o.refunds)] : '',
-      form || ''));
+      form ? [h('h3', {}, 'Refund'), form] : ''));
   }
 
   main.append(section('Find orders', filter), detail, section('Orders', list));
   await load(false);
+  return () => clearTimeout(poll);
 }

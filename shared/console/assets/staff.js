@@ -1,34 +1,67 @@
-// staff.js: grant and revoke the staff role (staff may redeem coupons in
-// the Mini-Program). PUT and DELETE /staff/{openid} are idempotent.
-import { put, del } from './api.js';
-import { h, action, field, section, when, toast } from './ui.js';
+// staff.js: the staff (who may redeem coupons in the Mini-Program), and
+// granting and revoking the role. GET /staff lists them; PUT and DELETE
+// /staff/{openid} are idempotent.
+import { get, put, del } from './api.js';
+import { h, action, field, section, table, when, toast, errorBox } from './ui.js';
 
 export async function render(main) {
   const log = h('ul', { class: 'log', 'aria-live': 'polite' });
+  const list = h('div', { class: 'staff-list' });
   const form = h('form', { class: 'row', 'aria-label': 'Staff role' },
     field('OpenID', { name: 'openid', required: true, class: 'mono', size: 34, autocomplete: 'off' }),
     h('button', { type: 'submit', name: 'grant', value: '1' }, 'Grant'),
     h('button', { type: 'button', class: 'danger', name: 'revoke' }, 'Revoke'));
-  const path = () => '/staff/' + encodeURIComponent(form.elements.openid.value.trim());
+  const path = (openid) => '/staff/' + encodeURIComponent(openid);
+
+  // load shows every staff member, following the API's pages.
+  async function load() {
+    try {
+      const staff = [];
+      let after = '';
+      do {
+        const q = new URLSearchParams({ limit: '100' });
+        if (after) q.set('after', after);
+        const res = await get('/staff?' + q);
+        staff.push(...res.staff);
+        after = res.next || '';
+      } while (after);
+      list.replaceChildren(table([
+        { label: 'OpenID', value: (s) => h('code', {}, s.openid) },
+        { label: 'Granted', value: (s) => when(s.granted_at) },
+        { label: '', value: (s) => h('button', { class: 'danger', 'aria-label': 'Revoke ' + s.openid,
+          onclick: () => revoke(s.openid).catch((err) => toast(err.message, 'error')) }, 'Revoke') },
+      ], staff.map((s) => Object.assign({ id: s.openid }, s)), 'Nobody has the staff role.'));
+    } catch (err) {
+      list.replaceChildren(errorBox(err));
+    }
+  }
+
+  async function revoke(openid) {
+    await del(path(openid));
+    toast('Staff role revoked');
+    log.prepend(h('li', {}, 'Revoked ', h('code', {}, openid)));
+    await load();
+  }
+
   action(form, async () => {
-    const { staff } = await put(path());
+    const { staff } = await put(path(form.elements.openid.value.trim()));
     toast('Staff role granted');
     log.prepend(h('li', {}, 'Granted ', h('code', {}, staff.openid), ' at ' + when(staff.granted_at)));
+    await load();
   });
-  const revokeForm = form.elements.revoke;
-  revokeForm.addEventListener('click', async () => {
+  form.elements.revoke.addEventListener('click', async () => {
     if (!form.reportValidity()) return;
     const status = form.querySelector('.status');
     status.replaceChildren();
     try {
-      const openid = form.elements.openid.value.trim();
-      await del(path());
-      toast('Staff role revoked');
-      log.prepend(h('li', {}, 'Revoked ', h('code', {}, openid)));
+      await revoke(form.elements.openid.value.trim());
     } catch (err) {
-      status.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message, h('code', {}, ' ' + err.code)));
+      status.replaceChildren(errorBox(err));
     }
   });
-  main.append(section('Grant or revoke', h('p', { class: 'muted' },
-    'A user’s OpenID is in GET /me, or in the Emulator screen for test users.'), form, log));
+  main.append(
+    section('Grant or revoke', h('p', { class: 'muted' },
+      'A user’s OpenID is in GET /me, or in the Emulator screen for test users.'), form, log),
+    section('Staff', list));
+  await load();
 }
