@@ -23,9 +23,32 @@ type cloud struct {
 	name   string
 	goos   string
 	goarch string
-	binary string // the executable's name in the zip
-	extra  []zipEntry
+	// goarchLevel pins the instruction-set level (GOAMD64, GOARM64) to the
+	// baseline, so that a GOAMD64=v3 in the developer's shell cannot make a
+	// zip that crashes on older cloud hosts, and every machine builds the
+	// same bytes.
+	goarchLevel string
+	binary      string   // the executable's name in the zip
+	tags        []string // build tags besides the store ones
+	stores      []string // network store backends built in by default
 }
+
+var clouds = []cloud{
+	// provided.al2023 on Graviton: the runtime execs ./bootstrap.
+	// lambda.norpc drops aws-lambda-go's net/rpc mode, which provided.al2023
+	// never uses, and with it our SCF adapter (it needs net/rpc): about 2 MB
+	// less, and less to start.
+	{name: "lambda", goos: "linux", goarch: "arm64", goarchLevel: "GOARM64=v8.0", binary: "bootstrap",
+		tags: []string{"lambda.norpc"}, stores: []string{"dynamodb"}},
+	// SCF Go1 runtime: execs `main` (the handler), which serves net/rpc, so
+	// no lambda.norpc here. PostgreSQL (TencentDB) is the store there.
+	{name: "scf", goos: "linux", goarch: "amd64", goarchLevel: "GOAMD64=v1", binary: "main",
+		stores: []string{"postgres"}},
+}
+
+// storeTags maps each network store backend to the build tag that leaves it
+// out (shared/app/store_*.go); bolt is always built in.
+var storeTags = map[string]string{"dynamodb": "nodynamo", "postgres": "nopostgres"}
 
 // scfBootstrap starts the binary as an SCF web function, which must listen
 // on 0.0.0.0:9000. Event functions ignore it and run `main` on the Go1
@@ -35,17 +58,11 @@ export MINIFN_ADDR=0.0.0.0:9000
 exec "$(dirname "$0")/main"
 `
 
-var clouds = []cloud{
-	// provided.al2023 on Graviton: the runtime execs ./bootstrap.
-	{name: "lambda", goos: "linux", goarch: "arm64", binary: "bootstrap"},
-	{name: "scf", goos: "linux", goarch: "amd64", binary: "main",
-		extra: []zipEntry{{name: "scf_bootstrap", mode: 0o755, data: []byte(scfBootstrap)}}},
-}
-
 func buildCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("build")
 	only := fs.String("cloud", "", "lambda or scf (default: both)")
 	dist := fs.String("out", "dist", "output directory")
+	stores := fs.String("stores", "", "network store backends to build in: dynamodb, postgres, both (comma-separated) or none (default: dynamodb for lambda, postgres for scf)")
 	names, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -75,6 +92,15 @@ func buildCmd(ctx context.Context, args []string, out io.Writer) error {
 	if len(targets) == 0 {
 		return fmt.Errorf("%w: --cloud must be lambda or scf", errUsage)
 	}
+	if *stores != "" {
+		list, err := parseStores(*stores)
+		if err != nil {
+			return err
+		}
+		for i := range targets {
+			targets[i].stores = list
+		}
+	}
 	if !filepath.IsAbs(*dist) {
 		*dist = filepath.Join(root, *dist)
 	}
@@ -86,28 +112,69 @@ func buildCmd(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+// parseStores parses --stores.
+func parseStores(v string) ([]string, error) {
+	if v == "none" {
+		return []string{}, nil
+	}
+	var list []string
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		if _, ok := storeTags[s]; !ok {
+			return nil, fmt.Errorf("%w: --stores takes dynamodb, postgres (comma-separated) or none, not %q", errUsage, s)
+		}
+		list = append(list, s)
+	}
+	return list, nil
+}
+
+// goFlags are the `go build` flags of c: the contract's (CGO off is in
+// goEnv), and tags that leave out the store backends c does not use.
+func (c cloud) goFlags() []string {
+	tags := slices.Clone(c.tags)
+	for backend, tag := range storeTags {
+		if !slices.Contains(c.stores, backend) {
+			tags = append(tags, tag)
+		}
+	}
+	slices.Sort(tags)
+	flags := []string{"-trimpath", "-buildvcs=false", "-ldflags", "-s -w"}
+	if len(tags) > 0 {
+		flags = append([]string{"-tags", strings.Join(tags, ",")}, flags...)
+	}
+	return flags
+}
+
+// goEnv is the environment `go build` runs in for c, on top of the user's.
+func (c cloud) goEnv() []string {
+	return []string{"GOOS=" + c.goos, "GOARCH=" + c.goarch, c.goarchLevel, "CGO_ENABLED=0"}
+}
+
+// hasRoutes reports whether the function name serves HTTP (and so may run
+// as an SCF web function); timer-only functions get no scf_bootstrap.
+func hasRoutes(name string) bool {
+	s, ok := catalog.Lookup(name)
+	return ok && len(s.Routes) > 0
+}
+
 // buildCloud compiles names for c with one go build (which compiles them in
-// parallel) and zips each binary.
+// parallel) and packs each binary.
 func buildCloud(ctx context.Context, root, dist string, c cloud, names []string, out io.Writer) error {
 	tmp, err := os.MkdirTemp("", "minifn-build-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", tmp + string(filepath.Separator)}
-	if c.name == "lambda" {
-		// lambda.norpc drops aws-lambda-go's net/rpc mode, which
-		// provided.al2023 never uses: a smaller binary, a faster start.
-		args = append(args, "-tags", "lambda.norpc")
-	}
+	args := append([]string{"build"}, c.goFlags()...)
+	args = append(args, "-o", tmp+string(filepath.Separator))
 	for _, n := range names {
 		args = append(args, "./functions/"+n)
 	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GOOS="+c.goos, "GOARCH="+c.goarch, "CGO_ENABLED=0")
-	cmd.Stderr = out
-	fmt.Fprintf(out, "GOOS=%s GOARCH=%s CGO_ENABLED=0 go %s\n", c.goos, c.goarch, strings.Join(args, " "))
+	cmd.Env = append(os.Environ(), c.goEnv()...)
+	cmd.Stdout, cmd.Stderr = out, out
+	fmt.Fprintf(out, "%s go %s\n", strings.Join(c.goEnv(), " "), quoteArgs(args))
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("go build for %s: %w", c.name, err)
 	}
@@ -115,23 +182,58 @@ func buildCloud(ctx context.Context, root, dist string, c cloud, names []string,
 		return err
 	}
 	for _, n := range names {
-		bin, err := os.ReadFile(filepath.Join(tmp, n))
-		if err != nil {
+		if err := pack(root, dist, c, n, filepath.Join(tmp, n), out); err != nil {
 			return err
 		}
-		entries := append([]zipEntry{{name: c.binary, mode: 0o755, data: bin}}, c.extra...)
-		path := filepath.Join(dist, c.name, n+".zip")
-		size, err := writeZip(path, entries)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, path)
-		fmt.Fprintf(out, "  %-32s %7.2f MiB  (%s %.2f MiB)\n", rel, mib(size), c.binary, mib(int64(len(bin))))
 	}
 	return nil
 }
 
+// pack writes the deployment files of function n from its binary: the zip
+// dist/<cloud>/<n>.zip and, for SCF, the same files unpacked in
+// dist/scf/<n>/ (the directory serverless.yml's multi-scf points each
+// function at). It prints the zip's size.
+func pack(root, dist string, c cloud, n, binPath string, out io.Writer) error {
+	bin, err := os.ReadFile(binPath)
+	if err != nil {
+		return err
+	}
+	entries := []zipEntry{{name: c.binary, mode: 0o755, data: bin}}
+	if c.name == "scf" && hasRoutes(n) {
+		entries = append(entries, zipEntry{name: "scf_bootstrap", mode: 0o755, data: []byte(scfBootstrap)})
+	}
+	path := filepath.Join(dist, c.name, n+".zip")
+	size, err := writeZip(path, entries)
+	if err != nil {
+		return err
+	}
+	if c.name == "scf" {
+		if err := writeDir(filepath.Join(dist, c.name, n), entries); err != nil {
+			return err
+		}
+	}
+	rel, err := filepath.Rel(root, path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		rel = path
+	}
+	_, err = fmt.Fprintf(out, "  %-30s %9d bytes %6.2f MiB  (%s %.2f MiB)\n",
+		rel, size, mib(size), c.binary, mib(int64(len(bin))))
+	return err
+}
+
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+// quoteArgs prints args the way a shell would take them back.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = a
+		if strings.ContainsAny(a, " \t\"'") {
+			q[i] = `"` + a + `"`
+		}
+	}
+	return strings.Join(q, " ")
+}
 
 // zipEntry is one file of a deployment zip.
 type zipEntry struct {
@@ -167,11 +269,42 @@ func writeZip(path string, entries []zipEntry) (int64, error) {
 	if err := zw.Close(); err != nil {
 		return 0, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return 0, err
+	return int64(buf.Len()), writeFileAtomic(path, buf.Bytes(), 0o644)
+}
+
+// writeDir replaces dir with a directory holding exactly entries, with
+// their modes (the CLI that zips it keeps them) and the fixed time.
+func writeDir(dir string, entries []zipEntry) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
 	}
-	return int64(buf.Len()), os.Rename(tmp, path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.name)
+		if err := writeFileAtomic(p, e.data, e.mode); err != nil {
+			return err
+		}
+		if err := os.Chtimes(p, zipTime, zipTime); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to path through a temporary file and a
+// rename, with exactly mode (whatever the umask).
+func writeFileAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // moduleRoot finds the directory of minifn's go.mod, from the working

@@ -19,9 +19,11 @@ Usage:
       run one function in-process on an event file; print the platform's response.
   minifn emulator [--addr A]
       the WeChat emulator alone (default 127.0.0.1:9090).
-  minifn build [--cloud lambda|scf] [--out DIR] [FUNCTION...]
+  minifn build [--cloud lambda|scf] [--stores LIST] [--out DIR] [FUNCTION...]
       dist/lambda/<function>.zip (bootstrap, linux/arm64) and
       dist/scf/<function>.zip (main linux/amd64 + scf_bootstrap); both clouds by default.
+      --stores: the network stores built in besides bbolt (dynamodb, postgres);
+      default dynamodb for lambda, postgres for scf.
 
 Configuration: the MINIFN_ variables of the README.
 `

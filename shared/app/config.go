@@ -73,6 +73,12 @@ type PEM []byte
 // Decode implements envconfig.Decoder. Its errors never quote the value: it
 // may be a private key.
 func (p *PEM) Decode(v string) error {
+	if v == "" {
+		// Set but empty, as deployment templates write an unused optional
+		// parameter: the same as unset.
+		*p = nil
+		return nil
+	}
 	var b []byte
 	if strings.Contains(v, "-----BEGIN ") {
 		if !strings.Contains(v, "\n") {

@@ -139,6 +139,7 @@ func TestErrors(t *testing.T) {
 		{"order ttl", map[string]string{"MINIFN_ORDER_TTL": "30s"}, "MINIFN_ORDER_TTL"},
 		{"bad order ttl", map[string]string{"MINIFN_ORDER_TTL": "soon"}, "MINIFN_ORDER_TTL"},
 		{"pay", pay, ""},
+		{"pay keys set empty", map[string]string{"MINIFN_PAY_PRIVATE_KEY": "", "MINIFN_PAY_PUBLIC_KEY": "", "MINIFN_PAY_MCHID": ""}, ""},
 		{"pay inline key", with(pay, "MINIFN_PAY_PRIVATE_KEY", keyText), ""},
 		{"pay flattened key", with(pay, "MINIFN_PAY_PRIVATE_KEY", strings.ReplaceAll(keyText, "\n", `\n`)), ""},
 		{"pay missing serial", with(pay, "MINIFN_PAY_CERT_SERIAL", ""), "MINIFN_PAY_CERT_SERIAL"},

@@ -156,7 +156,7 @@ func (h paidHooks) OrderPaid(ctx context.Context, owner string, o order.Order) e
 	if _, err := h.points.CreditOrder(ctx, owner, o.ID, o.TransactionID, o.Total); err != nil {
 		return err
 	}
-	if err := h.scenes.OrderPaid(ctx, o.ID, scene.Touch{Scene: o.Scene, Referrer: o.Referrer}, o.Total); err != nil {
+	if err := h.scenes.OrderPaid(ctx, owner, o.ID, scene.Touch{Scene: o.Scene, Referrer: o.Referrer}, o.Total); err != nil {
 		return err
 	}
 	p := subscribe.Paid{OpenID: owner, OrderID: o.ID, Total: o.Total}

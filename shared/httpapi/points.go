@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
@@ -25,7 +26,7 @@ func Points(ps *points.Service, sess *session.Sessions) http.Handler {
 	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps)))
 	rt.Handle("POST /points/redeem", sess.Require(pointsRedeem(ps)))
 	rt.Handle("POST /points/codes", sess.RequireAdmin(pointsMint(ps)))
-	rt.Handle("GET /points/codes/{code}/qr", sess.RequireAdmin(pointsCodeQR()))
+	rt.Handle("GET /points/codes/{code}/qr", sess.RequireAdmin(pointsCodeQR(ps)))
 	rt.Handle("POST /rewards", sess.RequireAdmin(rewardCreate(ps)))
 	rt.Handle("GET /rewards", sess.RequireAny(rewardList(ps)))
 	return rt
@@ -131,23 +132,27 @@ func pointsMint(ps *points.Service) Func {
 	}
 }
 
-// pointsCodeQR draws a code as a QR image for printing; the Mini-Program
-// reads it with wx.scanCode and posts it to /points/scan.
-func pointsCodeQR() Func {
+// pointsCodeQR draws a minted code as a QR image for printing (404
+// code_not_found for any other); the Mini-Program reads it with
+// wx.scanCode and posts it to /points/scan. X-Minifn-Points and
+// X-Minifn-Used tell the admin what the code is worth and whether it went.
+func pointsCodeQR(ps *points.Service) Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		size, err := intParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
 		if err != nil {
 			return err
 		}
-		code := points.NormalizeCode(r.PathValue("code"))
-		if !points.ValidCode(code) {
-			return points.ErrCodeNotFound
+		info, err := ps.Code(r.Context(), r.PathValue("code"))
+		if err != nil {
+			return err
 		}
-		png, err := qrpng.Encode(code, size)
+		png, err := qrpng.Encode(info.Code, size)
 		if err != nil {
 			return err
 		}
 		w.Header().Set("Content-Type", qrpng.ContentType)
+		w.Header().Set("X-Minifn-Points", strconv.FormatInt(info.Points, 10))
+		w.Header().Set("X-Minifn-Used", strconv.FormatBool(info.Used))
 		w.WriteHeader(http.StatusOK)
 		w.Write(png)
 		return nil

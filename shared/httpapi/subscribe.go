@@ -6,14 +6,16 @@ import (
 
 	"github.com/minifn/minifn/shared/account"
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/subscribe"
 )
 
 // Subscriptions serves POST /me/subscriptions (user): the Mini-Program
 // reports the result of wx.requestSubscribeMessage, either as it came
 // ({"errMsg":"requestSubscribeMessage:ok","<template id>":"accept",…}) or as
-// {"results":{"<template id>":"accept"}}. Each accept is one send credit.
-// → 200 {"credits":{"<template id>":n}}.
+// {"results":{"<template id>":"accept"}}. Each accept is one send credit
+// (at most subscribe.MaxCredits per template); an Idempotency-Key makes a
+// retried report count once. → 200 {"credits":{"<template id>":n}}.
 func Subscriptions(subs *subscribe.Service) Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, err := caller(r)
@@ -41,11 +43,12 @@ func Subscriptions(subs *subscribe.Service) Func {
 			}
 			results[k] = s
 		}
-		credits, err := subs.Record(r.Context(), openid, results)
+		out, err := subs.Record(r.Context(), openid, results, r.Header.Get(idem.Header))
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, map[string]any{"credits": credits})
+		markReplayed(w, out.Replayed)
+		JSON(w, http.StatusOK, out)
 		return nil
 	}
 }

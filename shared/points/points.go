@@ -179,6 +179,42 @@ func ValidCode(code string) bool {
 	return true
 }
 
+// CodeInfo is what an admin sees of a minted point code.
+type CodeInfo struct {
+	Code   string `json:"code"`
+	Points int64  `json:"points"`
+	Used   bool   `json:"used"`
+}
+
+// Code returns a minted code (normalized first). Returns ErrCodeNotFound,
+// store errors.
+func (s *Service) Code(ctx context.Context, code string) (CodeInfo, error) {
+	code = NormalizeCode(code)
+	if !ValidCode(code) {
+		return CodeInfo{}, ErrCodeNotFound
+	}
+	it, err := s.Store.Get(ctx, codeKey(code))
+	if errors.Is(err, store.ErrNotFound) {
+		return CodeInfo{}, ErrCodeNotFound
+	}
+	if err != nil {
+		return CodeInfo{}, err
+	}
+	info := CodeInfo{Code: code}
+	if err := json.Unmarshal(it.Value, &info); err != nil {
+		return CodeInfo{}, fmt.Errorf("points: corrupt code item: %w", err)
+	}
+	info.Code = code
+	_, err = s.Store.Get(ctx, usedKey(code))
+	switch {
+	case err == nil:
+		info.Used = true
+	case !errors.Is(err, store.ErrNotFound):
+		return CodeInfo{}, err
+	}
+	return info, nil
+}
+
 // Scanned is the outcome of Scan.
 type Scanned struct {
 	Earned   int64 `json:"earned"`
@@ -201,7 +237,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 	if idemKey != "" {
 		ik = idem.Key(IdemScan, openid, idemKey)
 		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
-			return replayScan(b, err)
+			return s.replayScan(ctx, openid, b, err)
 		}
 	}
 	it, err := s.Store.Get(ctx, codeKey(code))
@@ -241,7 +277,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 		return Scanned{}, ErrAlreadyUsed
 	case i == 4:
 		b, _, err := idem.Lookup(ctx, s.Store, ik)
-		return replayScan(b, err)
+		return s.replayScan(ctx, openid, b, err)
 	default:
 		return Scanned{}, err
 	}
@@ -249,7 +285,9 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 	return Scanned{Earned: c.Points, Balance: bal}, err
 }
 
-func replayScan(b []byte, err error) (Scanned, error) {
+// replayScan answers a repeated scan from its record: what was earned, and
+// the balance as it is now.
+func (s *Service) replayScan(ctx context.Context, openid string, b []byte, err error) (Scanned, error) {
 	if err != nil {
 		return Scanned{}, err
 	}
@@ -258,7 +296,8 @@ func replayScan(b []byte, err error) (Scanned, error) {
 		return Scanned{}, fmt.Errorf("points: corrupt idempotency record: %w", err)
 	}
 	out.Replayed = true
-	return out, nil
+	out.Balance, err = s.Balance(ctx, openid)
+	return out, err
 }
 
 // Balance returns openid's balance (0 for a user with none).

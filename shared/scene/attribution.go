@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/minifn/minifn/shared/ident"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/wechat"
 )
@@ -22,13 +22,13 @@ type Touch struct {
 }
 
 // Validate checks the shapes: a scene as WeChat allows, a referrer shaped
-// like an openid.
+// like a referrer id.
 func (t Touch) Validate() error {
 	if t.Scene != "" && !wechat.ValidScene(t.Scene) {
 		return apperr.Invalidf(`field "scene" must be 1 to 32 characters of [0-9A-Za-z!#$&'()*+,/:;=?@-._~]`)
 	}
 	if t.Referrer != "" && !ident.Valid(t.Referrer, 1, 64, "_-") {
-		return apperr.Invalidf(`field "referrer" must be an openid`)
+		return apperr.Invalidf(`field "referrer" must be a referrer id (the "referrer" param of a scene)`)
 	}
 	return nil
 }
@@ -41,13 +41,14 @@ func statKey(dim, id, what string) store.Key {
 	return store.Key{PK: statsPK, SK: dim + "#" + id + "#" + what}
 }
 
-// Resolve completes a touch the Mini-Program reports: a scene this service
-// never made is dropped (it would only pollute the counters), a missing
-// referrer is taken from the scene's params, and a user is never their own
-// referrer.
-func (s *Service) Resolve(ctx context.Context, openid string, t Touch) (Touch, error) {
+// Resolve completes a touch the Mini-Program reports for openid: a scene
+// this service never made is dropped (it would only pollute the counters),
+// a missing referrer is taken from the scene's params, a referrer id never
+// made here is dropped, and a user is never their own referrer. It also
+// returns the openid behind the referrer, which only the counters see.
+func (s *Service) Resolve(ctx context.Context, openid string, t Touch) (Touch, string, error) {
 	if err := t.Validate(); err != nil {
-		return Touch{}, err
+		return Touch{}, "", err
 	}
 	if t.Scene != "" {
 		e, err := s.Lookup(ctx, t.Scene)
@@ -55,29 +56,33 @@ func (s *Service) Resolve(ctx context.Context, openid string, t Touch) (Touch, e
 		case errors.Is(err, ErrNotFound):
 			t.Scene = ""
 		case err != nil:
-			return Touch{}, err
+			return Touch{}, "", err
 		case t.Referrer == "":
 			t.Referrer = e.Params[ReferrerParam]
 		}
 	}
-	if t.Referrer == openid {
-		t.Referrer = ""
+	ref, err := s.referrerOpenID(ctx, t.Referrer)
+	if err != nil {
+		return Touch{}, "", err
 	}
-	return t, nil
+	if ref == "" || ref == openid {
+		t.Referrer, ref = "", ""
+	}
+	return t, ref, nil
 }
 
 // FirstTouch records t as the user's first scene and referrer if they have
 // none yet, counting the user once under each, and returns the first touch
-// on record (t, or an earlier one). An empty t records nothing.
+// on record (t resolved, or an earlier one). An empty t records nothing.
 func (s *Service) FirstTouch(ctx context.Context, openid string, t Touch) (Touch, error) {
-	t, err := s.Resolve(ctx, openid, t)
+	t, ref, err := s.Resolve(ctx, openid, t)
 	if err != nil || (t.Scene == "" && t.Referrer == "") {
 		return Touch{}, err
 	}
 	t.At = s.now().UTC().Truncate(time.Second)
 	b, _ := json.Marshal(t)
 	ops := []store.Op{store.Put(store.Item{Key: firstKey(openid), Value: b}).IfAbsent()}
-	ops = append(ops, counters(t, "users", 1)...)
+	ops = append(ops, counters(t.Scene, ref, "users", 1)...)
 	err = s.Store.Write(ctx, ops...)
 	if store.FailedOp(err) != 0 {
 		return t, err
@@ -91,26 +96,35 @@ func (s *Service) FirstTouch(ctx context.Context, openid string, t Touch) (Touch
 	return first, err
 }
 
-func counters(t Touch, what string, n int64) []store.Op {
+// counters are the Adds of one event under a scene and a referrer's openid.
+func counters(sc, ref, what string, n int64) []store.Op {
 	var ops []store.Op
-	if t.Scene != "" {
-		ops = append(ops, store.Add(statKey("scene", t.Scene, what), n))
+	if sc != "" {
+		ops = append(ops, store.Add(statKey("scene", sc, what), n))
 	}
-	if t.Referrer != "" {
-		ops = append(ops, store.Add(statKey("ref", t.Referrer, what), n))
+	if ref != "" {
+		ops = append(ops, store.Add(statKey("ref", ref, what), n))
 	}
 	return ops
 }
 
-// OrderPaid counts a paid order of total fen once under its own scene and
-// referrer (t, as recorded on the order). Repeating it changes nothing.
-func (s *Service) OrderPaid(ctx context.Context, orderID string, t Touch, total int64) error {
+// OrderPaid counts a paid order of owner, of total fen, once under its own
+// scene and referrer (t, as the order recorded what the Mini-Program sent;
+// resolved as Resolve does). Repeating it changes nothing.
+func (s *Service) OrderPaid(ctx context.Context, owner, orderID string, t Touch, total int64) error {
 	if t.Scene == "" && t.Referrer == "" {
 		return nil
 	}
+	t, ref, err := s.Resolve(ctx, owner, t)
+	if err != nil && apperr.KindOf(err) == apperr.Invalid {
+		return nil // a malformed touch on an order counts nowhere
+	}
+	if err != nil || (t.Scene == "" && ref == "") {
+		return err
+	}
 	ops := []store.Op{store.Put(store.Item{Key: paidKey(orderID), Value: []byte("1")}).IfAbsent()}
-	ops = append(ops, counters(t, "orders", 1)...)
-	ops = append(ops, counters(t, "revenue", total)...)
+	ops = append(ops, counters(t.Scene, ref, "orders", 1)...)
+	ops = append(ops, counters(t.Scene, ref, "revenue", total)...)
 	if err := s.Store.Write(ctx, ops...); store.FailedOp(err) != 0 {
 		return err
 	}
@@ -121,7 +135,7 @@ func (s *Service) OrderPaid(ctx context.Context, orderID string, t Touch, total 
 type Stat struct {
 	Scene      string `json:"scene,omitempty"`
 	Page       string `json:"page,omitempty"`
-	Referrer   string `json:"referrer,omitempty"`
+	Referrer   string `json:"referrer,omitempty"` // the referrer's openid: the summary is the admin's only
 	Users      int64  `json:"users"`
 	PaidOrders int64  `json:"paid_orders"`
 	PaidTotal  int64  `json:"paid_total"` // fen

@@ -15,7 +15,8 @@ import (
 	"github.com/minifn/minifn/shared/wechat"
 )
 
-// ReferrerParam is the param a user's share code carries their openid in.
+// ReferrerParam is the param a user's share code carries their referrer id
+// in (ReferrerID: never the openid, since anyone may read a scene's params).
 const ReferrerParam = "referrer"
 
 // Color is a line colour, 0 to 255 per component.
@@ -74,7 +75,13 @@ func (s *Service) Code(ctx context.Context, c Caller, req CodeRequest) (Code, er
 	if err != nil {
 		return Code{}, err
 	}
-	wr, e, err := s.prepare(c, privileged, req)
+	rid := ""
+	if !privileged {
+		if rid, err = s.ReferrerID(ctx, c.OpenID); err != nil {
+			return Code{}, err
+		}
+	}
+	wr, e, err := s.prepare(rid, privileged, req)
 	if err != nil {
 		return Code{}, err
 	}
@@ -118,8 +125,8 @@ func (s *Service) privileged(ctx context.Context, c Caller) (bool, error) {
 }
 
 // prepare validates req and returns the WeChat request (without its scene)
-// and the scene entry. A user's params get their openid as referrer.
-func (s *Service) prepare(c Caller, privileged bool, req CodeRequest) (wechat.UnlimitedRequest, Entry, error) {
+// and the scene entry. A user's params get their referrer id (rid).
+func (s *Service) prepare(rid string, privileged bool, req CodeRequest) (wechat.UnlimitedRequest, Entry, error) {
 	wr := wechat.UnlimitedRequest{Page: req.Page, EnvVersion: req.EnvVersion, Width: req.Width,
 		AutoColor: req.AutoColor, IsHyaline: req.IsHyaline}
 	if wr.EnvVersion == "" {
@@ -149,7 +156,7 @@ func (s *Service) prepare(c Caller, privileged bool, req CodeRequest) (wechat.Un
 		e.Params[k] = v
 	}
 	if !privileged {
-		e.Params[ReferrerParam] = c.OpenID
+		e.Params[ReferrerParam] = rid
 	}
 	return wr, e, e.Validate()
 }

@@ -3,17 +3,21 @@
 //
 // A Mini-Program may message a user once per acceptance in
 // wx.requestSubscribeMessage. The Mini-Program reports each call's result
-// (Record); every "accept" is one credit for that template. When an order is
-// paid and the user holds a credit for the configured template, one message
-// is sent (OrderPaid): the credit is taken and the order marked in one
-// Write, so a notify that arrives three times sends once. WeChat's 43101
+// (Record, with an Idempotency-Key so that a retried report counts once);
+// every "accept" is one credit for that template, up to MaxCredits. When an
+// order is paid and the user holds a credit for the configured template, one
+// message is sent (OrderPaid). The order hook runs on every confirmation of
+// the payment (WeChat Pay repeats notifies), so the credit is taken and the
+// order marked (put-if-absent on the order id) in one Write: a notify that
+// arrives three times sends at most once. WeChat's 43101
 // (no quota left) means our count was off: the credit stays spent and the
 // send is not retried.
 //
 // # Keys
 //
 //	sub#<openid>          / <template id>  N: the user's credits for the template
-//	sub#sent#<order id>   / sent           the paid message of the order was attempted
+//	sub#sent#<order id>   / sent           the order's paid message was handled: "sent" (a credit
+//	                                       was taken for it) or "no_credit"; put-if-absent, so once
 //
 // # Caveats
 //
@@ -26,14 +30,16 @@ package subscribe
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/minifn/minifn/shared/ident"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/wechat"
 )
@@ -47,8 +53,13 @@ var _ Sender = (*wechat.Client)(nil)
 
 // Limits.
 const (
-	MaxTemplates = 10   // templates in one report (WeChat asks at most 3 at a time)
-	MaxCredits   = 1000 // credits kept per user and template
+	MaxTemplates = 10 // templates in one report (WeChat asks at most 3 at a time)
+	// MaxCredits bounds the credits kept per user and template. WeChat gives
+	// one send per acceptance; a Mini-Program asks once per checkout, so a
+	// handful covers the orders a user has in flight, while a client that
+	// reports in a loop cannot bank more. Counting too many only costs a
+	// 43101 answer (see OrderPaid); the cap keeps the error small.
+	MaxCredits = 10
 )
 
 // Service keeps credits and sends the paid message. It is safe for
@@ -70,43 +81,121 @@ func creditKey(openid, template string) store.Key {
 }
 func sentKey(orderID string) store.Key { return store.Key{PK: "sub#sent#" + orderID, SK: "sent"} }
 
-// Record adds one credit per "accept" in results (template id → accept,
-// reject, ban or filter: the answer of wx.requestSubscribeMessage) and
-// returns the user's credits for the templates reported. Returns
-// invalid_request errors, store errors.
-func (s *Service) Record(ctx context.Context, openid string, results map[string]string) (map[string]int64, error) {
-	if len(results) == 0 || len(results) > MaxTemplates {
-		return nil, apperr.Invalidf(`field "results" must hold 1 to %d template results`, MaxTemplates)
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
 	}
-	out := make(map[string]int64, len(results))
+	return s.Now()
+}
+
+// Recorded is the outcome of Record.
+type Recorded struct {
+	Credits  map[string]int64 `json:"credits"` // template id → the user's credits after the report
+	Replayed bool             `json:"-"`       // an Idempotency-Key seen before: the first answer
+}
+
+// IdemRecord is the Idempotency-Key action of Record.
+const IdemRecord = "subscribe-record"
+
+// maxRecordTries bounds the optimistic retries of Record against concurrent
+// reports of the same user.
+const maxRecordTries = 5
+
+// Record adds one credit per "accept" in results (template id → accept,
+// reject, ban or filter: the answer of wx.requestSubscribeMessage), up to
+// MaxCredits per template, and returns the user's credits for the templates
+// reported. With an idemKey seen before from openid it adds nothing and
+// returns the first answer. Returns invalid_request errors, store errors.
+func (s *Service) Record(ctx context.Context, openid string, results map[string]string, idemKey string) (Recorded, error) {
+	if err := validResults(results); err != nil {
+		return Recorded{}, err
+	}
+	if err := idem.Check(idemKey); err != nil {
+		return Recorded{}, err
+	}
+	var ik store.Key
+	if idemKey != "" {
+		ik = idem.Key(IdemRecord, openid, idemKey)
+		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
+			return replayRecord(b, err)
+		}
+	}
+	for range maxRecordTries {
+		out, ops, err := s.recordOps(ctx, openid, results)
+		if err != nil {
+			return Recorded{}, err
+		}
+		if idemKey != "" {
+			b, _ := json.Marshal(out)
+			ops = append(ops, idem.Op(ik, b, s.now()))
+		}
+		if len(ops) == 0 {
+			return out, nil // nothing accepted, no key: nothing to write
+		}
+		err = s.Store.Write(ctx, ops...)
+		switch i := store.FailedOp(err); {
+		case err == nil:
+			return out, nil
+		case idemKey != "" && i == len(ops)-1:
+			b, _, err := idem.Lookup(ctx, s.Store, ik)
+			return replayRecord(b, err)
+		case i < 0:
+			return Recorded{}, err
+		}
+		// A concurrent report took the last credit below the cap: again.
+	}
+	return Recorded{}, apperr.New(apperr.Conflict, "conflict", "concurrent reports; try again")
+}
+
+func validResults(results map[string]string) error {
+	if len(results) == 0 || len(results) > MaxTemplates {
+		return apperr.Invalidf(`field "results" must hold 1 to %d template results`, MaxTemplates)
+	}
 	for tmpl, res := range results {
 		if !ident.Valid(tmpl, 1, 128, "_-") {
-			return nil, apperr.Invalidf(`field "results": %q is not a template id`, tmpl)
+			return apperr.Invalidf(`field "results": %q is not a template id`, tmpl)
 		}
 		switch res {
 		case "accept", "reject", "ban", "filter":
 		default:
-			return nil, apperr.Invalidf(`field "results.%s" must be accept, reject, ban or filter`, tmpl)
+			return apperr.Invalidf(`field "results.%s" must be accept, reject, ban or filter`, tmpl)
 		}
 	}
+	return nil
+}
+
+// recordOps reads the user's credits for the reported templates and returns
+// the counts after the report (as this report sees them: a concurrent one
+// may add its own) and the Adds that make them so. The Adds are bounded by
+// MaxCredits, not conditional on the count read, so concurrent reports all
+// count; only one that meets the cap is tried again.
+func (s *Service) recordOps(ctx context.Context, openid string, results map[string]string) (Recorded, []store.Op, error) {
+	out := Recorded{Credits: make(map[string]int64, len(results))}
+	var ops []store.Op
 	for tmpl, res := range results {
-		if res != "accept" {
-			n, err := s.Credits(ctx, openid, tmpl)
-			if err != nil {
-				return nil, err
-			}
-			out[tmpl] = n
+		n, err := s.Credits(ctx, openid, tmpl)
+		if err != nil {
+			return Recorded{}, nil, err
+		}
+		out.Credits[tmpl] = n
+		if res != "accept" || n >= MaxCredits {
 			continue
 		}
-		n, err := s.Store.Add(ctx, store.Add(creditKey(openid, tmpl), 1).AtMost(MaxCredits))
-		if errors.Is(err, store.ErrConditionFailed) {
-			n, err = MaxCredits, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[tmpl] = n
+		ops = append(ops, store.Add(creditKey(openid, tmpl), 1).AtMost(MaxCredits))
+		out.Credits[tmpl]++
 	}
+	return out, ops, nil
+}
+
+func replayRecord(b []byte, err error) (Recorded, error) {
+	if err != nil {
+		return Recorded{}, err
+	}
+	var out Recorded
+	if err := json.Unmarshal(b, &out); err != nil {
+		return Recorded{}, fmt.Errorf("subscribe: corrupt idempotency record: %w", err)
+	}
+	out.Replayed = true
 	return out, nil
 }
 
@@ -137,11 +226,19 @@ func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
 	}
 	ck := creditKey(p.OpenID, s.PaidTemplate)
 	err := s.Store.Write(ctx,
-		store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte(p.OpenID)}).IfAbsent(),
+		store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("sent")}).IfAbsent(),
 		store.Add(ck, -1).IfExists().AtLeast(0))
 	switch store.FailedOp(err) {
-	case 0, 1: // already attempted, or no credit
+	case 0: // an earlier confirmation of the payment took care of it
 		return false, nil
+	case 1:
+		// No credit: mark the order all the same, so that a credit reported
+		// before a later duplicate notify never sends a late message.
+		err := s.Store.Write(ctx, store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("no_credit")}).IfAbsent())
+		if errors.Is(err, store.ErrConditionFailed) {
+			err = nil
+		}
+		return false, err
 	}
 	if err != nil {
 		return false, err

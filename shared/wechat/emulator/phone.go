@@ -25,8 +25,8 @@ type phoneCode struct {
 // mainland mobile number that depends only on the name.
 func PhoneNumber(user string) string {
 	h := mac("minifn-emulator-phone", user)
-	digits := make([]byte, 0, 9)
-	for i := 0; len(digits) < 9; i++ {
+	digits := make([]byte, 0, 8)
+	for i := 0; len(digits) < 8; i++ {
 		digits = append(digits, '0'+h[i]%10)
 	}
 	return "139" + string(digits[1:]) + string(digits[0])

@@ -1,0 +1,42 @@
+# Build targets for `sam build` (template.yaml: each function's Metadata is
+# BuildMethod: makefile). SAM runs `make build-<LogicalId>` with ARTIFACTS_DIR
+# set, and deploys what the target leaves there: ./bootstrap for
+# provided.al2023 on arm64.
+#
+# The flags are `minifn build --cloud lambda`'s (cmd/minifn/build.go):
+# cmd/minifn/deploy_test.go checks that both make byte-identical binaries.
+# Outside SAM, `make dist` runs `minifn build` (both clouds, reproducible zips).
+
+GO ?= go
+
+# lambda.norpc: no net/rpc mode (provided.al2023 never uses it), hence no SCF
+# adapter either; nopostgres: DynamoDB is the store on AWS.
+LAMBDA_ENV   := GOOS=linux GOARCH=arm64 GOARM64=v8.0 CGO_ENABLED=0
+LAMBDA_FLAGS := -tags lambda.norpc,nopostgres -trimpath -buildvcs=false -ldflags "-s -w"
+
+define lambda
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set (sam build sets it)"; exit 2; }
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o "$(ARTIFACTS_DIR)/bootstrap" ./functions/$(1)
+endef
+
+.PHONY: dist
+dist:
+	$(GO) run ./cmd/minifn build
+
+build-AdminFunction: ; $(call lambda,admin)
+build-CampaignsFunction: ; $(call lambda,campaigns)
+build-CouponClaimFunction: ; $(call lambda,coupon-claim)
+build-CouponRedeemFunction: ; $(call lambda,coupon-redeem)
+build-CouponsFunction: ; $(call lambda,coupons)
+build-LoginFunction: ; $(call lambda,login)
+build-MeFunction: ; $(call lambda,me)
+build-OrderCreateFunction: ; $(call lambda,order-create)
+build-OrderExpireFunction: ; $(call lambda,order-expire)
+build-OrdersFunction: ; $(call lambda,orders)
+build-PayNotifyFunction: ; $(call lambda,pay-notify)
+build-PointsFunction: ; $(call lambda,points)
+build-ProductsFunction: ; $(call lambda,products)
+build-QrcodeFunction: ; $(call lambda,qrcode)
+build-RefundFunction: ; $(call lambda,refund)
+
+.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-LoginFunction build-MeFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction
