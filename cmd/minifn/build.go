@@ -54,6 +54,8 @@ var storeTags = map[string]string{"dynamodb": "nodynamo", "postgres": "nopostgre
 // on 0.0.0.0:9000. Event functions ignore it and run `main` on the Go1
 // runtime.
 const scfBootstrap = `#!/bin/sh
+# SCF web function: serve plain HTTP on port 9000, whatever else is set.
+unset _LAMBDA_SERVER_PORT AWS_LAMBDA_RUNTIME_API
 export MINIFN_ADDR=0.0.0.0:9000
 exec "$(dirname "$0")/main"
 `

@@ -320,7 +320,7 @@ func TestServerless(t *testing.T) {
 		t.Fatalf("component %v, want multi-scf", sls["component"])
 	}
 	in := get(t, sls, "inputs").(map[string]any)
-	if get(t, in, "src", "src") != "./dist/scf" || in["runtime"] != "Go1" || in["type"] != "event" {
+	if get(t, in, "src", "src") != "./dist/scf" || in["runtime"] != "Go1" || in["type"] != "web" {
 		t.Errorf("inputs: src %v, runtime %v, type %v", get(t, in, "src", "src"), in["runtime"], in["type"])
 	}
 	// Every file serverless.yml refers to is one minifn build writes: pack
@@ -359,8 +359,14 @@ func TestServerless(t *testing.T) {
 			t.Errorf("serverless.yml lacks function %s", s.Name)
 			continue
 		}
-		if f["handler"] != "main" || f["src"] != "./"+s.Name || f["name"] != "minifn-"+s.Name {
-			t.Errorf("%s: handler %v, src %v, name %v", s.Name, f["handler"], f["src"], f["name"])
+		// HTTP functions are web functions (scf_bootstrap starts main on port
+		// 9000); a timer-only one is an event function whose handler is main.
+		handler, typ := "scf_bootstrap", any(nil)
+		if len(s.Routes) == 0 {
+			handler, typ = "main", "event"
+		}
+		if f["handler"] != handler || f["type"] != typ || f["src"] != "./"+s.Name || f["name"] != "minifn-"+s.Name {
+			t.Errorf("%s: handler %v, type %v, src %v, name %v", s.Name, f["handler"], f["type"], f["src"], f["name"])
 		}
 		exe := filepath.Join(dist, "scf", strings.TrimPrefix(f["src"].(string), "./"), f["handler"].(string))
 		if st, err := os.Stat(exe); err != nil || st.Mode().Perm() != 0o755 {

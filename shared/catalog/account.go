@@ -18,8 +18,12 @@ var Login = Spec{
 			return platform.Function{}, err
 		}
 		accounts := account.New(a.Store, a.WeChat, a.Now)
+		login, err := a.RateLimit(app.RateActionLogin, httpapi.Login(accounts, a.Sessions, loginToucher(a)))
+		if err != nil {
+			return platform.Function{}, err
+		}
 		return platform.Function{Handler: router(map[string]http.Handler{
-			"POST /login": httpapi.Login(accounts, a.Sessions, loginToucher(a)),
+			"POST /login": login,
 		})}, nil
 	},
 }

@@ -28,7 +28,11 @@ var CouponClaim = Spec{
 	Name:   "coupon-claim",
 	Routes: []string{"POST /coupons/claim"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: httpapi.CouponClaim(couponService(a), a.Sessions)}, nil
+		h, err := a.RateLimit(app.RateActionClaim, httpapi.CouponClaim(couponService(a), a.Sessions))
+		if err != nil {
+			return platform.Function{}, err
+		}
+		return platform.Function{Handler: h}, nil
 	},
 }
 

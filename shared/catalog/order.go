@@ -54,8 +54,12 @@ var OrderCreate = Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
+		create, err := a.RateLimit(app.RateActionOrder, a.Sessions.Require(httpapi.OrderCreate(svc)))
+		if err != nil {
+			return platform.Function{}, err
+		}
 		return platform.Function{Handler: router(map[string]http.Handler{
-			"POST /orders": a.Sessions.Require(httpapi.OrderCreate(svc)),
+			"POST /orders": create,
 		})}, nil
 	},
 }

@@ -28,7 +28,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add("application/json;;", []byte(`{"code":1e999}`), uint8(2))
 	targets := []func() any{
 		func() any { return new(order.CreateRequest) },
-		func() any { return new(struct{ CampaignID string `json:"campaign_id"` }) },
+		func() any {
+			return new(struct {
+				CampaignID string `json:"campaign_id"`
+			})
+		},
 		func() any { return new(map[string]any) },
 	}
 	f.Fuzz(func(t *testing.T, contentType string, body []byte, which uint8) {

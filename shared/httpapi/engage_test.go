@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
@@ -239,7 +240,9 @@ func TestPointsHTTP(t *testing.T) {
 			}
 		}
 
-		// Redemptions: the balance and the stock never go below zero.
+		// Redemptions: the balance and the stock never go below zero. (The
+		// clock moves on: the ledger is newest first to the millisecond.)
+		e.clock.Advance(time.Second)
 		e.do(alice.token, "POST", "/points/redeem", map[string]any{}).want(t, "no reward", http.StatusBadRequest, "invalid_request", "reward_id")
 		e.do(alice.token, "POST", "/points/redeem", map[string]any{"reward_id": "rwnosuch"}).want(t, "unknown", http.StatusNotFound, "reward_not_found")
 		e.do(alice.token, "POST", "/points/redeem", map[string]any{"reward_id": dear}).want(t, "dear", http.StatusConflict, "insufficient_points")

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/account"
+	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"
 )
@@ -39,6 +40,9 @@ func Login(accounts *account.Service, sessions *session.Sessions, touches ...Tou
 		}
 		u, err := accounts.Login(r.Context(), req.Code)
 		if err != nil {
+			return err
+		}
+		if err := ratelimit.CountOpenID(r.Context(), u.OpenID); err != nil { // MINIFN_RATE_LOGIN's openid limit
 			return err
 		}
 		for _, tc := range touches {

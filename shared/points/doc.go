@@ -6,7 +6,7 @@
 // makes it happen once, the ledger entry and the balance counter's Add:
 //
 //   - scan: Check(code).IfVersion(read) + Put(used).IfAbsent + ledger entry + Add(balance, +points)
-//   - redeem: Add(balance, -cost).AtLeast(0) + Add(stock, -1).AtLeast(0) + ledger entry (+ idempotency record)
+//   - redeem: Add(stock, -1).AtLeast(0) + Add(balance, -cost).AtLeast(0) + ledger entry (+ idempotency record)
 //   - paid order: Put(credit#<transaction id>).IfAbsent + ledger entry + Add(balance, +points)
 //
 // So the ledger is append-only and the balance always equals its sum: there

@@ -310,7 +310,8 @@ func (s *Service) Balance(ctx context.Context, openid string) (int64, error) {
 }
 
 // Ledger returns openid's ledger, newest first, after the cursor, and the
-// next cursor ("" at the end).
+// next cursor ("" at the end). Entries of the same millisecond come in no
+// particular order.
 func (s *Service) Ledger(ctx context.Context, openid, after string, limit int) ([]Entry, string, error) {
 	if after != "" && !strings.HasPrefix(after, "ledger#") {
 		return nil, "", apperr.Invalidf(`"after" is not a ledger cursor`)

@@ -109,9 +109,11 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 	now := s.now()
 	red := Redemption{ID: "rd" + newID(now), RewardID: rw.ID, Title: rw.Title, Points: rw.Points, At: now}
 	entry, _ := s.entryOp(openid, Entry{Delta: -rw.Points, Reason: ReasonRedeem, Ref: red.ID, At: now})
+	// Stock first: when both fail, "out of stock" is the answer that tells
+	// the user saving points will not help.
 	ops := []store.Op{
-		store.Add(balanceKey(openid), -rw.Points).AtLeast(0),
 		store.Add(rewardKey(rw.ID), -1).IfExists().AtLeast(0),
+		store.Add(balanceKey(openid), -rw.Points).AtLeast(0),
 		entry,
 	}
 	if idemKey != "" {
@@ -122,9 +124,9 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 	switch i := store.FailedOp(err); {
 	case err == nil:
 	case i == 0:
-		return Redeemed{}, ErrInsufficient
-	case i == 1:
 		return Redeemed{}, ErrOutOfStock
+	case i == 1:
+		return Redeemed{}, ErrInsufficient
 	case i == 3:
 		b, _, err := idem.Lookup(ctx, s.Store, ik)
 		return s.replayRedeem(ctx, openid, b, err)

@@ -22,21 +22,34 @@
 // line colour, auto colour, transparency), so a second request makes no
 // WeChat call. Admins and staff may make any code. A user may make a share
 // code for a published page (check_path true, release version): the params
-// then carry them as "referrer", and making new codes is rate-limited per
-// user with a counter that expires with its window.
+// then carry their referrer id as "referrer", and making new codes is
+// rate-limited per user with a counter that expires with its window.
+//
+// # Referrer ids
+//
+// A scene's params are public (GET /scenes/{scene} needs no token), so a
+// share code names its sharer by a referrer id: random (128 bits), made
+// once per user (ReferrerID), mapped back to the openid only in the store.
+// Logins and orders send it back as "referrer"; Resolve turns it into the
+// openid for the counters, and drops ids never made here (a raw openid
+// included), so nobody can attribute users to an arbitrary openid. Only the
+// admin's Summary shows referrers' openids.
 //
 // # Attribution
 //
-// FirstTouch records the first scene and referrer a user logged in with
+// FirstTouch records the first scene and referrer id a user logged in with
 // (once: put-if-absent), and OrderPaid counts each paid order once, under
-// the order's own scene and referrer; Summary reads the counters.
+// the order's own scene and referrer (resolved the same way; never the
+// buyer themself); Summarize reads the counters.
 //
 // # Keys
 //
 //	scene#<scene>          / entry     {"page","params"}: what the scene stands for (never changes)
 //	scene#img#<hash>       / img       cached image: Content-Type, "\n", bytes; expires after CacheTTL
 //	rl#qrcode#<openid>     / <window>  the user's code count in a window (N), expiring with it
-//	scene#u#<openid>       / first     the user's first scene and referrer (JSON)
+//	scene#rid#<openid>     / rid       the user's referrer id
+//	scene#ref#<id>         / ref       the openid behind a referrer id
+//	scene#u#<openid>       / first     the user's first scene and referrer id (JSON)
 //	scene#o#<order id>     / paid      marks a paid order as counted
 //	scene#stats            / scene#<scene>#<users|orders|revenue>, ref#<openid>#<…>  counters (N)
 //
@@ -45,8 +58,9 @@
 //   - scene#stats is one partition (about 1,000 writes/s on DynamoDB): enough
 //     for logins that carry a scene and paid orders of one shop.
 //   - A scene's params are readable by anyone holding the scene (it is in a
-//     public image): never put secrets in params. The referrer is an openid,
-//     which is per Mini-Program and identifies nobody outside it.
+//     public image): never put secrets in params. The referrer id is random
+//     and reveals nothing, but it is stable: codes of one sharer can be told
+//     to come from the same person.
 //   - Images over MaxCachedImage bytes are not cached (DynamoDB's 400 KB
 //     item limit); WeChat's are far smaller.
 package scene

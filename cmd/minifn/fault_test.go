@@ -1,0 +1,138 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestRateLimits sets tight MINIFN_RATE_ limits on a real dev server and
+// checks that login, claim and order create answer 429 rate_limited with
+// Retry-After once over them, per openid and per source IP, and that a
+// refused request creates nothing. Windows are a day long so that the test
+// never straddles one.
+func TestRateLimits(t *testing.T) {
+	t.Setenv("MINIFN_RATE_LOGIN", "openid=2/24h,ip=off")
+	t.Setenv("MINIFN_RATE_CLAIM", "openid=2/24h,ip=off")
+	t.Setenv("MINIFN_RATE_ORDER", "openid=off,ip=3/24h")
+	s := newShop(t) // alice and bob have logged in once each
+
+	s.login(t, "alice")
+	code, _ := mintCode(t, s.base, "alice")
+	limited(t, "alice's 3rd login", login(t, s.base, code))
+	s.login(t, "carol") // another openid from the same IP is fine
+
+	s.claim(t, s.alice)
+	wantError(t, "alice's 2nd claim (per-user limit 1)", s.call(t, "POST", "/coupons/claim", s.alice, `{"campaign_id":"`+s.campaignID+`"}`), 409, "")
+	limited(t, "alice's 3rd claim", s.call(t, "POST", "/coupons/claim", s.alice, `{"campaign_id":"`+s.campaignID+`"}`))
+
+	s.order(t, s.alice, "")
+	s.order(t, s.bob, "")
+	s.order(t, s.alice, "")
+	limited(t, "the 4th order from the IP", s.call(t, "POST", "/orders", s.bob, `{"items":[{"sku":"latte","quantity":1}]}`))
+	if a := s.call(t, "GET", "/orders", s.bob, ""); strings.Count(a.raw, `"out_trade_no"`) != 1 {
+		t.Errorf("bob has %d orders; want 1 (the refused one created nothing): %s", strings.Count(a.raw, `"out_trade_no"`), a.raw)
+	}
+}
+
+func limited(t *testing.T, what string, a answer) {
+	t.Helper()
+	wantError(t, what, a, http.StatusTooManyRequests, "rate_limited")
+}
+
+// The limits answer with Retry-After; checked on raw HTTP since answer
+// keeps no headers.
+func TestRateLimitRetryAfter(t *testing.T) {
+	t.Setenv("MINIFN_RATE_CLAIM", "openid=off,ip=1/24h")
+	s := newShop(t)
+	s.claim(t, s.alice)
+	req, _ := http.NewRequest("POST", s.base+"/coupons/claim", strings.NewReader(`{"campaign_id":"`+s.campaignID+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.bob)
+	req.Header.Set("Idempotency-Key", "bob-1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	secs, err := strconv.Atoi(res.Header.Get("Retry-After"))
+	if res.StatusCode != 429 || err != nil || secs < 1 || secs > 24*3600 {
+		t.Fatalf("status %d, Retry-After %q; want 429 with 1..86400 seconds", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+}
+
+// TestFaultWeChat: WeChat failing or too slow makes login a 502 within the
+// WeChat client's timeout, and the next login works (nothing stuck).
+func TestFaultWeChat(t *testing.T) {
+	s := newShop(t)
+	const path = "/sns/jscode2session"
+	s.d.Emu.wechat.Fail(path, 1, -1) // -1: "system busy"
+	code, _ := mintCode(t, s.base, "dave")
+	wantError(t, "login while WeChat fails", login(t, s.base, code), 502, "")
+
+	s.d.Emu.wechat.Slow(path, 1, 8*time.Second) // longer than the client's 5 s timeout
+	code, _ = mintCode(t, s.base, "dave")
+	start := time.Now()
+	a := login(t, s.base, code)
+	wantError(t, "login while WeChat hangs", a, 502, "")
+	if d := time.Since(start); d > 7*time.Second {
+		t.Errorf("the slow login took %s; want the client's timeout (5 s)", d)
+	}
+	s.login(t, "dave") // and then it works
+}
+
+// TestFaultStoreDown: with the store unreachable (DynamoDB on a closed
+// port), every store-backed route answers 503 store_unavailable with
+// Retry-After, and nothing hangs.
+func TestFaultStoreDown(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("MINIFN_STORE", "dynamodb:minifn")
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
+	t.Setenv("AWS_REGION", "ap-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	base, d := startDev(t, t.TempDir())
+	admin := string(d.App.Config.AdminToken)
+	token, _ := d.App.Sessions.Issue("alice-openid")
+	s := &shop{base: base, d: d, admin: admin}
+	// The SDK retries a refused connection with backoff (about 2.5 s a
+	// request), so the routes are tried side by side.
+	var wg sync.WaitGroup
+	for _, r := range []struct{ method, path, token, body string }{
+		{"GET", "/products", "", ""},
+		{"GET", "/campaigns", "", ""},
+		{"POST", "/products", admin, `{"sku":"latte","title":"Latte","price":2800,"stock":10}`},
+		{"GET", "/orders", token, ""},
+		{"POST", "/coupons/claim", token, `{"campaign_id":"c1"}`},
+		{"POST", "/orders", token, `{"items":[{"sku":"latte","quantity":1}]}`},
+		{"GET", "/points", token, ""},
+	} {
+		wg.Go(func() { storeDown(t, base, r.method, r.path, r.token, r.body) })
+	}
+	wg.Wait()
+	wantError(t, "claim with the store down", s.call(t, "POST", "/coupons/claim", token, `{"campaign_id":"c1"}`), 503, "store_unavailable")
+}
+
+func storeDown(t *testing.T, base, method, path, token, body string) {
+	req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "k1")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	res.Body.Close()
+	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
+		t.Errorf("%s %s with the store down: %d, Retry-After %q; want 503 with Retry-After",
+			method, path, res.StatusCode, res.Header.Get("Retry-After"))
+	}
+}
