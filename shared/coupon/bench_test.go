@@ -18,12 +18,13 @@ import (
 	"github.com/minifn/minifn/shared/store/bolt"
 )
 
-const (
-	benchStock       = 1000
-	benchAttempts    = 20_000
-	benchConcurrency = 200
-	benchUsers       = 10_000 // each taps twice; per_user_limit 1
-)
+// sale is the shape of one rush.
+type sale struct {
+	stock, attempts, concurrency, users int // users tap attempts/users times each; per_user_limit 1
+}
+
+// issueSale is the issue's: 1,000 coupons, 20,000 attempts, 200 at once.
+var issueSale = sale{stock: 1000, attempts: 20_000, concurrency: 200, users: 10_000}
 
 // BenchmarkFlashSale measures the rush on one bbolt file: 1,000 coupons,
 // 20,000 claim attempts from 200 concurrent callers. One op is one whole
@@ -61,16 +62,16 @@ func BenchmarkFlashSale(b *testing.B) {
 			var elapsed, sellout time.Duration
 			for b.Loop() {
 				b.StopTimer()
-				camp := mustCampaign(b, svc, coupon.CampaignInput{Stock: benchStock, StockShards: v.shards})
+				camp := mustCampaign(b, svc, coupon.CampaignInput{Stock: int64(issueSale.stock), StockShards: v.shards})
 				b.StartTimer()
-				d, last, l := rush(b, svc, st, camp.ID, v.cold)
+				d, last, l := rush(b, svc, st, camp.ID, v.cold, issueSale)
 				elapsed, sellout = elapsed+d, sellout+last
 				lat = append(lat, l...)
 			}
 			slices.Sort(lat)
 			rate := float64(len(lat)) / elapsed.Seconds()
 			b.ReportMetric(rate, "attempts/s")
-			b.ReportMetric(float64(sellout.Milliseconds())/float64(len(lat)/benchAttempts), "sellout-ms")
+			b.ReportMetric(float64(sellout.Milliseconds())/float64(len(lat)/issueSale.attempts), "sellout-ms")
 			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e6, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e6, "p99-ms")
 			b.ReportMetric(floor, "floor-tx/s")
@@ -81,23 +82,23 @@ func BenchmarkFlashSale(b *testing.B) {
 
 // rush runs one sale and returns its wall time, the time at which the last
 // coupon was issued, and every attempt's latency. It fails the benchmark
-// unless exactly benchStock coupons were issued. cold gives every attempt a
+// unless exactly sl.stock coupons were issued. cold gives every attempt a
 // new Service, as if each landed on a fresh function instance: nothing is
 // known in advance, so every refusal costs its reads.
-func rush(b *testing.B, svc *coupon.Service, st store.Store, campaignID string, cold bool) (time.Duration, time.Duration, []time.Duration) {
-	lat := make([]time.Duration, benchAttempts)
+func rush(b *testing.B, svc *coupon.Service, st store.Store, campaignID string, cold bool, sl sale) (time.Duration, time.Duration, []time.Duration) {
+	lat := make([]time.Duration, sl.attempts)
 	var next, issued, lastIssue atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range benchConcurrency {
+	for range sl.concurrency {
 		wg.Go(func() {
-			for i := next.Add(1) - 1; i < benchAttempts; i = next.Add(1) - 1 {
+			for i := next.Add(1) - 1; i < int64(sl.attempts); i = next.Add(1) - 1 {
 				t0 := time.Now()
 				s := svc
 				if cold {
 					s = coupon.New(st, coupon.Options{})
 				}
-				_, _, err := s.Claim(context.Background(), fmt.Sprintf("bench%05d", i%benchUsers), campaignID, "")
+				_, _, err := s.Claim(context.Background(), fmt.Sprintf("bench%05d", i%int64(sl.users)), campaignID, "")
 				lat[i] = time.Since(t0)
 				switch {
 				case err == nil:
@@ -113,8 +114,8 @@ func rush(b *testing.B, svc *coupon.Service, st store.Store, campaignID string, 
 	}
 	wg.Wait()
 	d := time.Since(start)
-	if issued.Load() != benchStock {
-		b.Fatalf("%d coupons issued, want %d", issued.Load(), benchStock)
+	if issued.Load() != int64(sl.stock) {
+		b.Fatalf("%d coupons issued, want %d", issued.Load(), sl.stock)
 	}
 	return d, time.Duration(lastIssue.Load()), lat
 }
