@@ -42,6 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"invoke":   invokeCmd,
 		"emulator": emulatorCmd,
 		"build":    buildCmd,
+		"load":     loadCmd, // load.go
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":

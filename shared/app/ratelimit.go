@@ -59,22 +59,26 @@ func (rl RateLimits) Rules(action string) ratelimit.Rules {
 }
 
 // RateLimit wraps h, the handler of a rate-limited action, with the limits
-// of MINIFN_RATE_<ACTION>: each request is counted by source IP and, when
-// it carries a valid session token, by openid, before h runs. A request over
-// a limit is answered 429 rate_limited with Retry-After and never reaches h.
-// A handler that learns the openid itself (login) calls
-// ratelimit.CountOpenID. The error names a malformed variable.
+// of MINIFN_RATE_<ACTION>, counted before h runs: login by source IP (and
+// by openid once h calls ratelimit.CountOpenID); claim and order, which need
+// a session, by source IP and openid for requests with a valid token, while
+// requests without one go to h uncounted, to be refused with 401 at no
+// store cost. A request over a limit is answered 429 rate_limited with
+// Retry-After and never reaches h. The error names a malformed variable.
 func (a *App) RateLimit(action string, h http.Handler) (http.Handler, error) {
 	rl, err := LoadRateLimits()
 	if err != nil {
 		return nil, err
 	}
 	l := ratelimit.New(a.Store, action, rl.Rules(action), a.Now)
-	return l.Middleware(a.caller, httpapi.Error)(h), nil
+	who := a.caller
+	if action == RateActionLogin {
+		who = nil
+	}
+	return l.Middleware(who, httpapi.Error)(h), nil
 }
 
-// caller is the openid of a request's valid session token, or "". An
-// invalid token is the handler's to refuse; here it only counts by IP.
+// caller is the openid of a request's valid session token, or "".
 func (a *App) caller(r *http.Request) string {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || a.Sessions == nil {

@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"net/http"
+
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/httpapi"
@@ -28,11 +30,12 @@ var CouponClaim = Spec{
 	Name:   "coupon-claim",
 	Routes: []string{"POST /coupons/claim"},
 	Build: func(a *app.App) (platform.Function, error) {
-		h, err := a.RateLimit(app.RateActionClaim, httpapi.CouponClaim(couponService(a), a.Sessions))
+		// Limited behind the route match: a stray request costs no store write.
+		claim, err := a.RateLimit(app.RateActionClaim, httpapi.CouponClaim(couponService(a), a.Sessions))
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: h}, nil
+		return platform.Function{Handler: router(map[string]http.Handler{"POST /coupons/claim": claim})}, nil
 	},
 }
 

@@ -142,10 +142,13 @@ type pending struct {
 	ip string
 }
 
-// Middleware limits requests to h before h runs: by source IP, and by the
-// openid that who finds in the request (who may be nil or return ""). When
-// the openid is not known yet (login), the handler calls CountOpenID once it
-// is. A refused request gets fail(w, r, err), with err matching ErrLimited.
+// Middleware limits requests to h before h runs, by source IP and by the
+// caller's openid. On routes that need a session, who returns the openid
+// of the request's valid token; a request without one ("") is passed to h
+// uncounted: h refuses it at the cost of an HMAC, and counting it would cost
+// a store write. On login, who is nil: the request counts by IP at once,
+// and by openid when the handler, having learned it, calls CountOpenID.
+// A refused request gets fail(w, r, err), with err matching ErrLimited.
 func (l *Limiter) Middleware(who func(*http.Request) string, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		if l == nil || l.rules.Off() {
@@ -154,13 +157,16 @@ func (l *Limiter) Middleware(who func(*http.Request) string, fail func(http.Resp
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ip, openid := SourceIP(r), ""
 			if who != nil {
-				openid = who(r)
+				if openid = who(r); openid == "" {
+					h.ServeHTTP(w, r)
+					return
+				}
 			}
 			if err := l.Allow(r.Context(), ip, openid); err != nil {
 				fail(w, r, err)
 				return
 			}
-			if openid == "" && !l.rules.OpenID.Off() {
+			if who == nil && !l.rules.OpenID.Off() {
 				r = r.WithContext(context.WithValue(r.Context(), pendingKey{}, &pending{l: l, ip: ip}))
 			}
 			h.ServeHTTP(w, r)
