@@ -17,14 +17,15 @@ Usage:
       emulator on the same address unless MINIFN_WECHAT_APPID is set.
   minifn invoke FUNCTION --event FILE [--platform lambda|scf] [--dir D]
       run one function in-process on an event file; print the platform's response.
-  minifn emulator [--addr A]
-      the WeChat emulator alone (default 127.0.0.1:9090).
+  minifn emulator [--addr A] [--dir D]
+      the WeChat and WeChat Pay emulators alone (default 127.0.0.1:9090), for
+      binaries started by hand; prints the variables that point them at it.
   minifn build [--cloud lambda|scf] [--stores LIST] [--out DIR] [FUNCTION...]
       dist/lambda/<function>.zip (bootstrap, linux/arm64) and
       dist/scf/<function>.zip (main linux/amd64 + scf_bootstrap); both clouds by default.
       --stores: the network stores built in besides bbolt (dynamodb, postgres);
       default dynamodb for lambda, postgres for scf.
-
+` + loadUsage + `
 Configuration: the MINIFN_ variables of the README.
 `
 

@@ -135,7 +135,8 @@ func (s *Sessions) Issue(openid string) (token string, expiresAt time.Time) {
 // error matching ErrInvalidToken.
 func (s *Sessions) Verify(token string) (openid string, err error) {
 	bodyPart, macPart, ok := strings.Cut(token, ".")
-	if !ok || len(token) > 512 {
+	// encoding/base64 skips \r and \n: refuse them, so that one token has one spelling.
+	if !ok || len(token) > 512 || strings.ContainsAny(token, "\r\n") {
 		return "", ErrInvalidToken.WithMessage("the session token is malformed")
 	}
 	body, err1 := b64.DecodeString(bodyPart)
