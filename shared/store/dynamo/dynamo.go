@@ -48,14 +48,17 @@
 package dynamo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -96,11 +99,37 @@ func Open(ctx context.Context, table string, o Options) (*Store, error) {
 	if table == "" {
 		return nil, errors.New("store: dynamo: empty table name")
 	}
+	if client, ok := fromEnv(); ok {
+		return New(client, table, o), nil
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("store: dynamo: load AWS config: %w", err)
 	}
 	return New(dynamodb.NewFromConfig(cfg), table, o), nil
+}
+
+// fromEnv builds the client from the standard variables alone when they
+// hold a region and credentials, as they always do on Lambda (the runtime
+// sets AWS_REGION and the role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+// AWS_SESSION_TOKEN). That skips LoadDefaultConfig's search of profiles and
+// shared files, a measurable part of a cold start. Anything else (a profile,
+// SSO, a web identity) goes through LoadDefaultConfig.
+func fromEnv() (*dynamodb.Client, bool) {
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || id == "" || secret == "" || os.Getenv("AWS_PROFILE") != "" {
+		return nil, false
+	}
+	cfg := aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")),
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if ep := cmp.Or(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), os.Getenv("AWS_ENDPOINT_URL")); ep != "" {
+			o.BaseEndpoint = aws.String(ep)
+		}
+	}), true
 }
 
 // New returns a Store on table using client (tests point it at an emulator).

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,4 +279,33 @@ func BenchmarkClaim(b *testing.B) {
 	b.StopTimer()
 	reqs := float64(total(calls.take())) / float64(b.N)
 	b.ReportMetric(reqs, "requests/claim")
+}
+
+// TestOpenFromEnv opens the store the way a Lambda function does, from the
+// standard variables alone (region, the role's credentials, and here an
+// endpoint), and round-trips an item through the emulator.
+func TestOpenFromEnv(t *testing.T) {
+	endpoint := storetest.Minidyn(t)
+	for k, v := range map[string]string{
+		"AWS_REGION": "ap-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example",
+		"AWS_SESSION_TOKEN": "token", "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_PROFILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+	os.Unsetenv("AWS_PROFILE")
+	ctx := context.Background()
+	st, err := dynamo.Open(ctx, "minifn-env", dynamo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k := store.Key{PK: "env", SK: "item"}
+	if err := st.Write(ctx, store.Put(store.Item{Key: k, Value: []byte("v")}).IfAbsent()); err != nil {
+		t.Fatal(err)
+	}
+	if it, err := st.Get(ctx, k); err != nil || string(it.Value) != "v" || it.Version != 1 {
+		t.Fatalf("Get: %+v %v", it, err)
+	}
 }
