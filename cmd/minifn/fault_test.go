@@ -1,12 +1,19 @@
 package main
 
 import (
+	"bufio"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/minifn/minifn/shared/store/bolt"
 )
 
 // TestRateLimits sets tight MINIFN_RATE_ limits on a real dev server and
@@ -134,5 +141,69 @@ func storeDown(t *testing.T, base, method, path, token, body string) {
 	if res.StatusCode != 503 || res.Header.Get("Retry-After") == "" {
 		t.Errorf("%s %s with the store down: %d, Retry-After %q; want 503 with Retry-After",
 			method, path, res.StatusCode, res.Header.Get("Retry-After"))
+	}
+}
+
+// holdBoltEnv makes the test binary, run as a child by TestFaultBoltHeld,
+// hold the bolt file it names until its stdin closes.
+const holdBoltEnv = "MINIFN_DEV_TEST_HOLD_BOLT"
+
+func TestHoldBoltFile(t *testing.T) {
+	path := os.Getenv(holdBoltEnv)
+	if path == "" {
+		t.Skip("the child process of TestFaultBoltHeld")
+	}
+	st, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("locked\n")
+	io.Copy(io.Discard, os.Stdin)
+	st.Close()
+}
+
+// TestFaultBoltHeld: with the bolt file held by another process, the
+// functions start and answer 503 store_unavailable with Retry-After, write
+// nothing, and work once the other process lets go.
+func TestFaultBoltHeld(t *testing.T) {
+	cleanEnv(t)
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0], "-test.run=^TestHoldBoltFile$")
+	child.Env = append(os.Environ(), holdBoltEnv+"="+filepath.Join(dir, "minifn.db"))
+	stdin, err := child.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); child.Wait() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+
+	base, d := startDev(t, dir) // starts although the file is held
+	s := &shop{base: base, d: d, admin: string(d.App.Config.AdminToken)}
+	const latte = `{"sku":"latte","title":"Latte","price":2800,"stock":10}`
+	storeDown(t, base, "GET", "/products", "", "")
+	storeDown(t, base, "POST", "/products", s.admin, latte)
+	wantError(t, "create a product while the file is held", s.call(t, "POST", "/products", s.admin, latte), 503, "store_unavailable")
+
+	stdin.Close()
+	if err := child.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	if a := s.call(t, "GET", "/products", "", ""); a.status != 200 || strings.Contains(a.raw, "latte") {
+		t.Fatalf("products once the file is free: %d %s; want 200 and none (nothing was written while held)", a.status, a.raw)
+	}
+	if a := s.call(t, "POST", "/products", s.admin, latte); a.status != 201 {
+		t.Fatalf("create a product once the file is free: %d %s", a.status, a.raw)
+	}
+	if a := s.call(t, "GET", "/products", "", ""); a.status != 200 || strings.Count(a.raw, `"sku":"latte"`) != 1 {
+		t.Errorf("products after the create: %d %s; want latte once", a.status, a.raw)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/store"
 )
 
 // contractVars is the contract's configuration table, exactly.
@@ -222,9 +224,14 @@ func TestOpen(t *testing.T) {
 	if id, err := a.Sessions.Verify(tok); err != nil || id != "o1" {
 		t.Fatalf("sessions: %q %v", id, err)
 	}
-	// A second process (here: a second Open) cannot take the bolt file; it
-	// says so rather than hanging.
-	if _, err := app.Open(context.Background(), cfg, app.Options{}); err == nil {
-		t.Fatal("a second Open of a locked bolt file succeeded")
+	// A second process (here: a second Open) cannot take the bolt file: it
+	// starts, and its store says unavailable rather than hanging.
+	b, err := app.Open(context.Background(), cfg, app.Options{})
+	if err != nil {
+		t.Fatalf("a second Open of a held bolt file: %v; want it to start", err)
+	}
+	defer b.Close()
+	if _, err := b.Store.Get(context.Background(), store.Key{PK: "user#1", SK: "profile"}); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Get through the second Open = %v; want ErrUnavailable", err)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/store"
-	"github.com/minifn/minifn/shared/store/bolt"
 )
 
 // StoreKind names a backend of MINIFN_STORE.
@@ -56,6 +55,7 @@ func ParseStore(v string) (StoreURL, error) {
 // the AWS SDK and pgx are most of a binary's weight and start-up work.
 // Opening must not reach the network (no start-up calls: cold starts stay
 // fast and a down database fails the first request with 503, not the start).
+// A bolt file held by another process is treated the same way (openBolt).
 func openStore(ctx context.Context, u StoreURL, now func() time.Time) (store.Store, error) {
 	switch u.Kind {
 	case StoreBolt:
@@ -64,7 +64,7 @@ func openStore(ctx context.Context, u StoreURL, now func() time.Time) (store.Sto
 				return nil, fmt.Errorf("MINIFN_STORE: %w", err)
 			}
 		}
-		return bolt.Open(u.Target, bolt.Options{Now: now})
+		return openBolt(u.Target, now)
 	case StoreDynamoDB:
 		return openDynamo(ctx, u.Target, now)
 	case StorePostgres:
