@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/minifn/minifn/shared/catalog/accounts"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
-	"github.com/minifn/minifn/shared/catalog"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 
@@ -98,7 +98,7 @@ func TestInvokeLogin(t *testing.T) {
 	}
 	evt = bytes.Replace(evt, []byte("0a1LoginCodeFromWxLogin00000000"), []byte(code), 1)
 	var out bytes.Buffer
-	if err := invoke(context.Background(), cfg, catalog.Login, "lambda", evt, &out); err != nil {
+	if err := invoke(context.Background(), cfg, accounts.Login, "lambda", evt, &out); err != nil {
 		t.Fatal(err)
 	}
 	var res platformResponse

@@ -1,6 +1,9 @@
 // Command admin serves the merchant console at /admin/.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/admin"
+)
 
-func main() { catalog.Main(catalog.Admin) }
+func main() { app.Main(admin.Admin) }

@@ -1,6 +1,9 @@
 // Command campaigns serves GET/POST /campaigns and the admin's pause, resume and end.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/coupons"
+)
 
-func main() { catalog.Main(catalog.Campaigns) }
+func main() { app.Main(coupons.Campaigns) }

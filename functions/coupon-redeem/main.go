@@ -1,6 +1,9 @@
 // Command coupon-redeem serves POST /coupons/redeem (staff or admin) and PUT/DELETE /staff/{openid} (admin).
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/coupons"
+)
 
-func main() { catalog.Main(catalog.CouponRedeem) }
+func main() { app.Main(coupons.CouponRedeem) }

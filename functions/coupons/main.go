@@ -1,6 +1,9 @@
 // Command coupons serves GET /coupons and GET /coupons/{id}/qr: the caller's coupons.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/coupons"
+)
 
-func main() { catalog.Main(catalog.Coupons) }
+func main() { app.Main(coupons.Coupons) }

@@ -1,6 +1,9 @@
 // Command me serves GET /me: the signed-in user's record.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/accounts"
+)
 
-func main() { catalog.Main(catalog.Me) }
+func main() { app.Main(accounts.Me) }

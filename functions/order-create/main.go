@@ -1,6 +1,9 @@
 // Command order-create serves POST /orders: places an order and prepays it at WeChat Pay.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/orders"
+)
 
-func main() { catalog.Main(catalog.OrderCreate) }
+func main() { app.Main(orders.OrderCreate) }

@@ -1,6 +1,9 @@
 // Command order-expire is the timer that closes unpaid orders older than MINIFN_ORDER_TTL.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/orders"
+)
 
-func main() { catalog.Main(catalog.OrderExpire) }
+func main() { app.Main(orders.OrderExpire) }

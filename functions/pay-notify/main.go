@@ -1,6 +1,9 @@
 // Command pay-notify serves POST /pay/notify, WeChat Pay's payment and refund callback.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/orders"
+)
 
-func main() { catalog.Main(catalog.PayNotify) }
+func main() { app.Main(orders.PayNotify) }

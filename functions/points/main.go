@@ -1,6 +1,9 @@
 // Command points serves loyalty points: scans, balance, rewards, redemptions.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/engage"
+)
 
-func main() { catalog.Main(catalog.Points) }
+func main() { app.Main(engage.Points) }

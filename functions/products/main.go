@@ -1,6 +1,9 @@
 // Command products serves GET /products and POST /products (admin): the catalog.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/products"
+)
 
-func main() { catalog.Main(catalog.Products) }
+func main() { app.Main(products.Products) }

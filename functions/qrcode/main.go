@@ -2,6 +2,9 @@
 // /scenes/{scene} and the admin's GET /attribution.
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/engage"
+)
 
-func main() { catalog.Main(catalog.QRCode) }
+func main() { app.Main(engage.QRCode) }

@@ -1,6 +1,9 @@
 // Command refund serves POST /orders/{id}/refund (admin).
 package main
 
-import "github.com/minifn/minifn/shared/catalog"
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/orders"
+)
 
-func main() { catalog.Main(catalog.Refund) }
+func main() { app.Main(orders.Refund) }

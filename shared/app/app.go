@@ -11,7 +11,7 @@
 // Open does no network call and nothing a particular function may not need:
 // it opens the store handle (a file for bolt; a client for the network
 // backends, which connect on first use) and builds the cheap shared parts.
-// Per-function services are built by that function's catalog.Spec.Build.
+// Per-function services are built by that function's Spec.Build.
 package app
 
 import (
@@ -88,10 +88,25 @@ func (a *App) RequireWeChat() error {
 	return nil
 }
 
+// Spec describes one function. The Specs live with their feature's handlers
+// in shared/catalog/<feature>, and shared/catalog lists them all.
+type Spec struct {
+	// Name is the function's directory under functions/ and its name on the
+	// cloud (lambda zip, SCF function).
+	Name string
+	// Routes are the patterns its Handler serves ("POST /login"), exactly.
+	// Empty for a timer-only function.
+	Routes []string
+	// Build makes the function from the shared App: an httpapi.Router
+	// serving exactly Routes, and/or a timer Job. It does only its own
+	// function's work: it is the cold start of that binary.
+	Build func(*App) (platform.Function, error)
+}
+
 // Main is a function binary's whole life: read the configuration, open the
-// App, build the function and run it on its platform (platform.Run). Any
-// start error is one line on stderr ("minifn: …") and exit status 1.
-func Main(build func(*App) (platform.Function, error)) {
+// App, build the function of spec and run it on its platform (platform.Run).
+// Any start error is one line on stderr ("minifn: …") and exit status 1.
+func Main(spec Spec) {
 	cfg, err := LoadConfig()
 	if err != nil {
 		fatal(err)
@@ -100,7 +115,7 @@ func Main(build func(*App) (platform.Function, error)) {
 	if err != nil {
 		fatal(err)
 	}
-	f, err := build(a)
+	f, err := spec.Build(a)
 	if err != nil {
 		a.Close()
 		fatal(err)

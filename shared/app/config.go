@@ -14,39 +14,37 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// Prefix is the prefix of every minifn environment variable.
-const Prefix = "MINIFN"
-
-// Config is the contract's configuration table (../shared/CONTRACT.md). Field
-// names are chosen so that envconfig's split_words gives exactly the
-// contract's names (WechatAPIBase → MINIFN_WECHAT_API_BASE): an explicit
-// `envconfig:"…"` tag would also make envconfig fall back to the unprefixed
-// name (STORE, ADDR), which a shell may well hold for something else.
+// Config is the contract's configuration table (../shared/CONTRACT.md).
+// Each field's tag spells its variable's whole name, and envconfig is called
+// with no prefix: a prefix with a tag would make envconfig fall back to the
+// unprefixed name (STORE, ADDR), which a shell may well hold for something
+// else, and split_words derives names with regular expressions on every
+// start, which cost a Lambda cold start up to a millisecond (BENCHMARKS.md).
 type Config struct {
-	Store string `split_words:"true" default:"bolt:minifn.db" desc:"bolt:PATH, dynamodb:TABLE or postgres://…"`
+	Store string `envconfig:"MINIFN_STORE" default:"bolt:minifn.db" desc:"bolt:PATH, dynamodb:TABLE or postgres://…"`
 
-	WechatAppid   string `split_words:"true" desc:"Mini-Program appid"`
-	WechatSecret  Secret `split_words:"true" desc:"Mini-Program AppSecret"`
-	WechatAPIBase string `split_words:"true" default:"https://api.weixin.qq.com" desc:"base URL of the WeChat API"`
+	WechatAppid   string `envconfig:"MINIFN_WECHAT_APPID" desc:"Mini-Program appid"`
+	WechatSecret  Secret `envconfig:"MINIFN_WECHAT_SECRET" desc:"Mini-Program AppSecret"`
+	WechatAPIBase string `envconfig:"MINIFN_WECHAT_API_BASE" default:"https://api.weixin.qq.com" desc:"base URL of the WeChat API"`
 
-	SessionSecret Secret        `split_words:"true" desc:"HMAC key of session tokens, at least 32 bytes"`
-	SessionTTL    time.Duration `split_words:"true" default:"2h" desc:"session token lifetime"`
-	AdminToken    Secret        `split_words:"true" desc:"bearer token of the admin API; unset: admin routes refuse"`
+	SessionSecret Secret        `envconfig:"MINIFN_SESSION_SECRET" desc:"HMAC key of session tokens, at least 32 bytes"`
+	SessionTTL    time.Duration `envconfig:"MINIFN_SESSION_TTL" default:"2h" desc:"session token lifetime"`
+	AdminToken    Secret        `envconfig:"MINIFN_ADMIN_TOKEN" desc:"bearer token of the admin API; unset: admin routes refuse"`
 
-	PayMchid       string `split_words:"true" desc:"WeChat Pay merchant id"`
-	PayCertSerial  string `split_words:"true" desc:"serial number of the merchant API certificate"`
-	PayPrivateKey  PEM    `split_words:"true" desc:"merchant API private key: PEM text or a file path"`
-	PayApiv3Key    Secret `split_words:"true" desc:"APIv3 key, 32 bytes"`
-	PayPublicKeyID string `split_words:"true" desc:"WeChat Pay public key id (PUB_KEY_ID_…)"`
-	PayPublicKey   PEM    `split_words:"true" desc:"WeChat Pay public key: PEM text or a file path"`
-	PayAPIBase     string `split_words:"true" default:"https://api.mch.weixin.qq.com" desc:"base URL of WeChat Pay"`
-	PayNotifyURL   string `split_words:"true" desc:"public HTTPS URL of the pay-notify function"`
+	PayMchid       string `envconfig:"MINIFN_PAY_MCHID" desc:"WeChat Pay merchant id"`
+	PayCertSerial  string `envconfig:"MINIFN_PAY_CERT_SERIAL" desc:"serial number of the merchant API certificate"`
+	PayPrivateKey  PEM    `envconfig:"MINIFN_PAY_PRIVATE_KEY" desc:"merchant API private key: PEM text or a file path"`
+	PayApiv3Key    Secret `envconfig:"MINIFN_PAY_APIV3_KEY" desc:"APIv3 key, 32 bytes"`
+	PayPublicKeyID string `envconfig:"MINIFN_PAY_PUBLIC_KEY_ID" desc:"WeChat Pay public key id (PUB_KEY_ID_…)"`
+	PayPublicKey   PEM    `envconfig:"MINIFN_PAY_PUBLIC_KEY" desc:"WeChat Pay public key: PEM text or a file path"`
+	PayAPIBase     string `envconfig:"MINIFN_PAY_API_BASE" default:"https://api.mch.weixin.qq.com" desc:"base URL of WeChat Pay"`
+	PayNotifyURL   string `envconfig:"MINIFN_PAY_NOTIFY_URL" desc:"public HTTPS URL of the pay-notify function"`
 
-	OrderTTL time.Duration `split_words:"true" default:"15m" desc:"unpaid orders are closed after this"`
+	OrderTTL time.Duration `envconfig:"MINIFN_ORDER_TTL" default:"15m" desc:"unpaid orders are closed after this"`
 
 	// Addr is where the HTTP mode listens. Unset, it is ":$PORT" when PORT
 	// is set (platforms that assign a port), else 127.0.0.1:8080.
-	Addr string `split_words:"true" desc:"listen address of the HTTP mode (PORT is honoured too)"`
+	Addr string `envconfig:"MINIFN_ADDR" desc:"listen address of the HTTP mode (PORT is honoured too)"`
 }
 
 // DefaultAddr is the listen address when neither MINIFN_ADDR nor PORT is set.
@@ -116,7 +114,7 @@ func (p PEM) GoString() string { return `"` + p.String() + `"` }
 // so that the dev tool can fill in what it generates first.
 func LoadConfig() (Config, error) {
 	var c Config
-	if err := envconfig.Process(Prefix, &c); err != nil {
+	if err := envconfig.Process("", &c); err != nil {
 		return Config{}, configError(err)
 	}
 	if c.Addr == "" {

@@ -36,7 +36,7 @@ const goodSecret = "0123456789abcdef0123456789abcdef"
 
 func TestVariableNamesAreTheContracts(t *testing.T) {
 	var buf bytes.Buffer
-	if err := envconfig.Usagef(app.Prefix, &app.Config{}, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+	if err := envconfig.Usagef("", &app.Config{}, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
 		t.Fatal(err)
 	}
 	got := strings.Fields(buf.String())

@@ -19,9 +19,9 @@ import (
 // The per-IP limits are high because many users share one address behind
 // carrier NAT; the per-openid ones are what stop a script.
 type RateLimits struct {
-	RateLogin ratelimit.Rules `split_words:"true" default:"openid=10/1m,ip=300/1m" desc:"login limits per openid and source IP"`
-	RateClaim ratelimit.Rules `split_words:"true" default:"openid=30/1m,ip=1200/1m" desc:"coupon claim limits"`
-	RateOrder ratelimit.Rules `split_words:"true" default:"openid=20/1m,ip=600/1m" desc:"order create limits"`
+	RateLogin ratelimit.Rules `envconfig:"MINIFN_RATE_LOGIN" default:"openid=10/1m,ip=300/1m" desc:"login limits per openid and source IP"`
+	RateClaim ratelimit.Rules `envconfig:"MINIFN_RATE_CLAIM" default:"openid=30/1m,ip=1200/1m" desc:"coupon claim limits"`
+	RateOrder ratelimit.Rules `envconfig:"MINIFN_RATE_ORDER" default:"openid=20/1m,ip=600/1m" desc:"order create limits"`
 }
 
 // Rate-limited actions, as named in store keys (rl#<action>#…).
@@ -35,7 +35,7 @@ const (
 // naming the variable.
 func LoadRateLimits() (RateLimits, error) {
 	var rl RateLimits
-	if err := envconfig.Process(Prefix, &rl); err != nil {
+	if err := envconfig.Process("", &rl); err != nil {
 		var pe *envconfig.ParseError
 		if errors.As(err, &pe) {
 			return RateLimits{}, fmt.Errorf("%s: %v", pe.KeyName, pe.Err) // limits are not secret

@@ -1,57 +1,64 @@
-// Package catalog lists minifn's functions: for each, its name (the
-// directory under functions/), the routes it serves, and how to build it
-// from an *app.App. Function binaries, `minifn dev` (every route on one
-// server) and `minifn invoke` all start from a Spec.
+// Package catalog lists minifn's functions. Each function is an app.Spec:
+// its name (the directory under functions/), the routes it serves, and how
+// to build it from an *app.App. `minifn dev` (every route on one server),
+// `minifn invoke`, `minifn build` and the deploy tests start from All.
+//
+// The Specs live with their HTTP handlers in one package per feature:
+//
+//   - accounts: login, me
+//   - coupons: campaigns, coupon-claim, coupons, coupon-redeem
+//   - products: products
+//   - orders: order-create, orders, pay-notify, order-expire, refund
+//   - engage: qrcode, points
+//   - admin: admin (the merchant console)
+//
+// A function's main imports its feature's package, never this one, so that
+// its binary links only that feature: the others' packages (WeChat Pay, QR
+// images) would add their weight and their package init to every cold
+// start (BENCHMARKS.md).
 //
 // # Adding a function
 //
-// Put its Spec in this package's <feature>.go, add one line to All, and
-// create functions/<name>/main.go holding `func main() { catalog.Main(catalog.X) }`.
-// A Build does only its own function's work: it is the cold start of that
-// binary, and builds nothing another function needs.
+// Put its Spec in its feature's package (or a new one), add one line to
+// All, and create functions/<name>/main.go holding
+// `func main() { app.Main(feature.X) }`. A Build does only its own
+// function's work: it is the cold start of that binary.
 package catalog
 
 import (
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/httpapi"
-	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/catalog/accounts"
+	"github.com/minifn/minifn/shared/catalog/admin"
+	"github.com/minifn/minifn/shared/catalog/coupons"
+	"github.com/minifn/minifn/shared/catalog/engage"
+	"github.com/minifn/minifn/shared/catalog/orders"
+	"github.com/minifn/minifn/shared/catalog/products"
 )
 
-// Spec describes one function.
-type Spec struct {
-	// Name is the function's directory under functions/ and its name on the
-	// cloud (lambda zip, SCF function).
-	Name string
-	// Routes are the patterns its Handler serves ("POST /login"), exactly.
-	// Empty for a timer-only function.
-	Routes []string
-	// Build makes the function from the shared App: an httpapi.Router
-	// serving exactly Routes, and/or a timer Job.
-	Build func(*app.App) (platform.Function, error)
-}
+// Spec describes one function (see app.Spec).
+type Spec = app.Spec
 
-// All returns every function, sorted by name. Feature files add one line.
+// All returns every function, sorted by name. Feature packages add one line.
 func All() []Spec {
 	specs := []Spec{
-		Login,
-		Me,
-		QRCode,
-		Points,
-		Campaigns,
-		CouponClaim,
-		Coupons,
-		CouponRedeem,
-		Products,
-		OrderCreate,
-		Orders,
-		PayNotify,
-		OrderExpire,
-		Refund,
-		Admin,
+		accounts.Login,
+		accounts.Me,
+		engage.QRCode,
+		engage.Points,
+		coupons.Campaigns,
+		coupons.CouponClaim,
+		coupons.Coupons,
+		coupons.CouponRedeem,
+		products.Products,
+		orders.OrderCreate,
+		orders.Orders,
+		orders.PayNotify,
+		orders.OrderExpire,
+		orders.Refund,
+		admin.Admin,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs
@@ -65,16 +72,4 @@ func Lookup(name string) (Spec, bool) {
 		}
 	}
 	return Spec{}, false
-}
-
-// Main runs spec as the process's function (see app.Main).
-func Main(spec Spec) { app.Main(spec.Build) }
-
-// router serves handlers, keyed by the patterns of a Spec's Routes.
-func router(routes map[string]http.Handler) *httpapi.Router {
-	rt := httpapi.NewRouter()
-	for pattern, h := range routes {
-		rt.Handle(pattern, h)
-	}
-	return rt
 }

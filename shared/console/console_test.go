@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"encoding/json"
+	"github.com/minifn/minifn/shared/catalog/admin"
 	"io"
 	"io/fs"
 	"net/http"
@@ -11,12 +12,11 @@ import (
 	"testing"
 
 	"github.com/minifn/minifn/shared/console"
-	"github.com/minifn/minifn/shared/httpapi"
 )
 
 func serve(t *testing.T) *httptest.Server {
 	t.Helper()
-	h, err := httpapi.Console(console.Files())
+	h, err := admin.Console(console.Files())
 	if err != nil {
 		t.Fatal(err)
 	}

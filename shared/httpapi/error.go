@@ -1,6 +1,9 @@
-// Package httpapi holds minifn's HTTP layer: the handlers of every function,
-// the one table that turns error kinds into statuses, JSON decoding with the
-// contract's limits, and the router that answers unknown routes in JSON.
+// Package httpapi holds the HTTP conventions every minifn handler shares:
+// the one table that turns error kinds into statuses, the error shape, JSON
+// decoding with the contract's limits, and the router that answers unknown
+// routes in JSON. The handlers themselves live with their functions, one
+// package per feature under shared/catalog, so that a function's binary
+// links only its own feature (see shared/catalog).
 package httpapi
 
 import (

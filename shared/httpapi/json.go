@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/minifn/minifn/shared/apperr"
@@ -95,4 +96,26 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// MarkReplayed tells the client that the answer is the first one, replayed
+// for a repeated Idempotency-Key.
+func MarkReplayed(w http.ResponseWriter, replayed bool) {
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+}
+
+// IntParam reads an optional integer query parameter within [lo, hi]; def
+// when it is absent, 400 invalid_request naming it when it is out of range.
+func IntParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, apperr.Invalidf("%s must be an integer from %d to %d", name, lo, hi)
+	}
+	return n, nil
 }

@@ -85,3 +85,12 @@ func (p *statusProbe) WriteHeader(s int) {
 		p.status = s
 	}
 }
+
+// RouterOf returns a router serving routes, keyed by their patterns.
+func RouterOf(routes map[string]http.Handler) *Router {
+	rt := NewRouter()
+	for pattern, h := range routes {
+		rt.Handle(pattern, h)
+	}
+	return rt
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/minifn/minifn/shared/catalog/orders"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -12,7 +13,6 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 
-	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
@@ -66,7 +66,7 @@ func BenchmarkNotify(b *testing.B) {
 	e := ordertest.New(b, benchBackend, ordertest.Options{})
 	e.Product(b, "tea", 1000, nil)
 	notifies := benchNotifies(b, e, b.N)
-	h := httpapi.PayNotify(e.Client, e.Orders)
+	h := orders.PayNotifyHandler(e.Client, e.Orders)
 	b.ResetTimer()
 	for _, n := range notifies {
 		req := httptest.NewRequest("POST", "/pay/notify", bytes.NewReader(n.body))

@@ -15,6 +15,16 @@ func UserFrom(ctx context.Context) (openid string, ok bool) {
 	return openid, ok && openid != ""
 }
 
+// Caller returns the openid that the Require middleware put in ctx, or
+// ErrUnauthenticated: a handler behind RequireAny sees no user for the
+// admin token.
+func Caller(ctx context.Context) (string, error) {
+	if openid, ok := UserFrom(ctx); ok {
+		return openid, nil
+	}
+	return "", ErrUnauthenticated
+}
+
 type adminKey struct{}
 
 // WithAdmin returns ctx marked as carrying the merchant's admin token.

@@ -10,6 +10,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"github.com/minifn/minifn/shared/catalog/orders"
+	"github.com/minifn/minifn/shared/catalog/products"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +20,6 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/coupon"
-	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/pay/emulator"
@@ -135,14 +136,14 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 // the session middleware.
 func (e *Env) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/products", httpapi.Products(e.Products, e.Store))
-	mux.Handle("POST /orders", httpapi.OrderCreate(e.Orders))
-	orders := httpapi.Orders(e.Orders)
-	mux.Handle("GET /orders", orders)
-	mux.Handle("GET /orders/{id}", orders)
-	mux.Handle("POST /orders/{id}/cancel", orders)
-	mux.Handle("POST /orders/{id}/refund", httpapi.Refund(e.Orders))
-	mux.Handle("POST /pay/notify", httpapi.PayNotify(e.Client, e.Orders))
+	mux.Handle("/products", products.ProductsHandler(e.Products, e.Store))
+	mux.Handle("POST /orders", orders.OrderCreateHandler(e.Orders))
+	list := orders.OrdersHandler(e.Orders)
+	mux.Handle("GET /orders", list)
+	mux.Handle("GET /orders/{id}", list)
+	mux.Handle("POST /orders/{id}/cancel", list)
+	mux.Handle("POST /orders/{id}/refund", orders.RefundHandler(e.Orders))
+	mux.Handle("POST /pay/notify", orders.PayNotifyHandler(e.Client, e.Orders))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if u := r.Header.Get(UserHeader); u != "" {

@@ -49,6 +49,7 @@ type Server struct {
 	pending   map[string]*invocation
 	initErr   []byte
 	initFails chan struct{} // closed on the first init error
+	firstPoll time.Time     // when the function first asked for an event
 	closeOnce sync.Once
 }
 
@@ -151,6 +152,11 @@ func (s *Server) forget(id string) {
 }
 
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.firstPoll.IsZero() {
+		s.firstPoll = time.Now()
+	}
+	s.mu.Unlock()
 	var inv *invocation
 	select {
 	case inv = <-s.queue:
@@ -166,6 +172,14 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	h.Set("Lambda-Runtime-Invoked-Function-Arn", functionARN)
 	h.Set("Lambda-Runtime-Trace-Id", "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1")
 	w.Write(inv.event)
+}
+
+// FirstPoll is when the function first asked for an event (GET
+// /invocation/next): the end of its start-up. Zero until then.
+func (s *Server) FirstPoll() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.firstPoll
 }
 
 func (s *Server) complete(failed bool) http.HandlerFunc {

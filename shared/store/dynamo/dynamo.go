@@ -57,7 +57,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -95,41 +94,42 @@ var _ store.Store = (*Store)(nil)
 // Open returns a Store on table, configured from the SDK's standard sources
 // (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, credentials from the environment or
 // the Lambda role). It makes no request: a cold start pays nothing here.
+//
+// When the environment holds a region and keys, as it always does on Lambda
+// (the runtime sets AWS_REGION and the role's AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), the client is built from them
+// alone. Anything else (a profile, SSO, a web identity) goes through the
+// SDK's config package, which Lambda builds leave out: see config.go.
 func Open(ctx context.Context, table string, o Options) (*Store, error) {
 	if table == "" {
 		return nil, errors.New("store: dynamo: empty table name")
 	}
-	if client, ok := fromEnv(); ok {
-		return New(client, table, o), nil
+	cfg, ok := fromEnv()
+	if !ok {
+		var err error
+		if cfg, err = loadConfig(ctx); err != nil {
+			return nil, fmt.Errorf("store: dynamo: load AWS config: %w", err)
+		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: dynamo: load AWS config: %w", err)
-	}
-	return New(dynamodb.NewFromConfig(cfg), table, o), nil
-}
-
-// fromEnv builds the client from the standard variables alone when they
-// hold a region and credentials, as they always do on Lambda (the runtime
-// sets AWS_REGION and the role's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-// AWS_SESSION_TOKEN). That skips LoadDefaultConfig's search of profiles and
-// shared files, a measurable part of a cold start. Anything else (a profile,
-// SSO, a web identity) goes through LoadDefaultConfig.
-func fromEnv() (*dynamodb.Client, bool) {
-	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
-	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-	if region == "" || id == "" || secret == "" || os.Getenv("AWS_PROFILE") != "" {
-		return nil, false
-	}
-	cfg := aws.Config{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")),
-	}
-	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+	return New(dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		if ep := cmp.Or(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"), os.Getenv("AWS_ENDPOINT_URL")); ep != "" {
 			o.BaseEndpoint = aws.String(ep)
 		}
-	}), true
+	}), table, o), nil
+}
+
+// fromEnv is the configuration the standard variables give alone, when
+// they hold a region and credentials and name no profile.
+func fromEnv() (aws.Config, bool) {
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || id == "" || secret == "" || os.Getenv("AWS_PROFILE") != "" {
+		return aws.Config{}, false
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")),
+	}, true
 }
 
 // New returns a Store on table using client (tests point it at an emulator).

@@ -1,8 +1,9 @@
-package httpapi
+package products
 
 import (
 	"encoding/json"
 	"errors"
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
@@ -13,17 +14,17 @@ import (
 	"github.com/minifn/minifn/shared/store"
 )
 
-// Products serves GET /products (anyone) and POST /products (admin; the
+// ProductsHandler serves GET /products (anyone) and POST /products (admin; the
 // caller wraps it in the admin middleware or RequireAny).
-func Products(ps *product.Service, st store.Store) http.Handler {
-	rt := NewRouter()
+func ProductsHandler(ps *product.Service, st store.Store) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.HandleFunc("GET /products", listProducts(ps))
 	rt.HandleFunc("POST /products", putProduct(ps, st))
 	return rt
 }
 
 // listProducts serves GET /products, in SKU order, paginated with ?after=.
-func listProducts(ps *product.Service) Func {
+func listProducts(ps *product.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		limit, err := productsLimit(r, 100)
 		if err != nil {
@@ -37,7 +38,7 @@ func listProducts(ps *product.Service) Func {
 			Products []product.Product `json:"products"`
 			Next     string            `json:"next,omitempty"`
 		}{list, next}
-		JSON(w, http.StatusOK, body)
+		httpapi.JSON(w, http.StatusOK, body)
 		return nil
 	}
 }
@@ -50,7 +51,7 @@ type productInput struct {
 	Active *bool  `json:"active"` // default true
 }
 
-func putProduct(ps *product.Service, st store.Store) Func {
+func putProduct(ps *product.Service, st store.Store) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
@@ -60,7 +61,7 @@ func putProduct(ps *product.Service, st store.Store) Func {
 			return err
 		}
 		var in productInput
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		if in.Price == nil {
@@ -108,7 +109,7 @@ func writeProduct(w http.ResponseWriter, res product.PutResult, replayed bool) {
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	JSON(w, status, map[string]any{"product": res.Product})
+	httpapi.JSON(w, status, map[string]any{"product": res.Product})
 }
 
 // limitParam reads ?limit= (1 to max; max when absent).

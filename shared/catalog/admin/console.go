@@ -1,9 +1,10 @@
-package httpapi
+package admin
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/minifn/minifn/shared/httpapi"
 	"io/fs"
 	"net/http"
 	"path"
@@ -46,7 +47,7 @@ func Console(files fs.FS) (http.Handler, error) {
 		return nil, err
 	}
 	load := sync.OnceValues(func() (map[string]consoleFile, error) { return readConsole(files) })
-	rt := NewRouter()
+	rt := httpapi.NewRouter()
 	rt.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 	rt.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) error {
 		name := strings.TrimPrefix(r.URL.Path, "/admin/")

@@ -1,6 +1,7 @@
-package httpapi
+package coupons
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // grantStaff serves PUT /staff/{openid}: idempotent, 200 {"staff":{"openid","granted_at"}}.
-func grantStaff(cs *coupon.Service) Func {
+func grantStaff(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
@@ -19,7 +20,7 @@ func grantStaff(cs *coupon.Service) Func {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, struct {
+		httpapi.JSON(w, http.StatusOK, struct {
 			Staff coupon.Staff `json:"staff"`
 		}{st})
 		return nil
@@ -27,7 +28,7 @@ func grantStaff(cs *coupon.Service) Func {
 }
 
 // revokeStaff serves DELETE /staff/{openid}: idempotent, 204.
-func revokeStaff(cs *coupon.Service) Func {
+func revokeStaff(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
@@ -42,7 +43,7 @@ func revokeStaff(cs *coupon.Service) Func {
 
 // listStaff serves GET /staff[?after=&limit=]: the staff roles in OpenID
 // order, 200 {"staff":[{"openid","granted_at"}],"next"?}.
-func listStaff(cs *coupon.Service) Func {
+func listStaff(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
@@ -59,7 +60,7 @@ func listStaff(cs *coupon.Service) Func {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, struct {
+		httpapi.JSON(w, http.StatusOK, struct {
 			Staff []coupon.Staff `json:"staff"`
 			Next  string         `json:"next,omitempty"`
 		}{list, next})

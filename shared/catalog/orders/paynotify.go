@@ -1,6 +1,7 @@
-package httpapi
+package orders
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"log/slog"
 	"net/http"
 
@@ -16,12 +17,12 @@ type NotifyParser interface {
 	ParseNotify(header http.Header, body []byte) (pay.Notify, error)
 }
 
-// PayNotify serves POST /pay/notify, WeChat Pay's callback for payments and
+// PayNotifyHandler serves POST /pay/notify, WeChat Pay's callback for payments and
 // refunds. The body is read raw and verified before anything else reads it.
 // It answers 204 only once the notify's effect (or the fact that it was
 // already applied) is stored; otherwise a 4xx/5xx with
 // {"code":"FAIL","message":…}, so that WeChat Pay retries.
-func PayNotify(p NotifyParser, svc *order.Service) http.Handler {
+func PayNotifyHandler(p NotifyParser, svc *order.Service) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /pay/notify", notifyHandler{p, svc})
 	return mux
@@ -47,7 +48,7 @@ func (h notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h notifyHandler) handle(r *http.Request) error {
-	body, err := ReadBody(r)
+	body, err := httpapi.ReadBody(r)
 	if err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func (h notifyHandler) handle(r *http.Request) error {
 // 5xx for our own failures).
 func notifyFail(w http.ResponseWriter, r *http.Request, err error) {
 	e := apperr.From(err)
-	status := Status(e)
+	status := httpapi.Status(e)
 	if status < 400 {
 		status = http.StatusInternalServerError
 	}
@@ -84,5 +85,5 @@ func notifyFail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Kind == apperr.Internal {
 		msg = "internal error"
 	}
-	JSON(w, status, map[string]string{"code": "FAIL", "message": msg})
+	httpapi.JSON(w, status, map[string]string{"code": "FAIL", "message": msg})
 }

@@ -1,6 +1,7 @@
-package httpapi
+package orders
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
@@ -17,11 +18,11 @@ var errNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user to
 // errAdminOnly answers a user who asks for every user's orders.
 var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token lists every user's orders")
 
-// OrderCreate serves POST /orders for the signed-in user: {"items":[{"sku",
+// OrderCreateHandler serves POST /orders for the signed-in user: {"items":[{"sku",
 // "quantity"}],"coupon_id"?} → 201 {"order","payment"}. Prices come from the
 // catalog; any price the client sends is ignored.
-func OrderCreate(svc *order.Service) http.Handler {
-	rt := NewRouter()
+func OrderCreateHandler(svc *order.Service) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
@@ -32,7 +33,7 @@ func OrderCreate(svc *order.Service) http.Handler {
 			return err
 		}
 		var req order.CreateRequest
-		if err := Decode(r, &req); err != nil {
+		if err := httpapi.Decode(r, &req); err != nil {
 			return err
 		}
 		c, err := svc.Create(r.Context(), openid, req, key)
@@ -49,19 +50,19 @@ func OrderCreate(svc *order.Service) http.Handler {
 		if c.Payment != nil {
 			body.Payment = c.Payment
 		}
-		JSON(w, http.StatusCreated, body)
+		httpapi.JSON(w, http.StatusCreated, body)
 		return nil
 	})
 	return rt
 }
 
-// Orders serves GET /orders (newest first, ?limit= and ?after=<next>),
+// OrdersHandler serves GET /orders (newest first, ?limit= and ?after=<next>),
 // GET /orders/{id} and POST /orders/{id}/cancel. A user sees and cancels
 // only their own orders (another user's order is 404). The admin token
 // (behind session.RequireAny) lists every user's orders, with
 // ?status= to filter them, and reads any order.
-func Orders(svc *order.Service) http.Handler {
-	rt := NewRouter()
+func OrdersHandler(svc *order.Service) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		limit := 20
@@ -76,7 +77,7 @@ func Orders(svc *order.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, struct {
+		httpapi.JSON(w, http.StatusOK, struct {
 			Orders []order.Order `json:"orders"`
 			Next   string        `json:"next,omitempty"`
 		}{list, next})
@@ -87,7 +88,7 @@ func Orders(svc *order.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, map[string]any{"order": o})
+		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
 	})
 	rt.HandleFunc("POST /orders/{id}/cancel", func(w http.ResponseWriter, r *http.Request) error {
@@ -99,7 +100,7 @@ func Orders(svc *order.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, map[string]any{"order": o})
+		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
 	})
 	return rt

@@ -1,6 +1,7 @@
-package httpapi
+package coupons
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/coupon"
@@ -8,15 +9,15 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// Campaigns serves the campaigns function:
+// CampaignsHandler serves the campaigns function:
 //
 //	GET  /campaigns                    anyone: campaigns open or about to open, with remaining stock
 //	GET  /campaigns?all=1              admin: every campaign, paused and ended ones too
 //	GET  /campaigns/{id}               anyone: one campaign
 //	POST /campaigns                    admin: create (Idempotency-Key honoured)
 //	POST /campaigns/{id}/pause|resume|end  admin
-func Campaigns(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := NewRouter()
+func CampaignsHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
 	listAll := sess.RequireAdmin(listCampaigns(cs, true))
 	listOpen := listCampaigns(cs, false)
 	rt.Handle("GET /campaigns", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -38,31 +39,31 @@ type campaignBody struct {
 	Campaign coupon.CampaignView `json:"campaign"`
 }
 
-func listCampaigns(cs *coupon.Service, all bool) Func {
+func listCampaigns(cs *coupon.Service, all bool) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		list, err := cs.Campaigns(r.Context(), all)
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, struct {
+		httpapi.JSON(w, http.StatusOK, struct {
 			Campaigns []coupon.CampaignView `json:"campaigns"`
 		}{list})
 		return nil
 	}
 }
 
-func getCampaign(cs *coupon.Service) Func {
+func getCampaign(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		v, err := cs.Campaign(r.Context(), r.PathValue("id"))
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, campaignBody{v})
+		httpapi.JSON(w, http.StatusOK, campaignBody{v})
 		return nil
 	}
 }
 
-func createCampaign(cs *coupon.Service) Func {
+func createCampaign(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
@@ -72,20 +73,20 @@ func createCampaign(cs *coupon.Service) Func {
 			return err
 		}
 		var in coupon.CampaignInput
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		v, replayed, err := cs.CreateCampaign(r.Context(), in, key)
 		if err != nil {
 			return err
 		}
-		markReplayed(w, replayed)
-		JSON(w, http.StatusCreated, campaignBody{v})
+		httpapi.MarkReplayed(w, replayed)
+		httpapi.JSON(w, http.StatusCreated, campaignBody{v})
 		return nil
 	}
 }
 
-func campaignAction(cs *coupon.Service, a coupon.Action) Func {
+func campaignAction(cs *coupon.Service, a coupon.Action) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
@@ -94,15 +95,7 @@ func campaignAction(cs *coupon.Service, a coupon.Action) Func {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, campaignBody{v})
+		httpapi.JSON(w, http.StatusOK, campaignBody{v})
 		return nil
-	}
-}
-
-// markReplayed tells the client that the answer is the first one, replayed
-// for a repeated Idempotency-Key.
-func markReplayed(w http.ResponseWriter, replayed bool) {
-	if replayed {
-		w.Header().Set("Idempotent-Replayed", "true")
 	}
 }

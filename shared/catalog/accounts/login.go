@@ -1,6 +1,9 @@
-package httpapi
+package accounts
 
 import (
+	"context"
+	"github.com/minifn/minifn/shared/httpapi"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -27,15 +30,15 @@ type loginResponse struct {
 	OpenID    string    `json:"openid"`
 }
 
-// Login serves POST /login {"code"}: it trades a wx.login code for a
+// LoginHandler serves POST /login {"code"}: it trades a wx.login code for a
 // session token. 400 invalid_request for a missing code, 400 invalid_code
 // for a used, expired or unknown one, 403 login_blocked, 429 rate_limited,
 // 502 wechat_unavailable. With a Toucher, a scene and referrer sent along
 // are recorded as the user's first (never failing the login).
-func Login(accounts *account.Service, sessions *session.Sessions, touches ...Toucher) http.Handler {
-	return Func(func(w http.ResponseWriter, r *http.Request) error {
+func LoginHandler(accounts *account.Service, sessions *session.Sessions, touches ...Toucher) http.Handler {
+	return httpapi.Func(func(w http.ResponseWriter, r *http.Request) error {
 		var req loginRequest
-		if err := Decode(r, &req); err != nil {
+		if err := httpapi.Decode(r, &req); err != nil {
 			return err
 		}
 		u, err := accounts.Login(r.Context(), req.Code)
@@ -49,7 +52,32 @@ func Login(accounts *account.Service, sessions *session.Sessions, touches ...Tou
 			recordTouch(r.Context(), tc, accounts, u, scene.Touch{Scene: req.Scene, Referrer: req.Referrer})
 		}
 		token, exp := sessions.Issue(u.OpenID)
-		JSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, OpenID: u.OpenID})
+		httpapi.JSON(w, http.StatusOK, loginResponse{Token: token, ExpiresAt: exp, OpenID: u.OpenID})
 		return nil
 	})
+}
+
+// Toucher records where a user came from (*scene.Service).
+type Toucher interface {
+	FirstTouch(ctx context.Context, openid string, t scene.Touch) (scene.Touch, error)
+}
+
+// recordTouch keeps the first scene and referrer of a login on the user.
+// It never fails a login: attribution is worth less than signing in.
+func recordTouch(ctx context.Context, tc Toucher, accounts *account.Service, u account.User, t scene.Touch) {
+	if tc == nil || (t.Scene == "" && t.Referrer == "") || u.Scene != "" || u.Referrer != "" {
+		return
+	}
+	first, err := tc.FirstTouch(ctx, u.OpenID, t)
+	if err == nil && (first.Scene != "" || first.Referrer != "") {
+		_, err = accounts.Update(ctx, u.OpenID, func(p *account.User) error {
+			if p.Scene == "" && p.Referrer == "" {
+				p.Scene, p.Referrer = first.Scene, first.Referrer
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "login: recording the scene failed", "openid", u.OpenID, "err", err)
+	}
 }

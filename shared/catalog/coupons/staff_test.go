@@ -1,15 +1,15 @@
-package httpapi_test
+package coupons_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/minifn/minifn/shared/catalog/coupons"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/minifn/minifn/shared/coupon"
-	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
@@ -22,7 +22,7 @@ func TestStaffListHTTP(t *testing.T) {
 			e := &couponEnv{t: t, now: time.Date(2030, 6, 1, 10, 0, 0, 0, time.UTC)}
 			cs := coupon.New(b.Open(t, e.Now), coupon.Options{Now: e.Now})
 			e.sess = session.New(bytes.Repeat([]byte("k"), 32), time.Hour, couponAdminToken, e.Now)
-			e.srv = httptest.NewServer(httpapi.CouponRedeem(cs, e.sess))
+			e.srv = httptest.NewServer(coupons.CouponRedeemHandler(cs, e.sess))
 			t.Cleanup(e.srv.Close)
 
 			wantError(t, "list without a token", e.do("", "GET", "/staff", nil), 401, "unauthenticated")

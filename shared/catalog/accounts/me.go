@@ -1,16 +1,17 @@
-package httpapi
+package accounts
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/account"
 	"github.com/minifn/minifn/shared/session"
 )
 
-// Me serves GET /me: {"user":{…}} for the caller (session.Require must wrap
+// MeHandler serves GET /me: {"user":{…}} for the caller (session.Require must wrap
 // it). The user record holds no secret.
-func Me(accounts *account.Service) http.Handler {
-	return Func(func(w http.ResponseWriter, r *http.Request) error {
+func MeHandler(accounts *account.Service) http.Handler {
+	return httpapi.Func(func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
 			return session.ErrUnauthenticated
@@ -20,7 +21,7 @@ func Me(accounts *account.Service) http.Handler {
 			return err
 		}
 		u.Phone = account.MaskPhone(u.Phone) // the full number stays server-side
-		JSON(w, http.StatusOK, map[string]account.User{"user": u})
+		httpapi.JSON(w, http.StatusOK, map[string]account.User{"user": u})
 		return nil
 	})
 }

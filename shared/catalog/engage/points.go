@@ -1,6 +1,7 @@
-package httpapi
+package engage
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
@@ -11,7 +12,7 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// Points serves the points function:
+// PointsHandler serves the points function:
 //
 //	GET  /points[?after=&limit=]        user → {"balance","ledger":[…],"next"?}
 //	POST /points/scan {"code"}          user → 200 {"earned","balance"}; 409 already_used
@@ -20,8 +21,8 @@ import (
 //	GET  /points/codes/{code}/qr[?size=]   admin → PNG QR code of the code
 //	POST /rewards {"title","points","stock"}  admin → 201 {"reward"}
 //	GET  /rewards                       user or admin → {"rewards":[…]}
-func Points(ps *points.Service, sess *session.Sessions) http.Handler {
-	rt := NewRouter()
+func PointsHandler(ps *points.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.Handle("GET /points", sess.Require(pointsBalance(ps)))
 	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps)))
 	rt.Handle("POST /points/redeem", sess.Require(pointsRedeem(ps)))
@@ -32,21 +33,13 @@ func Points(ps *points.Service, sess *session.Sessions) http.Handler {
 	return rt
 }
 
-func caller(r *http.Request) (string, error) {
-	openid, ok := session.UserFrom(r.Context())
-	if !ok {
-		return "", session.ErrUnauthenticated
-	}
-	return openid, nil
-}
-
-func pointsBalance(ps *points.Service) Func {
+func pointsBalance(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		openid, err := caller(r)
+		openid, err := session.Caller(r.Context())
 		if err != nil {
 			return err
 		}
-		limit, err := intParam(r, "limit", 50, 1, 200)
+		limit, err := httpapi.IntParam(r, "limit", 50, 1, 200)
 		if err != nil {
 			return err
 		}
@@ -58,7 +51,7 @@ func pointsBalance(ps *points.Service) Func {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, struct {
+		httpapi.JSON(w, http.StatusOK, struct {
 			Balance int64          `json:"balance"`
 			Ledger  []points.Entry `json:"ledger"`
 			Next    string         `json:"next,omitempty"`
@@ -67,16 +60,16 @@ func pointsBalance(ps *points.Service) Func {
 	}
 }
 
-func pointsScan(ps *points.Service) Func {
+func pointsScan(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		openid, err := caller(r)
+		openid, err := session.Caller(r.Context())
 		if err != nil {
 			return err
 		}
 		var in struct {
 			Code string `json:"code"`
 		}
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		if in.Code == "" {
@@ -86,48 +79,48 @@ func pointsScan(ps *points.Service) Func {
 		if err != nil {
 			return err
 		}
-		markReplayed(w, out.Replayed)
-		JSON(w, http.StatusOK, out)
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusOK, out)
 		return nil
 	}
 }
 
-func pointsRedeem(ps *points.Service) Func {
+func pointsRedeem(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		openid, err := caller(r)
+		openid, err := session.Caller(r.Context())
 		if err != nil {
 			return err
 		}
 		var in struct {
 			RewardID string `json:"reward_id"`
 		}
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		out, err := ps.Redeem(r.Context(), openid, in.RewardID, r.Header.Get(idem.Header))
 		if err != nil {
 			return err
 		}
-		markReplayed(w, out.Replayed)
-		JSON(w, http.StatusCreated, out)
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusCreated, out)
 		return nil
 	}
 }
 
-func pointsMint(ps *points.Service) Func {
+func pointsMint(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var in struct {
 			Points int64 `json:"points"`
 			Count  int   `json:"count"`
 		}
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		codes, err := ps.Mint(r.Context(), in.Points, in.Count)
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusCreated, map[string]any{"codes": codes, "points": in.Points})
+		httpapi.JSON(w, http.StatusCreated, map[string]any{"codes": codes, "points": in.Points})
 		return nil
 	}
 }
@@ -136,9 +129,9 @@ func pointsMint(ps *points.Service) Func {
 // code_not_found for any other); the Mini-Program reads it with
 // wx.scanCode and posts it to /points/scan. X-Minifn-Points and
 // X-Minifn-Used tell the admin what the code is worth and whether it went.
-func pointsCodeQR(ps *points.Service) Func {
+func pointsCodeQR(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		size, err := intParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
+		size, err := httpapi.IntParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
 		if err != nil {
 			return err
 		}
@@ -159,28 +152,28 @@ func pointsCodeQR(ps *points.Service) Func {
 	}
 }
 
-func rewardCreate(ps *points.Service) Func {
+func rewardCreate(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var in points.RewardInput
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		rw, err := ps.CreateReward(r.Context(), in)
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusCreated, map[string]points.Reward{"reward": rw})
+		httpapi.JSON(w, http.StatusCreated, map[string]points.Reward{"reward": rw})
 		return nil
 	}
 }
 
-func rewardList(ps *points.Service) Func {
+func rewardList(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		list, err := ps.Rewards(r.Context())
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, map[string][]points.Reward{"rewards": list})
+		httpapi.JSON(w, http.StatusOK, map[string][]points.Reward{"rewards": list})
 		return nil
 	}
 }

@@ -1,6 +1,7 @@
-package httpapi
+package orders
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/apperr"
@@ -9,10 +10,10 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// Refund serves the admin's POST /orders/{id}/refund {"amount"?, "reason"}
+// RefundHandler serves the admin's POST /orders/{id}/refund {"amount"?, "reason"}
 // → 200 {"order"} with the order refunding; the REFUND.* notify finishes it.
-func Refund(svc *order.Service) http.Handler {
-	rt := NewRouter()
+func RefundHandler(svc *order.Service) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.HandleFunc("POST /orders/{id}/refund", func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
@@ -22,7 +23,7 @@ func Refund(svc *order.Service) http.Handler {
 			return err
 		}
 		var req order.RefundRequest
-		if err := Decode(r, &req); err != nil {
+		if err := httpapi.Decode(r, &req); err != nil {
 			return err
 		}
 		o, replayed, err := svc.Refund(r.Context(), r.PathValue("id"), req, key)
@@ -32,7 +33,7 @@ func Refund(svc *order.Service) http.Handler {
 		if replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}
-		JSON(w, http.StatusOK, map[string]any{"order": o})
+		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
 	})
 	return rt

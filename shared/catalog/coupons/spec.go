@@ -1,4 +1,8 @@
-package catalog
+// Package coupons holds the coupon functions: campaigns (list and manage),
+// coupon-claim (the flash sale), coupons (mine, and their QR codes) and
+// coupon-redeem (at the counter, and the staff role), with their HTTP
+// handlers.
+package coupons
 
 import (
 	"net/http"
@@ -16,43 +20,43 @@ func couponService(a *app.App) *coupon.Service {
 }
 
 // Campaigns lists campaigns (anyone) and manages them (admin).
-var Campaigns = Spec{
+var Campaigns = app.Spec{
 	Name: "campaigns",
 	Routes: []string{"GET /campaigns", "GET /campaigns/{id}", "POST /campaigns",
 		"POST /campaigns/{id}/pause", "POST /campaigns/{id}/resume", "POST /campaigns/{id}/end"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: httpapi.Campaigns(couponService(a), a.Sessions)}, nil
+		return platform.Function{Handler: CampaignsHandler(couponService(a), a.Sessions)}, nil
 	},
 }
 
 // CouponClaim is the flash-sale endpoint.
-var CouponClaim = Spec{
+var CouponClaim = app.Spec{
 	Name:   "coupon-claim",
 	Routes: []string{"POST /coupons/claim"},
 	Build: func(a *app.App) (platform.Function, error) {
 		// Limited behind the route match: a stray request costs no store write.
-		claim, err := a.RateLimit(app.RateActionClaim, httpapi.CouponClaim(couponService(a), a.Sessions))
+		claim, err := a.RateLimit(app.RateActionClaim, CouponClaimHandler(couponService(a), a.Sessions))
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: router(map[string]http.Handler{"POST /coupons/claim": claim})}, nil
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{"POST /coupons/claim": claim})}, nil
 	},
 }
 
 // Coupons shows the caller's coupons and their QR codes.
-var Coupons = Spec{
+var Coupons = app.Spec{
 	Name:   "coupons",
 	Routes: []string{"GET /coupons", "GET /coupons/{id}/qr"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: httpapi.Coupons(couponService(a), a.Sessions)}, nil
+		return platform.Function{Handler: CouponsHandler(couponService(a), a.Sessions)}, nil
 	},
 }
 
 // CouponRedeem redeems coupons at a store counter and manages the staff role.
-var CouponRedeem = Spec{
+var CouponRedeem = app.Spec{
 	Name:   "coupon-redeem",
 	Routes: []string{"POST /coupons/redeem", "PUT /staff/{openid}", "DELETE /staff/{openid}", "GET /staff"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: httpapi.CouponRedeem(couponService(a), a.Sessions)}, nil
+		return platform.Function{Handler: CouponRedeemHandler(couponService(a), a.Sessions)}, nil
 	},
 }

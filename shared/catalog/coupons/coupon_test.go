@@ -1,10 +1,11 @@
-package httpapi_test
+package coupons_test
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/minifn/minifn/shared/catalog/coupons"
 	"image/png"
 	"io"
 	"net/http"
@@ -21,7 +22,6 @@ import (
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/minifn/minifn/shared/coupon"
-	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/bolt"
 	"github.com/minifn/minifn/shared/store/storetest"
@@ -60,14 +60,14 @@ func couponEnvs(t *testing.T, run func(t *testing.T, e *couponEnv)) {
 			cs := coupon.New(st, coupon.Options{Now: e.Now})
 			e.sess = session.New(bytes.Repeat([]byte("k"), 32), 10000*time.Hour, couponAdminToken, e.Now)
 			mux := http.NewServeMux()
-			campaigns := httpapi.Campaigns(cs, e.sess)
-			coupons := httpapi.Coupons(cs, e.sess)
-			redeem := httpapi.CouponRedeem(cs, e.sess)
+			campaigns := coupons.CampaignsHandler(cs, e.sess)
+			mine := coupons.CouponsHandler(cs, e.sess)
+			redeem := coupons.CouponRedeemHandler(cs, e.sess)
 			mux.Handle("/campaigns", campaigns)
 			mux.Handle("/campaigns/", campaigns)
-			mux.Handle("/coupons", coupons)
-			mux.Handle("/coupons/", coupons)
-			mux.Handle("/coupons/claim", httpapi.CouponClaim(cs, e.sess))
+			mux.Handle("/coupons", mine)
+			mux.Handle("/coupons/", mine)
+			mux.Handle("/coupons/claim", coupons.CouponClaimHandler(cs, e.sess))
 			mux.Handle("/coupons/redeem", redeem)
 			mux.Handle("/staff/", redeem)
 			e.srv = httptest.NewServer(mux)
@@ -362,7 +362,7 @@ func TestRedeemRoute(t *testing.T) {
 // route: 1,000 coupons, 20,000 POST /coupons/claim from 200 concurrent
 // keep-alive clients over loopback, on bbolt, session tokens checked.
 //
-//	go test ./shared/httpapi -run '^$' -bench ClaimHTTP -benchtime 3x
+//	go test ./shared/catalog/coupons -run '^$' -bench ClaimHTTP -benchtime 3x
 func BenchmarkClaimHTTP(b *testing.B) {
 	const stock, attempts, workers, users = 1000, 20_000, 200, 10_000
 	st, err := bolt.Open(filepath.Join(b.TempDir(), "bench.db"), bolt.Options{})
@@ -372,7 +372,7 @@ func BenchmarkClaimHTTP(b *testing.B) {
 	defer st.Close()
 	cs := coupon.New(st, coupon.Options{})
 	sess := session.New(bytes.Repeat([]byte("k"), 32), time.Hour, "", nil)
-	srv := httptest.NewServer(httpapi.CouponClaim(cs, sess))
+	srv := httptest.NewServer(coupons.CouponClaimHandler(cs, sess))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	tokens := make([]string, users)

@@ -1,8 +1,8 @@
-package httpapi
+package coupons
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
-	"strconv"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/coupon"
@@ -11,10 +11,10 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// CouponClaim serves the coupon-claim function: POST /coupons/claim
+// CouponClaimHandler serves the coupon-claim function: POST /coupons/claim
 // {"campaign_id"} → 201 {"coupon"} (user token; Idempotency-Key honoured).
-func CouponClaim(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := NewRouter()
+func CouponClaimHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.Handle("POST /coupons/claim", sess.Require(claimCoupon(cs)))
 	return rt
 }
@@ -23,7 +23,7 @@ type couponBody struct {
 	Coupon coupon.Coupon `json:"coupon"`
 }
 
-func claimCoupon(cs *coupon.Service) Func {
+func claimCoupon(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
@@ -36,7 +36,7 @@ func claimCoupon(cs *coupon.Service) Func {
 		var in struct {
 			CampaignID string `json:"campaign_id"`
 		}
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		if in.CampaignID == "" {
@@ -46,24 +46,24 @@ func claimCoupon(cs *coupon.Service) Func {
 		if err != nil {
 			return err
 		}
-		markReplayed(w, replayed)
-		JSON(w, http.StatusCreated, couponBody{c})
+		httpapi.MarkReplayed(w, replayed)
+		httpapi.JSON(w, http.StatusCreated, couponBody{c})
 		return nil
 	}
 }
 
-// Coupons serves the coupons function (user token):
+// CouponsHandler serves the coupons function (user token):
 //
 //	GET /coupons[?status=usable|locked|used|expired]  the caller's coupons, newest first
 //	GET /coupons/{id}/qr[?size=N]                      PNG QR code of the coupon's redemption code
-func Coupons(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := NewRouter()
+func CouponsHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.Handle("GET /coupons", sess.Require(listCoupons(cs)))
 	rt.Handle("GET /coupons/{id}/qr", sess.Require(couponQR(cs)))
 	return rt
 }
 
-func listCoupons(cs *coupon.Service) Func {
+func listCoupons(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
@@ -77,20 +77,20 @@ func listCoupons(cs *coupon.Service) Func {
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, struct {
+		httpapi.JSON(w, http.StatusOK, struct {
 			Coupons []coupon.Coupon `json:"coupons"`
 		}{list})
 		return nil
 	}
 }
 
-func couponQR(cs *coupon.Service) Func {
+func couponQR(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
 			return session.ErrUnauthenticated
 		}
-		size, err := intParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
+		size, err := httpapi.IntParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
 		if err != nil {
 			return err
 		}
@@ -110,14 +110,14 @@ func couponQR(cs *coupon.Service) Func {
 	}
 }
 
-// CouponRedeem serves the coupon-redeem function:
+// CouponRedeemHandler serves the coupon-redeem function:
 //
 //	POST   /coupons/redeem {"code"}  staff (user token with the staff role) or admin → 200 {"coupon"}
 //	PUT    /staff/{openid}           admin: grant the staff role → 200 {"staff"}
 //	DELETE /staff/{openid}           admin: revoke it → 204
 //	GET    /staff[?after=&limit=]    admin: the staff → 200 {"staff":[…],"next"?}
-func CouponRedeem(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := NewRouter()
+func CouponRedeemHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.Handle("POST /coupons/redeem", sess.RequireAny(redeemCoupon(cs)))
 	rt.Handle("PUT /staff/{openid}", sess.RequireAdmin(grantStaff(cs)))
 	rt.Handle("DELETE /staff/{openid}", sess.RequireAdmin(revokeStaff(cs)))
@@ -125,7 +125,7 @@ func CouponRedeem(cs *coupon.Service, sess *session.Sessions) http.Handler {
 	return rt
 }
 
-func redeemCoupon(cs *coupon.Service) Func {
+func redeemCoupon(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		by := coupon.Redeemer{Admin: session.IsAdmin(r.Context())}
 		by.OpenID, _ = session.UserFrom(r.Context())
@@ -135,27 +135,14 @@ func redeemCoupon(cs *coupon.Service) Func {
 		var in struct {
 			Code string `json:"code"`
 		}
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		c, err := cs.Redeem(r.Context(), by, in.Code)
 		if err != nil {
 			return err
 		}
-		JSON(w, http.StatusOK, couponBody{c})
+		httpapi.JSON(w, http.StatusOK, couponBody{c})
 		return nil
 	}
-}
-
-// intParam reads an optional integer query parameter within [lo, hi].
-func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
-	s := r.URL.Query().Get(name)
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, apperr.Invalidf("%s must be an integer from %d to %d", name, lo, hi)
-	}
-	return n, nil
 }

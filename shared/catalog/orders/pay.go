@@ -1,19 +1,20 @@
-package app
+package orders
 
 import (
 	"errors"
 	"fmt"
+	"github.com/minifn/minifn/shared/app"
 	"strings"
 
 	"github.com/minifn/minifn/shared/pay"
 )
 
-// Pay builds the WeChat Pay client from the MINIFN_PAY_ variables (and
-// MINIFN_WECHAT_APPID, the appid payments are made for). It parses the keys,
-// so only the Builds of functions that pay call it, once: the others never
-// load a key. Its error names the missing or malformed variables, never a
-// value.
-func (a *App) Pay() (*pay.Client, error) {
+// payClient builds the WeChat Pay client from the MINIFN_PAY_ variables
+// (and MINIFN_WECHAT_APPID, the appid payments are made for). It parses the
+// keys, so only the order functions call it, once: the others never load a
+// key, nor link WeChat Pay. Its error names the missing or malformed
+// variables, never a value.
+func payClient(a *app.App) (*pay.Client, error) {
 	c := a.Config
 	var missing []string
 	for _, v := range []struct {

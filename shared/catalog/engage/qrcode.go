@@ -1,6 +1,7 @@
-package httpapi
+package engage
 
 import (
+	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
@@ -11,13 +12,13 @@ import (
 // SceneHeader carries the scene of a returned Mini-Program code.
 const SceneHeader = "X-Minifn-Scene"
 
-// QRCode serves the qrcode function:
+// QRCodeHandler serves the qrcode function:
 //
 //	POST /qrcode {"page","params",…}  user (share code) or admin → 200 the image, scene in X-Minifn-Scene
 //	GET  /scenes/{scene}              public → 200 {"page","params"}
 //	GET  /attribution                 admin → 200 {"by_scene":[…],"by_referrer":[…]}
-func QRCode(sc *scene.Service, sess *session.Sessions) http.Handler {
-	rt := NewRouter()
+func QRCodeHandler(sc *scene.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
 	rt.Handle("POST /qrcode", sess.RequireAny(MakeCode(sc)))
 	rt.Handle("GET /scenes/{scene}", GetScene(sc))
 	rt.Handle("GET /attribution", sess.RequireAdmin(Attribution(sc)))
@@ -27,12 +28,12 @@ func QRCode(sc *scene.Service, sess *session.Sessions) http.Handler {
 // MakeCode serves POST /qrcode: the image as WeChat returned it (its own
 // Content-Type). 400 invalid_request / invalid_page / invalid_scene, 403
 // forbidden, 429 rate_limited / wechat_quota, 502 WeChat failures.
-func MakeCode(sc *scene.Service) Func {
+func MakeCode(sc *scene.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		c := scene.Caller{Admin: session.IsAdmin(r.Context())}
 		c.OpenID, _ = session.UserFrom(r.Context())
 		var req scene.CodeRequest
-		if err := Decode(r, &req); err != nil {
+		if err := httpapi.Decode(r, &req); err != nil {
 			return err
 		}
 		code, err := sc.Code(r.Context(), c, req)
@@ -51,7 +52,7 @@ func MakeCode(sc *scene.Service) Func {
 
 // GetScene serves GET /scenes/{scene}: what a page calls on load with
 // options.scene. 404 scene_not_found.
-func GetScene(sc *scene.Service) Func {
+func GetScene(sc *scene.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		e, err := sc.Lookup(r.Context(), r.PathValue("scene"))
 		if err != nil {
@@ -61,7 +62,7 @@ func GetScene(sc *scene.Service) Func {
 			e.Params = scene.Params{}
 		}
 		w.Header().Set("Cache-Control", "public, max-age=3600") // a scene never changes
-		JSON(w, http.StatusOK, e)
+		httpapi.JSON(w, http.StatusOK, e)
 		return nil
 	}
 }

@@ -1,7 +1,9 @@
-package httpapi
+package accounts
 
 import (
 	"encoding/json"
+	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/session"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/account"
@@ -16,14 +18,14 @@ import (
 // {"results":{"<template id>":"accept"}}. Each accept is one send credit
 // (at most subscribe.MaxCredits per template); an Idempotency-Key makes a
 // retried report count once. → 200 {"credits":{"<template id>":n}}.
-func Subscriptions(subs *subscribe.Service) Func {
+func Subscriptions(subs *subscribe.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		openid, err := caller(r)
+		openid, err := session.Caller(r.Context())
 		if err != nil {
 			return err
 		}
 		var raw map[string]json.RawMessage
-		if err := Decode(r, &raw); err != nil {
+		if err := httpapi.Decode(r, &raw); err != nil {
 			return err
 		}
 		if nested, ok := raw["results"]; ok {
@@ -47,8 +49,8 @@ func Subscriptions(subs *subscribe.Service) Func {
 		if err != nil {
 			return err
 		}
-		markReplayed(w, out.Replayed)
-		JSON(w, http.StatusOK, out)
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusOK, out)
 		return nil
 	}
 }
@@ -58,9 +60,9 @@ func Subscriptions(subs *subscribe.Service) Func {
 // decrypted with the stored session_key. → 200 {"user"} with the number
 // masked. 400 invalid_phone_code, decrypt_failed (stale session: log in
 // again), watermark_mismatch.
-func MePhone(accounts *account.Service, phones account.Phones, appID string) Func {
+func MePhone(accounts *account.Service, phones account.Phones, appID string) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		openid, err := caller(r)
+		openid, err := session.Caller(r.Context())
 		if err != nil {
 			return err
 		}
@@ -69,7 +71,7 @@ func MePhone(accounts *account.Service, phones account.Phones, appID string) Fun
 			EncryptedData string `json:"encrypted_data"`
 			IV            string `json:"iv"`
 		}
-		if err := Decode(r, &in); err != nil {
+		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
 		var u account.User
@@ -82,7 +84,7 @@ func MePhone(accounts *account.Service, phones account.Phones, appID string) Fun
 			return err
 		}
 		u.Phone = account.MaskPhone(u.Phone)
-		JSON(w, http.StatusOK, map[string]account.User{"user": u})
+		httpapi.JSON(w, http.StatusOK, map[string]account.User{"user": u})
 		return nil
 	}
 }

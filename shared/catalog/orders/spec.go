@@ -1,7 +1,13 @@
-package catalog
+// Package orders holds the order functions: order-create (with the WeChat
+// Pay prepay), orders (list, show, cancel), pay-notify (WeChat Pay's
+// callbacks), order-expire (the timer) and refund, with their HTTP handlers
+// and what a paid order sets off (paid.go). They are the only functions
+// that link WeChat Pay.
+package orders
 
 import (
 	"context"
+	"github.com/minifn/minifn/shared/coupon"
 	"log/slog"
 	"net/http"
 
@@ -13,40 +19,23 @@ import (
 	"github.com/minifn/minifn/shared/product"
 )
 
-func productService(a *app.App) *product.Service {
-	return &product.Service{Store: a.Store, Now: a.Now}
-}
-
 // orderService builds the order service with the WeChat Pay client, which
 // every order function needs (prepay, close, query, refund).
 func orderService(a *app.App) (*order.Service, *pay.Client, error) {
-	pc, err := a.Pay()
+	pc, err := payClient(a)
 	if err != nil {
 		return nil, nil, err
 	}
-	hook, err := paidHook(a) // points, attribution, subscribe message (engage.go)
+	hook, err := paidHook(a) // points, attribution, subscribe message (paid.go)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &order.Service{Store: a.Store, Products: productService(a), Pay: pc, Coupons: couponService(a),
+	return &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
 		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook}, pc, nil
 }
 
-// Products lists the catalog (anyone) and creates or replaces products (admin).
-var Products = Spec{
-	Name:   "products",
-	Routes: []string{"GET /products", "POST /products"},
-	Build: func(a *app.App) (platform.Function, error) {
-		h := httpapi.Products(productService(a), a.Store)
-		return platform.Function{Handler: router(map[string]http.Handler{
-			"GET /products":  h,
-			"POST /products": a.Sessions.RequireAdmin(h),
-		})}, nil
-	},
-}
-
 // OrderCreate places an order and prepays it at WeChat Pay.
-var OrderCreate = Spec{
+var OrderCreate = app.Spec{
 	Name:   "order-create",
 	Routes: []string{"POST /orders"},
 	Build: func(a *app.App) (platform.Function, error) {
@@ -54,11 +43,11 @@ var OrderCreate = Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		create, err := a.RateLimit(app.RateActionOrder, a.Sessions.Require(httpapi.OrderCreate(svc)))
+		create, err := a.RateLimit(app.RateActionOrder, a.Sessions.Require(OrderCreateHandler(svc)))
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: router(map[string]http.Handler{
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"POST /orders": create,
 		})}, nil
 	},
@@ -66,7 +55,7 @@ var OrderCreate = Spec{
 
 // Orders lists, shows and cancels the caller's orders; the admin token
 // lists and shows every user's.
-var Orders = Spec{
+var Orders = app.Spec{
 	Name:   "orders",
 	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel"},
 	Build: func(a *app.App) (platform.Function, error) {
@@ -74,9 +63,9 @@ var Orders = Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		h := httpapi.Orders(svc)
+		h := OrdersHandler(svc)
 		read := a.Sessions.RequireAny(h)
-		return platform.Function{Handler: router(map[string]http.Handler{
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /orders": read, "GET /orders/{id}": read, "POST /orders/{id}/cancel": a.Sessions.Require(h),
 		})}, nil
 	},
@@ -84,7 +73,7 @@ var Orders = Spec{
 
 // PayNotify receives WeChat Pay's payment and refund notifies. It has no
 // session: the notify's signature is its authentication.
-var PayNotify = Spec{
+var PayNotify = app.Spec{
 	Name:   "pay-notify",
 	Routes: []string{"POST /pay/notify"},
 	Build: func(a *app.App) (platform.Function, error) {
@@ -92,14 +81,14 @@ var PayNotify = Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: router(map[string]http.Handler{
-			"POST /pay/notify": httpapi.PayNotify(pc, svc),
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /pay/notify": PayNotifyHandler(pc, svc),
 		})}, nil
 	},
 }
 
 // OrderExpire is the timer that closes unpaid orders older than MINIFN_ORDER_TTL.
-var OrderExpire = Spec{
+var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
@@ -115,7 +104,7 @@ var OrderExpire = Spec{
 }
 
 // Refund refunds a paid order (admin).
-var Refund = Spec{
+var Refund = app.Spec{
 	Name:   "refund",
 	Routes: []string{"POST /orders/{id}/refund"},
 	Build: func(a *app.App) (platform.Function, error) {
@@ -123,8 +112,8 @@ var Refund = Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: router(map[string]http.Handler{
-			"POST /orders/{id}/refund": a.Sessions.RequireAdmin(httpapi.Refund(svc)),
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /orders/{id}/refund": a.Sessions.RequireAdmin(RefundHandler(svc)),
 		})}, nil
 	},
 }

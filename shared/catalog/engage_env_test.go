@@ -1,4 +1,4 @@
-package httpapi_test
+package catalog_test
 
 import (
 	"bytes"
@@ -7,6 +7,10 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/minifn/minifn/shared/catalog/accounts"
+	"github.com/minifn/minifn/shared/catalog/engage"
+	"github.com/minifn/minifn/shared/catalog/orders"
+	"github.com/minifn/minifn/shared/catalog/products"
 	"image"
 	_ "image/png"
 	"io"
@@ -114,8 +118,8 @@ func engEach(t *testing.T, f func(t *testing.T, e *engEnv)) {
 				WeChat: wechat.New(wechat.Config{AppID: engAppID, Secret: engSecret, BaseURL: wxSrv.URL,
 					Store: st, Now: e.clock.Now})}
 			rt := httpapi.NewRouter()
-			for _, spec := range []catalog.Spec{catalog.QRCode, catalog.Points, catalog.Login, catalog.Me,
-				catalog.Products, catalog.OrderCreate, catalog.PayNotify} {
+			for _, spec := range []catalog.Spec{engage.QRCode, engage.Points, accounts.Login, accounts.Me,
+				products.Products, orders.OrderCreate, orders.PayNotify} {
 				fn, err := spec.Build(e.app)
 				if err != nil {
 					t.Fatalf("build %s: %v", spec.Name, err)

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/minifn/minifn/shared/subscribe"
+)
+
+// Engage is the engagement features' configuration (docs/engagement.md):
+// points, share codes and the order-paid subscribe message. The functions
+// of several features read it (me, qrcode, points, and the order functions'
+// paid hook), each at its own start.
+type Engage struct {
+	PointsPerYuan         int64  `envconfig:"MINIFN_POINTS_PER_YUAN" default:"1" desc:"points a paid order earns per yuan; 0: none"`
+	QrcodeUserLimit       int    `envconfig:"MINIFN_QRCODE_USER_LIMIT" default:"30" desc:"new share codes a user may make per hour"`
+	SubscribePaidTemplate string `envconfig:"MINIFN_SUBSCRIBE_PAID_TEMPLATE" desc:"template id of the order-paid subscribe message; unset: none"`
+	SubscribePaidFields   string `envconfig:"MINIFN_SUBSCRIBE_PAID_FIELDS" desc:"template key=order field pairs: order_id, title, total, paid_at"`
+	SubscribePaidPage     string `envconfig:"MINIFN_SUBSCRIBE_PAID_PAGE" default:"pages/order/detail?id={order_id}" desc:"page the message opens"`
+	SubscribeState        string `envconfig:"MINIFN_SUBSCRIBE_STATE" default:"formal" desc:"miniprogram_state: developer, trial or formal"`
+}
+
+// LoadEngage reads the engagement variables. Its error is one line naming
+// the variable.
+func LoadEngage() (Engage, error) {
+	var c Engage
+	if err := envconfig.Process("", &c); err != nil {
+		return c, fmt.Errorf("engagement configuration: %w", err)
+	}
+	if c.PointsPerYuan < 0 || c.PointsPerYuan > 10_000 {
+		return c, fmt.Errorf("MINIFN_POINTS_PER_YUAN must be 0 to 10000")
+	}
+	return c, nil
+}
+
+// Subscribe builds the subscribe-message service of c: me takes the
+// users' credits, and the order functions send the paid message.
+func (a *App) Subscribe(c Engage) (*subscribe.Service, error) {
+	s := &subscribe.Service{Store: a.Store, Now: a.Now, PaidTemplate: c.SubscribePaidTemplate,
+		PaidPage: c.SubscribePaidPage, State: c.SubscribeState}
+	if c.SubscribePaidFields != "" {
+		f, err := subscribe.ParseFields(c.SubscribePaidFields)
+		if err != nil {
+			return nil, fmt.Errorf("MINIFN_SUBSCRIBE_PAID_FIELDS: %w", err)
+		}
+		s.PaidFields = f
+	}
+	if a.WeChat != nil {
+		s.WeChat = a.WeChat
+	}
+	return s, nil
+}
