@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -94,19 +95,46 @@ func TestFaultWeChat(t *testing.T) {
 // TestFaultStoreDown: with the store unreachable (DynamoDB on a closed
 // port), every store-backed route answers 503 store_unavailable with
 // Retry-After, and nothing hangs.
+// TestFaultStoreDown: with the store unreachable (DynamoDB, or PostgreSQL,
+// on a closed port), every route that needs it answers 503
+// store_unavailable with Retry-After, and the dev server stays up.
 func TestFaultStoreDown(t *testing.T) {
-	cleanEnv(t)
-	t.Setenv("MINIFN_STORE", "dynamodb:minifn")
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:1")
-	t.Setenv("AWS_REGION", "ap-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	for _, backend := range []struct {
+		name string
+		env  map[string]string
+	}{
+		{"dynamodb", map[string]string{"MINIFN_STORE": "dynamodb:minifn", "AWS_ENDPOINT_URL_DYNAMODB": "http://" + closedPort(t),
+			"AWS_REGION": "ap-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}},
+		{"postgres", map[string]string{"MINIFN_STORE": "postgres://minifn:secret@" + closedPort(t) + "/minifn?sslmode=disable"}},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			cleanEnv(t)
+			for k, v := range backend.env {
+				t.Setenv(k, v)
+			}
+			storeDownRoutes(t)
+		})
+	}
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func storeDownRoutes(t *testing.T) {
 	base, d := startDev(t, t.TempDir())
 	admin := string(d.App.Config.AdminToken)
 	token, _ := d.App.Sessions.Issue("alice-openid")
 	s := &shop{base: base, d: d, admin: admin}
-	// The SDK retries a refused connection with backoff (about 2.5 s a
-	// request), so the routes are tried side by side.
+	// The DynamoDB SDK retries a refused connection with backoff (about
+	// 2.5 s a request), so the routes are tried side by side.
 	var wg sync.WaitGroup
 	for _, r := range []struct{ method, path, token, body string }{
 		{"GET", "/products", "", ""},
