@@ -7,6 +7,8 @@
 package httpapi
 
 import (
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -51,6 +53,15 @@ type errorBody struct {
 // their cause and shown only as "internal error"; upstream and store errors
 // are logged too, since their causes are ours to investigate.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
+	if gone(r, err) {
+		// The client hung up (or the server is shutting down): nobody reads
+		// this answer and nothing failed on our side, so it is no 5xx and
+		// no ERROR line to alert on. 499 is nginx's "client closed request".
+		slog.InfoContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path,
+			"err", err, "request_id", requestid.From(r.Context()))
+		JSON(w, StatusClientClosed, errorOf("client_closed_request", "the client closed the request"))
+		return
+	}
 	e := apperr.From(err)
 	status := Status(e)
 	if status >= 500 {
@@ -61,9 +72,22 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		secs := int(e.RetryAfter.Seconds() + 0.999)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
+	JSON(w, status, errorOf(e.Code, e.Message))
+}
+
+// StatusClientClosed answers a request whose client went away.
+const StatusClientClosed = 499
+
+func errorOf(code, message string) errorBody {
 	var body errorBody
-	body.Error.Code, body.Error.Message = e.Code, e.Message
-	JSON(w, status, body)
+	body.Error.Code, body.Error.Message = code, message
+	return body
+}
+
+// gone reports whether err comes from the request's own context being
+// canceled, rather than from a failure of ours.
+func gone(r *http.Request, err error) bool {
+	return errors.Is(err, context.Canceled) && errors.Is(r.Context().Err(), context.Canceled)
 }
 
 // Func is a handler that returns its error instead of writing it.

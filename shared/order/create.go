@@ -185,7 +185,9 @@ func (s *Service) prepay(ctx context.Context, r record, replayed bool) (Created,
 		PayerOpenID: r.Owner, TimeExpire: r.ExpiresAt,
 	})
 	if err != nil {
-		if _, _, cerr := s.update(ctx, r.Owner, r.ID, s.endChange(ctx, Closed, ReasonPrepayFailed)); cerr != nil {
+		rctx, cancel := detached(ctx)
+		defer cancel()
+		if _, _, cerr := s.update(rctx, r.Owner, r.ID, s.endChange(rctx, Closed, ReasonPrepayFailed)); cerr != nil {
 			// The order stays pending and the expiry job will release it.
 			return Created{}, errors.Join(ErrPrepayFailed.Wrap(err), cerr)
 		}
@@ -265,4 +267,16 @@ func description(items []Item) string {
 		d = d[:len(d)-size]
 	}
 	return d
+}
+
+// releaseTimeout bounds a compensating write made after the request's own
+// context is gone.
+const releaseTimeout = 5 * time.Second
+
+// detached is the context of a compensating write (giving back stock and a
+// coupon), which must run even when ctx was canceled because the client hung
+// up mid-request: else what the request reserved waits for the expiry job.
+// It keeps ctx's values (the request id) and has a deadline of its own.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 }

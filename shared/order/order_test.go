@@ -173,6 +173,64 @@ func TestIdempotentCreate(t *testing.T) {
 	})
 }
 
+// TestClientGoneMidPrepayReleases: a client that hangs up while WeChat Pay
+// is prepaying (its request context canceled) gets prepay_failed, and the
+// stock and the coupon are back at once, not after the expiry job: the
+// release must not be canceled with the request.
+func TestClientGoneMidPrepayReleases(t *testing.T) {
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := ordertest.New(t, b, ordertest.Options{})
+		e.Product(t, "tea", 1000, ptr[int64](5))
+		c := e.Coupon(t, "u1", 100, 0)
+		ctx, hangUp := context.WithCancel(context.Background())
+		e.Pay.PrepayFn = func(ctx context.Context, _ pay.PrepayRequest) (string, error) {
+			hangUp() // the client goes away while WeChat Pay is being called
+			<-ctx.Done()
+			return "", fmt.Errorf("prepay: %w", ctx.Err())
+		}
+		req := order.CreateRequest{Items: []order.LineRequest{{"tea", 2}}, CouponID: c.ID}
+		if _, err := e.Orders.Create(ctx, "u1", req, "k"); !errors.Is(err, order.ErrPrepayFailed) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want prepay_failed caused by the cancel", err)
+		}
+		if s := e.Stock(t, "tea"); s != 5 {
+			t.Fatalf("stock %d after the client hung up, want 5", s)
+		}
+		if s := couponStatus(t, e, "u1", c.ID); s != coupon.Usable {
+			t.Fatalf("coupon %s after the client hung up, want usable", s)
+		}
+		if n := pendingCount(t, e.Store); n != 0 {
+			t.Fatalf("%d pending entries after the client hung up", n)
+		}
+	})
+}
+
+// TestClientGoneMidCancelReleases: once WeChat Pay has closed the
+// transaction, a cancel whose client hung up meanwhile still ends the order
+// and gives the stock back.
+func TestClientGoneMidCancelReleases(t *testing.T) {
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e := ordertest.New(t, b, ordertest.Options{})
+		e.Product(t, "tea", 1000, ptr[int64](5))
+		req := order.CreateRequest{Items: []order.LineRequest{{"tea", 2}}}
+		created, err := e.Orders.Create(context.Background(), "u1", req, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, hangUp := context.WithCancel(context.Background())
+		e.Pay.CloseFn = func(context.Context, string) error {
+			hangUp() // WeChat Pay closed it; the client is gone by the time we write
+			return nil
+		}
+		e.Orders.Cancel(ctx, "u1", created.Order.ID)
+		if s := e.Stock(t, "tea"); s != 5 {
+			t.Fatalf("stock %d after the client hung up mid-cancel, want 5", s)
+		}
+		if got, err := e.Orders.Get(context.Background(), "u1", created.Order.ID); err != nil || got.Status != order.Cancelled {
+			t.Fatalf("order %+v, %v; want cancelled", got, err)
+		}
+	})
+}
+
 func TestPrepayFailureReleasesEverything(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		e := ordertest.New(t, b, ordertest.Options{})

@@ -47,7 +47,11 @@ func (s *Service) end(ctx context.Context, r record, to Status, reason string) (
 	default:
 		return record{}, false, err
 	}
-	return s.update(ctx, r.Owner, r.ID, s.endChange(ctx, to, reason))
+	// The transaction is closed at WeChat Pay: release the stock and the
+	// coupon now even if the caller hung up meanwhile (see detached).
+	rctx, cancel := detached(ctx)
+	defer cancel()
+	return s.update(rctx, r.Owner, r.ID, s.endChange(rctx, to, reason))
 }
 
 // Cancel cancels openid's pending order id: closed at WeChat Pay first, then
