@@ -58,6 +58,9 @@ func (crashPay) Close(context.Context, string) error { return errors.New("crash 
 func (crashPay) Refund(context.Context, pay.RefundRequest) (pay.Refund, error) {
 	return pay.Refund{}, errors.New("crash test: no refund")
 }
+func (crashPay) QueryRefund(context.Context, string) (pay.Refund, error) {
+	return pay.Refund{}, errors.New("crash test: no refund")
+}
 
 // creditHook is the points part of catalog's paid hook: points once per
 // transaction id.

@@ -1,6 +1,7 @@
 package order
 
 import (
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 
@@ -9,7 +10,8 @@ import (
 
 // The key layout (see the package doc).
 const (
-	pendingPK = "order#pending"
+	pendingPK   = "order#pending"
+	refundingPK = "order#refunding"
 )
 
 // ownerKey is the order itself, in its owner's collection.
@@ -26,6 +28,16 @@ func tradeKey(outTradeNo string) store.Key {
 // pendingKey is the order's entry in the pending collection, which the
 // expiry job reads oldest first.
 func pendingKey(id string) store.Key { return store.Key{PK: pendingPK, SK: id} }
+
+// refundingKey is the order's entry in the refunding collection, which the
+// refund sweep reads: an order is in it while a refund is in flight.
+func refundingKey(id string) store.Key { return store.Key{PK: refundingPK, SK: id} }
+
+// refundingOp puts the order's refunding entry (its value names the owner).
+func refundingOp(r *record) store.Op {
+	ix, _ := json.Marshal(tradeIndex{Owner: r.Owner, ID: r.ID})
+	return store.Put(store.Item{Key: refundingKey(r.ID), Value: ix})
+}
 
 // notifyKey records a processed WeChat Pay notify id.
 func notifyKey(notifyID string) store.Key {

@@ -85,11 +85,12 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 			OutRefundNo: fmt.Sprintf("%s-r%d", r.ID, len(r.Refunds)+1), Amount: amount, Reason: req.Reason,
 			Status: RefundSubmitting, CreatedAt: now,
 		})
+		ops := []store.Op{refundingOp(r)}
 		if ik == (store.Key{}) {
-			return nil, nil
+			return ops, nil
 		}
 		res, _ := json.Marshal(idemResult{OrderID: r.ID})
-		return []store.Op{idem.Op(ik, res, now)}, nil
+		return append(ops, idem.Op(ik, res, now)), nil
 	})
 	if errors.Is(err, errDuplicate) {
 		return s.replayRefund(ctx, id, nil)
@@ -186,7 +187,7 @@ func (s *Service) refundChange(outRefundNo, status, refundID string, at time.Tim
 				r.Status = Refunded
 			}
 		}
-		return nil, nil
+		return []store.Op{store.Delete(refundingKey(r.ID))}, nil
 	}
 }
 

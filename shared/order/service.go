@@ -22,6 +22,7 @@ type Pay interface {
 	Query(ctx context.Context, outTradeNo string) (pay.Transaction, error)
 	Close(ctx context.Context, outTradeNo string) error
 	Refund(ctx context.Context, r pay.RefundRequest) (pay.Refund, error)
+	QueryRefund(ctx context.Context, outRefundNo string) (pay.Refund, error)
 }
 
 var _ Pay = (*pay.Client)(nil)
@@ -61,6 +62,10 @@ type Service struct {
 	Now      func() time.Time
 	TTL      time.Duration // unpaid orders are closed after this; DefaultTTL when 0
 	Paid     PaidHook      // nil: nothing else happens when an order is paid
+	// RefundSweepAfter is how long a refund may wait for its REFUND.*
+	// notify before SweepRefunds asks WeChat Pay; DefaultRefundSweepAfter
+	// when 0.
+	RefundSweepAfter time.Duration
 }
 
 // PaidHook is told, after the paid Write, each time WeChat Pay confirms an

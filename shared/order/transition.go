@@ -112,6 +112,7 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 				OutRefundNo: r.ID + "-auto", Amount: r.Total, Reason: "订单已取消，自动退款",
 				Status: RefundSubmitting, Auto: true, CreatedAt: now,
 			})
+			ops = append(ops, refundingOp(r))
 		default:
 			return nil, errNoChange
 		}

@@ -7,6 +7,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"github.com/minifn/minifn/shared/coupon"
 	"log/slog"
 	"net/http"
@@ -87,7 +88,8 @@ var PayNotify = app.Spec{
 	},
 }
 
-// OrderExpire is the timer that closes unpaid orders older than MINIFN_ORDER_TTL.
+// OrderExpire is the timer that closes unpaid orders older than
+// MINIFN_ORDER_TTL, and finishes refunds whose notify never came.
 var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
@@ -97,8 +99,10 @@ var OrderExpire = app.Spec{
 		}
 		return platform.Function{Job: func(ctx context.Context) error {
 			n, err := svc.Expire(ctx)
-			slog.InfoContext(ctx, "order-expire", "closed", n, "err", err)
-			return err
+			// Then the refunds whose notify never came (order.SweepRefunds).
+			m, serr := svc.SweepRefunds(ctx)
+			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "err", err, "sweep_err", serr)
+			return errors.Join(err, serr)
 		}}, nil
 	},
 }

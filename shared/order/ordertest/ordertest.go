@@ -278,6 +278,8 @@ type Pay struct {
 	PrepayFn func(ctx context.Context, r pay.PrepayRequest) (string, error)
 	CloseFn  func(ctx context.Context, outTradeNo string) error
 	RefundFn func(ctx context.Context, r pay.RefundRequest) (pay.Refund, error)
+	// QueryRefundFn replaces QueryRefund.
+	QueryRefundFn func(ctx context.Context, outRefundNo string) (pay.Refund, error)
 }
 
 var _ order.Pay = (*Pay)(nil)
@@ -304,6 +306,14 @@ func (p *Pay) Refund(ctx context.Context, r pay.RefundRequest) (pay.Refund, erro
 		return p.RefundFn(ctx, r)
 	}
 	return p.Client.Refund(ctx, r)
+}
+
+// QueryRefund calls QueryRefundFn or the client.
+func (p *Pay) QueryRefund(ctx context.Context, outRefundNo string) (pay.Refund, error) {
+	if p.QueryRefundFn != nil {
+		return p.QueryRefundFn(ctx, outRefundNo)
+	}
+	return p.Client.QueryRefund(ctx, outRefundNo)
 }
 
 // MerchantPublicKey is the public half of the merchant key every Env signs

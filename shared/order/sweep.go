@@ -1,0 +1,96 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/minifn/minifn/shared/store"
+)
+
+// DefaultRefundSweepAfter is how long a refund may wait for its REFUND.*
+// notify before SweepRefunds asks WeChat Pay about it. WeChat Pay usually
+// notifies within seconds, and retries a failed notify for a day.
+const DefaultRefundSweepAfter = 10 * time.Minute
+
+// SweepBatch is how many refunding entries one query of SweepRefunds reads.
+const SweepBatch = 100
+
+func (s *Service) refundSweepAfter() time.Duration {
+	if s.RefundSweepAfter <= 0 {
+		return DefaultRefundSweepAfter
+	}
+	return s.RefundSweepAfter
+}
+
+// SweepRefunds finishes the refunds that no notify finished: a refund that
+// never reached WeChat Pay (it failed to answer) is submitted again with the
+// same out_refund_no, which WeChat Pay dedupes; a refund WeChat Pay took is
+// queried, and a final answer (success, closed, abnormal) is applied as its
+// notify would have been. Only refunds older than RefundSweepAfter are
+// touched, so the sweep does not race the notify of a refund just made.
+// The order-expire timer runs it. It returns how many refunds it finished.
+func (s *Service) SweepRefunds(ctx context.Context) (finished int, err error) {
+	var errs []error
+	after := ""
+	for {
+		items, next, qerr := s.Store.Query(ctx, refundingPK, store.Query{After: after, Limit: SweepBatch})
+		if qerr != nil {
+			return finished, errors.Join(append(errs, qerr)...)
+		}
+		for _, it := range items {
+			if err := ctx.Err(); err != nil {
+				return finished, errors.Join(append(errs, err)...)
+			}
+			done, err := s.sweepOne(ctx, it)
+			if done {
+				finished++
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if next == "" {
+			return finished, errors.Join(errs...)
+		}
+		after = next
+	}
+}
+
+// sweepOne looks at the order behind one refunding entry.
+func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
+	var ix tradeIndex
+	if err := json.Unmarshal(it.Value, &ix); err != nil {
+		return false, err
+	}
+	cur, err := s.load(ctx, ix.Owner, it.SK)
+	if errors.Is(err, ErrNotFound) {
+		return false, s.Store.Write(ctx, store.Delete(it.Key))
+	}
+	if err != nil {
+		return false, err
+	}
+	ref := cur.openRefund()
+	if cur.Status != Refunding || ref == nil {
+		// Finished by a Write that predates the entry's removal: drop it.
+		return false, s.Store.Write(ctx, store.Delete(it.Key))
+	}
+	if s.Now().Sub(ref.CreatedAt) < s.refundSweepAfter() {
+		return false, nil
+	}
+	if ref.Status == RefundSubmitting {
+		out, err := s.submitRefund(ctx, cur.record)
+		return out.openRefund() == nil, err
+	}
+	res, err := s.Pay.QueryRefund(ctx, ref.OutRefundNo)
+	if err != nil {
+		return false, err
+	}
+	status := refundStatus(res.Status)
+	if status == RefundProcessing {
+		return false, nil // still with the bank: ask again next time
+	}
+	_, changed, err := s.update(ctx, cur.Owner, cur.ID, s.refundChange(ref.OutRefundNo, status, res.RefundID, res.SuccessTime))
+	return changed, err
+}
