@@ -104,7 +104,8 @@ const maxRecordTries = 5
 // Record adds one credit per "accept" in results (template id → accept,
 // reject, ban or filter: the answer of wx.requestSubscribeMessage), up to
 // MaxCredits per template, and returns the user's credits for the templates
-// reported. With an idemKey seen before from openid it adds nothing and
+// reported. Only templates the server sends (PaidTemplate) bank credits;
+// others are answered with 0 and stored nowhere. With an idemKey seen before from openid it adds nothing and
 // returns the first answer. Returns invalid_request errors, store errors.
 func (s *Service) Record(ctx context.Context, openid string, results map[string]string, idemKey string) (Recorded, error) {
 	if err := validResults(results); err != nil {
@@ -173,6 +174,12 @@ func (s *Service) recordOps(ctx context.Context, openid string, results map[stri
 	out := Recorded{Credits: make(map[string]int64, len(results))}
 	var ops []store.Op
 	for tmpl, res := range results {
+		if !s.sends(tmpl) {
+			// Never sent by this server: a credit would be useless, and a
+			// client could fill the store with made-up template ids.
+			out.Credits[tmpl] = 0
+			continue
+		}
 		n, err := s.Credits(ctx, openid, tmpl)
 		if err != nil {
 			return Recorded{}, nil, err
@@ -186,6 +193,10 @@ func (s *Service) recordOps(ctx context.Context, openid string, results map[stri
 	}
 	return out, ops, nil
 }
+
+// sends reports whether the server sends messages of template tmpl: the
+// paid template, when one is configured.
+func (s *Service) sends(tmpl string) bool { return tmpl != "" && tmpl == s.PaidTemplate }
 
 func replayRecord(b []byte, err error) (Recorded, error) {
 	if err != nil {

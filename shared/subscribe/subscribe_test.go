@@ -69,9 +69,20 @@ func credits(t *testing.T, e *env, openid string) int64 {
 func TestRecordCreditsPerAccept(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		out, err := e.svc.Record(ctx, "o-alice", map[string]string{tmpl: "accept", "OTHER": "reject"}, "")
-		if err != nil || out.Credits[tmpl] != 1 || out.Credits["OTHER"] != 0 || out.Replayed {
+		out, err := e.svc.Record(ctx, "o-alice", map[string]string{tmpl: "accept", "OTHER": "reject", "UNUSED": "accept"}, "")
+		if err != nil || out.Credits[tmpl] != 1 || out.Credits["OTHER"] != 0 || out.Credits["UNUSED"] != 0 || out.Replayed {
 			t.Fatalf("first report: %+v, %v", out, err)
+		}
+		// A template this server never sends banks nothing: a client cannot
+		// fill the store with credits for made-up template ids.
+		for i := range 3 {
+			out, err := e.svc.Record(ctx, "o-alice", map[string]string{fmt.Sprintf("MADE_UP_%d", i): "accept"}, "")
+			if err != nil || out.Credits[fmt.Sprintf("MADE_UP_%d", i)] != 0 {
+				t.Fatalf("unsent template: %+v, %v", out, err)
+			}
+		}
+		if items, _, err := e.st.Query(ctx, "sub#o-alice", store.Query{}); err != nil || len(items) != 1 || items[0].SK != tmpl {
+			t.Fatalf("stored credits %+v, %v; want the paid template's only", items, err)
 		}
 		// A retried report with its Idempotency-Key counts once.
 		for i := range 2 {
