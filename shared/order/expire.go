@@ -21,31 +21,45 @@ const ExpireBatch = 100
 // again by the next run.
 func (s *Service) Expire(ctx context.Context) (closed int, err error) {
 	now := s.Now()
+	return s.walk(ctx, pendingPK, ExpireBatch, func(it store.Item) (bool, bool, error) {
+		if due, ok := s.expiredAt(it.SK); ok && due.After(now) {
+			return false, true, nil // the rest is younger still
+		}
+		did, err := s.expireOne(ctx, it)
+		return did, false, err
+	})
+}
+
+// walk calls f on each entry of the collection pk in key order, a page of
+// batch at a time, until f says stop or ctx ends. It counts the entries f
+// says it did something with, and joins f's errors: an error on one entry
+// does not stop the walk, so one bad order cannot block the others.
+func (s *Service) walk(ctx context.Context, pk string, batch int, f func(store.Item) (done, stop bool, err error)) (int, error) {
+	var n int
 	var errs []error
 	after := ""
 	for {
-		items, next, qerr := s.Store.Query(ctx, pendingPK, store.Query{After: after, Limit: ExpireBatch})
-		if qerr != nil {
-			return closed, errors.Join(append(errs, qerr)...)
+		items, next, err := s.Store.Query(ctx, pk, store.Query{After: after, Limit: batch})
+		if err != nil {
+			return n, errors.Join(append(errs, err)...)
 		}
 		for _, it := range items {
-			due, ok := s.expiredAt(it.SK)
-			if ok && due.After(now) {
-				return closed, errors.Join(errs...) // the rest is younger still
-			}
 			if err := ctx.Err(); err != nil {
-				return closed, errors.Join(append(errs, err)...)
+				return n, errors.Join(append(errs, err)...)
 			}
-			did, err := s.expireOne(ctx, it)
-			if did {
-				closed++
+			done, stop, err := f(it)
+			if done {
+				n++
 			}
 			if err != nil {
 				errs = append(errs, err)
 			}
+			if stop {
+				return n, errors.Join(errs...)
+			}
 		}
 		if next == "" {
-			return closed, errors.Join(errs...)
+			return n, errors.Join(errs...)
 		}
 		after = next
 	}

@@ -32,30 +32,10 @@ func (s *Service) refundSweepAfter() time.Duration {
 // touched, so the sweep does not race the notify of a refund just made.
 // The order-expire timer runs it. It returns how many refunds it finished.
 func (s *Service) SweepRefunds(ctx context.Context) (finished int, err error) {
-	var errs []error
-	after := ""
-	for {
-		items, next, qerr := s.Store.Query(ctx, refundingPK, store.Query{After: after, Limit: SweepBatch})
-		if qerr != nil {
-			return finished, errors.Join(append(errs, qerr)...)
-		}
-		for _, it := range items {
-			if err := ctx.Err(); err != nil {
-				return finished, errors.Join(append(errs, err)...)
-			}
-			done, err := s.sweepOne(ctx, it)
-			if done {
-				finished++
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if next == "" {
-			return finished, errors.Join(errs...)
-		}
-		after = next
-	}
+	return s.walk(ctx, refundingPK, SweepBatch, func(it store.Item) (bool, bool, error) {
+		done, err := s.sweepOne(ctx, it)
+		return done, false, err
+	})
 }
 
 // sweepOne looks at the order behind one refunding entry.
