@@ -100,6 +100,3 @@ func (f *Function) PeakRSS() (int64, error) {
 	}
 	return 0, errors.New("lambdatest: no VmHWM in /proc status")
 }
-
-// Pid is the process id of the running function.
-func (f *Function) Pid() int { return f.p.Pid() }
