@@ -65,17 +65,24 @@ func (s *Service) walk(ctx context.Context, pk string, batch int, f func(store.I
 	}
 }
 
-// expireOne closes the order behind one pending entry.
-func (s *Service) expireOne(ctx context.Context, it store.Item) (bool, error) {
+// entryOrder loads the order an index entry (pending, refunding) names. An
+// entry whose order does not exist is deleted, and ok is false.
+func (s *Service) entryOrder(ctx context.Context, it store.Item) (cur loaded, ok bool, err error) {
 	var ix tradeIndex
 	if err := json.Unmarshal(it.Value, &ix); err != nil {
-		return false, err
+		return loaded{}, false, err
 	}
-	cur, err := s.load(ctx, ix.Owner, it.SK)
+	cur, err = s.load(ctx, ix.Owner, it.SK)
 	if errors.Is(err, ErrNotFound) {
-		return false, s.Store.Write(ctx, store.Delete(it.Key))
+		return loaded{}, false, s.Store.Write(ctx, store.Delete(it.Key))
 	}
-	if err != nil {
+	return cur, err == nil, err
+}
+
+// expireOne closes the order behind one pending entry.
+func (s *Service) expireOne(ctx context.Context, it store.Item) (bool, error) {
+	cur, ok, err := s.entryOrder(ctx, it)
+	if !ok {
 		return false, err
 	}
 	if cur.Status != Pending {

@@ -2,8 +2,6 @@ package order
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"time"
 
 	"github.com/minifn/minifn/shared/store"
@@ -40,15 +38,8 @@ func (s *Service) SweepRefunds(ctx context.Context) (finished int, err error) {
 
 // sweepOne looks at the order behind one refunding entry.
 func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
-	var ix tradeIndex
-	if err := json.Unmarshal(it.Value, &ix); err != nil {
-		return false, err
-	}
-	cur, err := s.load(ctx, ix.Owner, it.SK)
-	if errors.Is(err, ErrNotFound) {
-		return false, s.Store.Write(ctx, store.Delete(it.Key))
-	}
-	if err != nil {
+	cur, ok, err := s.entryOrder(ctx, it)
+	if !ok {
 		return false, err
 	}
 	ref := cur.openRefund()
