@@ -62,16 +62,20 @@ type env struct {
 	client                    *pay.Client
 	cfg                       pay.Config
 	clock                     *clock
-	notifies                  chan pay.Notify
-	rejected                  chan error
-	failFirst                 int // answer 500 to this many valid notifies first
-	mu                        sync.Mutex
+	// expire is the time_expire of every prepay of the env: fixed, so that
+	// a repeated prepay is identical even when the two straddle a second
+	// (WeChat Pay answers OUT_TRADE_NO_USED to any other parameter).
+	expire    time.Time
+	notifies  chan pay.Notify
+	rejected  chan error
+	failFirst int // answer 500 to this many valid notifies first
+	mu        sync.Mutex
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{merchant: mustKey(t, "merchant_private_key.pem"), platform: mustKey(t, "platform_private_key.pem"),
-		other: mustKey(t, "other_private_key.pem"), clock: &clock{},
+		other: mustKey(t, "other_private_key.pem"), clock: &clock{}, expire: time.Now().Add(30 * time.Minute),
 		notifies: make(chan pay.Notify, 16), rejected: make(chan error, 16)}
 	emu, err := emulator.New(emulator.Options{
 		Merchants: map[string]emulator.Merchant{mchID: {
@@ -142,7 +146,7 @@ func (e *env) next(t testing.TB) pay.Notify {
 func (e *env) prepay(t testing.TB, no string, total int64) string {
 	t.Helper()
 	id, err := e.client.Prepay(context.Background(), pay.PrepayRequest{OutTradeNo: no, Description: "测试商品", Total: total,
-		PayerOpenID: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", TimeExpire: e.clock.Now().Add(30 * time.Minute), Attach: "order-1"})
+		PayerOpenID: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", TimeExpire: e.expire, Attach: "order-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
