@@ -39,6 +39,10 @@ type Error struct {
 	Message    string        // human text; never holds a secret
 	RetryAfter time.Duration // for RateLimited and Unavailable
 	Err        error         // the cause, for logs; never shown to clients
+
+	// of is the sentinel this error is a copy of (WithMessage, Wrap), or
+	// nil when the error is itself a sentinel (New, Errorf, a literal).
+	of *Error
 }
 
 // New returns an error of the given kind and code.
@@ -60,24 +64,51 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same kind and code, so that
-// errors.Is(err, coupon.ErrSoldOut) holds for a copy with a more precise message.
+// Is reports whether target is e itself or the sentinel e was copied from
+// (by WithMessage or Wrap, at any depth), so that errors.Is(err,
+// coupon.ErrSoldOut) holds for a copy with a more precise message.
+//
+// Matching is by identity, never by (Kind, Code): two sentinels of different
+// packages that share a code (order.ErrSoldOut and coupon.ErrSoldOut, or
+// coupon.ErrBusy and store.ErrConditionFailed) are different errors. To test
+// a class of errors, use KindOf or HasCode.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Kind == e.Kind && t.Code == e.Code
+	return ok && t != nil && (e == t || e.of != nil && e.of == t)
 }
 
-// WithMessage returns a copy of e with another message: sentinels stay shared.
+// sentinel returns the sentinel e stands for: e itself or what it copies.
+func (e *Error) sentinel() *Error {
+	if e.of != nil {
+		return e.of
+	}
+	return e
+}
+
+// WithMessage returns a copy of e with another message: sentinels stay
+// shared, and the copy still matches e (and e's own sentinel) under errors.Is.
 func (e *Error) WithMessage(format string, args ...any) *Error {
 	c := *e
 	c.Message = fmt.Sprintf(format, args...)
+	c.of = e.sentinel()
 	return &c
 }
 
-// Wrap returns a copy of e that records cause for the logs.
+// WithRetryAfter returns a copy of e that tells the client when to retry; it
+// still matches e (and e's own sentinel) under errors.Is.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	c.of = e.sentinel()
+	return &c
+}
+
+// Wrap returns a copy of e that records cause for the logs; it still matches
+// e (and e's own sentinel) under errors.Is.
 func (e *Error) Wrap(cause error) *Error {
 	c := *e
 	c.Err = cause
+	c.of = e.sentinel()
 	return &c
 }
 
@@ -99,6 +130,14 @@ func KindOf(err error) Kind { return From(err).Kind }
 
 // CodeOf returns the code of err ("internal" for foreign errors).
 func CodeOf(err error) string { return From(err).Code }
+
+// HasCode reports whether err is (or wraps) an *Error with this code, whoever
+// declared it: the explicit way to test a class of errors that errors.Is,
+// which matches one sentinel, does not cover.
+func HasCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
 
 // Invalidf is the common 400: a named field is missing or malformed.
 func Invalidf(format string, args ...any) *Error {

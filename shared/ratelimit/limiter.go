@@ -97,9 +97,7 @@ func (l *Limiter) Allow(ctx context.Context, ip, openid string) error {
 	}
 	err := l.st.Write(ctx, ops...)
 	if i := store.FailedOp(err); i >= 0 && i < len(ends) {
-		e := *ErrLimited
-		e.RetryAfter = max(ends[i].Sub(now), time.Second)
-		return &e
+		return ErrLimited.WithRetryAfter(max(ends[i].Sub(now), time.Second))
 	}
 	return err
 }

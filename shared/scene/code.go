@@ -175,10 +175,8 @@ func (s *Service) allow(ctx context.Context, openid string) error {
 	k := store.Key{PK: "rl#qrcode#" + openid, SK: strconv.FormatInt(start.Unix(), 10)}
 	_, err := s.Store.Add(ctx, store.Add(k, 1).AtMost(int64(limit)).ExpiringAt(start.Add(window)))
 	if errors.Is(err, store.ErrConditionFailed) {
-		e := *ErrRateLimited
-		e.RetryAfter = start.Add(window).Sub(now)
-		e.Message = fmt.Sprintf("at most %d new share codes per %v; try again later", limit, window)
-		return &e
+		return ErrRateLimited.WithMessage("at most %d new share codes per %v; try again later", limit, window).
+			WithRetryAfter(start.Add(window).Sub(now))
 	}
 	return err
 }
