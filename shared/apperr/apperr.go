@@ -30,6 +30,7 @@ const (
 	RateLimited                  // too many calls; RetryAfter says when to retry
 	Upstream                     // WeChat or WeChat Pay failed or timed out
 	Unavailable                  // our own store is unavailable; RetryAfter says when to retry
+	Unprocessable                // well formed, but refused as it stands: a reused Idempotency-Key, risky content
 )
 
 // Error is a domain error with a client-facing code.

@@ -267,11 +267,12 @@ func (in CampaignInput) validateTimes(c *Campaign, now time.Time) error {
 // over StockShards counters. idemKey, if not empty, is the admin's
 // Idempotency-Key: a repeat returns the first campaign and replayed true.
 func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput, idemKey string) (v CampaignView, replayed bool, err error) {
-	ik := idem.Key("campaign-create", "admin", idemKey)
-	if idemKey != "" {
-		if v, ok, err := s.replayCampaign(ctx, ik); ok || err != nil {
-			return v, ok, err
-		}
+	ik, err := idem.New("campaign-create", "admin", idemKey, in)
+	if err != nil {
+		return CampaignView{}, false, err
+	}
+	if v, ok, err := s.replayCampaign(ctx, ik); ok || err != nil {
+		return v, ok, err
 	}
 	now := s.now()
 	c, err := in.Validate(now)
@@ -285,12 +286,12 @@ func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput, idemKey 
 	for i := range c.StockShards {
 		ops = append(ops, store.Put(store.Item{Key: stockKey(c.ID, i), N: shardStock(c.Stock, c.StockShards, i)}).IfAbsent())
 	}
-	if idemKey != "" {
+	if !ik.IsZero() {
 		res, _ := json.Marshal(v)
-		ops = append(ops, idem.Op(ik, res, now))
+		ops = append(ops, ik.Op(res, now))
 	}
 	err = s.st.Write(ctx, ops...)
-	if idemKey != "" && store.FailedOp(err) == len(ops)-1 {
+	if !ik.IsZero() && store.FailedOp(err) == len(ops)-1 {
 		if v, ok, err := s.replayCampaign(ctx, ik); ok || err != nil {
 			return v, ok, err
 		}
@@ -302,8 +303,8 @@ func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput, idemKey 
 	return v, false, nil
 }
 
-func (s *Service) replayCampaign(ctx context.Context, ik store.Key) (CampaignView, bool, error) {
-	b, ok, err := idem.Lookup(ctx, s.st, ik)
+func (s *Service) replayCampaign(ctx context.Context, ik idem.Key) (CampaignView, bool, error) {
+	b, ok, err := ik.Lookup(ctx, s.st)
 	if err != nil || !ok {
 		return CampaignView{}, false, err
 	}

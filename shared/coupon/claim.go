@@ -31,11 +31,12 @@ func (s *Service) Claim(ctx context.Context, openid, campaignID, idemKey string)
 	if openid == "" {
 		return Coupon{}, false, apperr.New(apperr.Unauthenticated, "unauthenticated", "sign in first")
 	}
-	ik := idem.Key("coupon-claim", openid, idemKey)
-	if idemKey != "" {
-		if c, ok, err := s.replayClaim(ctx, ik); ok || err != nil {
-			return c, ok, err
-		}
+	ik, err := idem.New("coupon-claim", openid, idemKey, campaignID)
+	if err != nil {
+		return Coupon{}, false, err
+	}
+	if c, ok, err := s.replayClaim(ctx, ik); ok || err != nil {
+		return c, ok, err
 	}
 	camp, err := s.campaign(ctx, campaignID)
 	if err != nil {
@@ -55,7 +56,7 @@ func (s *Service) Claim(ctx context.Context, openid, campaignID, idemKey string)
 		if err != nil {
 			return Coupon{}, false, err
 		}
-		c, ops := s.claimOps(camp, openid, shard, ik, idemKey != "")
+		c, ops := s.claimOps(camp, openid, shard, ik)
 		err = s.st.Write(ctx, ops...)
 		switch store.FailedOp(err) {
 		case -1:
@@ -120,7 +121,7 @@ func (s *Service) pickShard(ctx context.Context, camp Campaign) (int, error) {
 
 // claimOps returns a new coupon and the ops of the one Write that issues it;
 // their order is opStock, opCount, opCoupon, opCode, opIdem.
-func (s *Service) claimOps(camp Campaign, openid string, shard int, ik store.Key, withIdem bool) (Coupon, []store.Op) {
+func (s *Service) claimOps(camp Campaign, openid string, shard int, ik idem.Key) (Coupon, []store.Op) {
 	now := s.now()
 	code := newCode()
 	from, until := camp.validity(now)
@@ -135,8 +136,8 @@ func (s *Service) claimOps(camp Campaign, openid string, shard int, ik store.Key
 		opCoupon: store.Put(store.Item{Key: couponKey(openid, c.ID), Value: cb}).IfAbsent(),
 		opCode:   store.Put(store.Item{Key: codeKey(code), Value: ref}).IfAbsent(),
 	}
-	if withIdem {
-		ops = append(ops, idem.Op(ik, cb, now))
+	if !ik.IsZero() {
+		ops = append(ops, ik.Op(cb, now))
 	}
 	return c, ops
 }
@@ -147,8 +148,8 @@ type codeRef struct {
 	CouponID string `json:"coupon_id"`
 }
 
-func (s *Service) replayClaim(ctx context.Context, ik store.Key) (Coupon, bool, error) {
-	b, ok, err := idem.Lookup(ctx, s.st, ik)
+func (s *Service) replayClaim(ctx context.Context, ik idem.Key) (Coupon, bool, error) {
+	b, ok, err := ik.Lookup(ctx, s.st)
 	if err != nil || !ok {
 		return Coupon{}, false, err
 	}

@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/minifn/minifn/shared/ident"
 	"time"
+
+	"github.com/minifn/minifn/shared/ident"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/store"

@@ -32,6 +32,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.RateLimited:      http.StatusTooManyRequests,
 	apperr.Upstream:         http.StatusBadGateway,
 	apperr.Unavailable:      http.StatusServiceUnavailable,
+	apperr.Unprocessable:    http.StatusUnprocessableEntity,
 }
 
 // Status returns the HTTP status for err.

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/minifn/minifn/shared/catalog/orders"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/minifn/minifn/shared/catalog/orders"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"

@@ -54,26 +54,23 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 	if err := req.Validate(); err != nil {
 		return Created{}, err
 	}
-	if err := idem.Check(idemKey); err != nil {
+	ik, err := idem.New(IdemAction, openid, idemKey, req)
+	if err != nil {
 		return Created{}, err
 	}
 	lines, err := req.lines()
 	if err != nil {
 		return Created{}, err
 	}
-	var ik store.Key
-	if idemKey != "" {
-		ik = idem.Key(IdemAction, openid, idemKey)
-		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
-			return s.replay(ctx, openid, b, err)
-		}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return s.replay(ctx, openid, b, err)
 	}
 	var r record
 	for attempt := 0; ; attempt++ {
 		r, err = s.reserve(ctx, openid, lines, req, ik)
 		var lost *lostRace
 		if errors.As(err, &lost) && lost.idem {
-			b, _, err := idem.Lookup(ctx, s.Store, ik)
+			b, _, err := ik.Lookup(ctx, s.Store)
 			return s.replay(ctx, openid, b, err)
 		}
 		if errors.As(err, &lost) && attempt < 3 {
@@ -99,7 +96,7 @@ func (e *lostRace) Error() string {
 }
 
 // reserve prices the order and writes it with its reservations.
-func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, req CreateRequest, ik store.Key) (record, error) {
+func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, req CreateRequest, ik idem.Key) (record, error) {
 	couponID := req.CouponID
 	now := s.Now().UTC()
 	id := newID(now)
@@ -157,10 +154,10 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		store.Put(store.Item{Key: allKey(id), Value: ix}).IfAbsent(),
 	)
 	idemAt := -1
-	if ik != (store.Key{}) {
+	if !ik.IsZero() {
 		res, _ := json.Marshal(idemResult{OrderID: id})
 		idemAt = len(ops)
-		ops = append(ops, idem.Op(ik, res, now))
+		ops = append(ops, ik.Op(res, now))
 	}
 	err = s.Store.Write(ctx, ops...)
 	i := store.FailedOp(err)

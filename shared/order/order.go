@@ -4,8 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/minifn/minifn/shared/ident"
 	"time"
+
+	"github.com/minifn/minifn/shared/ident"
 
 	"github.com/minifn/minifn/shared/apperr"
 )

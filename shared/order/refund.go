@@ -45,15 +45,18 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 	if err := req.Validate(); err != nil {
 		return Order{}, false, err
 	}
-	if err := idem.Check(idemKey); err != nil {
+	// The key is bound to this order and this refund: the same key sent
+	// for another order, or for another amount, is refused (422
+	// idempotency_key_reused), never answered with the first order.
+	ik, err := idem.New(RefundIdemAction, "admin", idemKey, struct {
+		OrderID string `json:"order_id"`
+		RefundRequest
+	}{id, req})
+	if err != nil {
 		return Order{}, false, err
 	}
-	var ik store.Key
-	if idemKey != "" {
-		ik = idem.Key(RefundIdemAction, "admin", idemKey)
-		if _, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
-			return s.replayRefund(ctx, id, err)
-		}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return s.replayRefund(ctx, b, err)
 	}
 	cur, err := s.loadByTradeNo(ctx, id)
 	if err != nil {
@@ -86,14 +89,15 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 			Status: RefundSubmitting, CreatedAt: now,
 		})
 		ops := []store.Op{refundingOp(r)}
-		if ik == (store.Key{}) {
+		if ik.IsZero() {
 			return ops, nil
 		}
 		res, _ := json.Marshal(idemResult{OrderID: r.ID})
-		return append(ops, idem.Op(ik, res, now)), nil
+		return append(ops, ik.Op(res, now)), nil
 	})
 	if errors.Is(err, errDuplicate) {
-		return s.replayRefund(ctx, id, nil)
+		b, _, err := ik.Lookup(ctx, s.Store)
+		return s.replayRefund(ctx, b, err)
 	}
 	if err != nil {
 		return Order{}, false, err
@@ -102,11 +106,17 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 	return r.Order, false, err
 }
 
-func (s *Service) replayRefund(ctx context.Context, id string, err error) (Order, bool, error) {
+// replayRefund answers a repeated refund request from its record: the order
+// the record names, as it is now.
+func (s *Service) replayRefund(ctx context.Context, rec []byte, err error) (Order, bool, error) {
 	if err != nil {
 		return Order{}, false, err
 	}
-	cur, err := s.loadByTradeNo(ctx, id)
+	var res idemResult
+	if err := json.Unmarshal(rec, &res); err != nil {
+		return Order{}, false, fmt.Errorf("order: corrupt idempotency record: %w", err)
+	}
+	cur, err := s.loadByTradeNo(ctx, res.OrderID)
 	return cur.Order, err == nil, err
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/product"
 	"github.com/minifn/minifn/shared/store"
@@ -209,7 +210,7 @@ func (s *Service) update(ctx context.Context, owner, id string, f change) (recor
 // dedupeKey reports whether k is a notify or idempotency record, whose
 // existence means "already done" rather than "changed under us".
 func dedupeKey(k store.Key) bool {
-	return strings.HasPrefix(k.PK, "order#notify#") || strings.HasPrefix(k.PK, "idem#")
+	return strings.HasPrefix(k.PK, "order#notify#") || idem.IsRecord(k)
 }
 
 // releaseOps returns the ops that give back what a pending order holds: its

@@ -30,6 +30,8 @@ const (
 const (
 	IdemScan   = "points-scan"
 	IdemRedeem = "points-redeem"
+	IdemMint   = "points-mint"
+	IdemReward = "reward-create"
 )
 
 var (
@@ -119,13 +121,34 @@ func (s *Service) entryOp(openid string, e Entry) (store.Op, Entry) {
 	return store.Put(store.Item{Key: store.Key{PK: userPK(openid), SK: "ledger#" + e.ID}, Value: b}).IfAbsent(), e
 }
 
-// Mint creates count one-time codes worth points each. Returns invalid_request.
-func (s *Service) Mint(ctx context.Context, pts int64, count int) ([]string, error) {
+// Minted is the outcome of Mint.
+type Minted struct {
+	Codes    []string `json:"codes"`
+	Points   int64    `json:"points"`
+	Replayed bool     `json:"-"`
+}
+
+// Mint creates count one-time codes worth points each. With an idemKey seen
+// before (from the admin) it creates nothing and returns the first batch.
+// The record is written with the last Write of the batch: a batch cut short
+// by a crash leaves codes nobody was ever shown, and its retry mints a whole
+// new one. Returns invalid_request, idem.ErrKeyReused, store errors.
+func (s *Service) Mint(ctx context.Context, pts int64, count int, idemKey string) (Minted, error) {
 	if pts < 1 || pts > MaxCodePoints {
-		return nil, apperr.Invalidf(`field "points" must be 1 to %d`, MaxCodePoints)
+		return Minted{}, apperr.Invalidf(`field "points" must be 1 to %d`, MaxCodePoints)
 	}
 	if count < 1 || count > MaxBatch {
-		return nil, apperr.Invalidf(`field "count" must be 1 to %d`, MaxBatch)
+		return Minted{}, apperr.Invalidf(`field "count" must be 1 to %d`, MaxBatch)
+	}
+	ik, err := idem.New(IdemMint, "admin", idemKey, struct {
+		Points int64 `json:"points"`
+		Count  int   `json:"count"`
+	}{pts, count})
+	if err != nil {
+		return Minted{}, err
+	}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return replayMint(b, err)
 	}
 	now := s.now()
 	batch := newID(now)
@@ -139,16 +162,38 @@ func (s *Service) Mint(ctx context.Context, pts int64, count int) ([]string, err
 			fresh[i] = newCode()
 			ops[i] = store.Put(store.Item{Key: codeKey(fresh[i]), Value: v}).IfAbsent()
 		}
+		last := len(codes)+n == count
+		if last && !ik.IsZero() {
+			rec, _ := json.Marshal(Minted{Codes: append(codes[:len(codes):len(codes)], fresh...), Points: pts})
+			ops = append(ops, ik.Op(rec, now))
+		}
 		err := s.Store.Write(ctx, ops...)
+		if i := store.FailedOp(err); last && !ik.IsZero() && i == n {
+			// A concurrent duplicate of this request finished first.
+			b, _, err := ik.Lookup(ctx, s.Store)
+			return replayMint(b, err)
+		}
 		if errors.Is(err, store.ErrConditionFailed) {
 			continue // an 80-bit collision: draw the batch again
 		}
 		if err != nil {
-			return codes, err
+			return Minted{}, err
 		}
 		codes = append(codes, fresh...)
 	}
-	return codes, nil
+	return Minted{Codes: codes, Points: pts}, nil
+}
+
+func replayMint(b []byte, err error) (Minted, error) {
+	if err != nil {
+		return Minted{}, err
+	}
+	var out Minted
+	if err := json.Unmarshal(b, &out); err != nil {
+		return Minted{}, fmt.Errorf("points: corrupt idempotency record: %w", err)
+	}
+	out.Replayed = true
+	return out, nil
 }
 
 func newCode() string {
@@ -233,12 +278,12 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 	if !ValidCode(code) {
 		return Scanned{}, ErrCodeNotFound
 	}
-	var ik store.Key
-	if idemKey != "" {
-		ik = idem.Key(IdemScan, openid, idemKey)
-		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
-			return s.replayScan(ctx, openid, b, err)
-		}
+	ik, err := idem.New(IdemScan, openid, idemKey, code)
+	if err != nil {
+		return Scanned{}, err
+	}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return s.replayScan(ctx, openid, b, err)
 	}
 	it, err := s.Store.Get(ctx, codeKey(code))
 	if errors.Is(err, store.ErrNotFound) {
@@ -262,11 +307,11 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 		entry,
 		store.Add(balanceKey(openid), c.Points),
 	}
-	if idemKey != "" {
+	if !ik.IsZero() {
 		// The answer's balance is not known before the Write: replays
 		// read the balance anew, and say what was earned.
 		rec, _ := json.Marshal(Scanned{Earned: c.Points})
-		ops = append(ops, idem.Op(ik, rec, now))
+		ops = append(ops, ik.Op(rec, now))
 	}
 	err = s.Store.Write(ctx, ops...)
 	switch i := store.FailedOp(err); {
@@ -276,7 +321,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 	case i == 1:
 		return Scanned{}, ErrAlreadyUsed
 	case i == 4:
-		b, _, err := idem.Lookup(ctx, s.Store, ik)
+		b, _, err := ik.Lookup(ctx, s.Store)
 		return s.replayScan(ctx, openid, b, err)
 	default:
 		return Scanned{}, err

@@ -54,7 +54,7 @@ func ledgerSum(t *testing.T, ps *points.Service, openid string) int64 {
 func TestScanOnceUnderConcurrency(t *testing.T) {
 	each(t, func(t *testing.T, ps *points.Service) {
 		ctx := context.Background()
-		codes, err := ps.Mint(ctx, 50, 1)
+		codes, err := mint(ctx, ps, 50, 1)
 		if err != nil || len(codes) != 1 {
 			t.Fatalf("mint: %v %v", codes, err)
 		}
@@ -95,7 +95,7 @@ func TestScanOnceUnderConcurrency(t *testing.T) {
 func TestScanErrorsAndIdempotency(t *testing.T) {
 	each(t, func(t *testing.T, ps *points.Service) {
 		ctx := context.Background()
-		codes, _ := ps.Mint(ctx, 10, 3)
+		codes, _ := mint(ctx, ps, 10, 3)
 		if _, err := ps.Scan(ctx, "u", "0000000000000000", ""); !errors.Is(err, points.ErrCodeNotFound) {
 			t.Errorf("unknown code: %v", err)
 		}
@@ -129,15 +129,15 @@ func TestRedeemNeverBelowZero(t *testing.T) {
 		ctx := context.Background()
 		// 95 points; rewards cost 10: at most 9 redemptions by balance. A
 		// second reward with stock 3 limits by stock.
-		codes, _ := ps.Mint(ctx, 95, 1)
+		codes, _ := mint(ctx, ps, 95, 1)
 		if _, err := ps.Scan(ctx, "alice", codes[0], ""); err != nil {
 			t.Fatal(err)
 		}
-		cheap, err := ps.CreateReward(ctx, points.RewardInput{Title: "Coffee", Points: 10, Stock: 100})
+		cheap, _, err := ps.CreateReward(ctx, points.RewardInput{Title: "Coffee", Points: 10, Stock: 100}, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		scarce, _ := ps.CreateReward(ctx, points.RewardInput{Title: "Mug", Points: 1, Stock: 3})
+		scarce, _, _ := ps.CreateReward(ctx, points.RewardInput{Title: "Mug", Points: 1, Stock: 3}, "")
 		var wg sync.WaitGroup
 		var mu sync.Mutex
 		got := map[string]int{}
@@ -188,9 +188,9 @@ func TestRedeemNeverBelowZero(t *testing.T) {
 func TestRedeemIdempotent(t *testing.T) {
 	each(t, func(t *testing.T, ps *points.Service) {
 		ctx := context.Background()
-		codes, _ := ps.Mint(ctx, 30, 1)
+		codes, _ := mint(ctx, ps, 30, 1)
 		ps.Scan(ctx, "alice", codes[0], "")
-		rw, _ := ps.CreateReward(ctx, points.RewardInput{Title: "Tea", Points: 10, Stock: 5})
+		rw, _, _ := ps.CreateReward(ctx, points.RewardInput{Title: "Tea", Points: 10, Stock: 5}, "")
 		a, err := ps.Redeem(ctx, "alice", rw.ID, "k")
 		if err != nil || a.Balance != 20 {
 			t.Fatalf("%+v %v", a, err)
@@ -230,11 +230,11 @@ func TestValidation(t *testing.T) {
 			pts   int64
 			count int
 		}{{0, 1}, {1, 0}, {points.MaxCodePoints + 1, 1}, {1, points.MaxBatch + 1}} {
-			if _, err := ps.Mint(ctx, c.pts, c.count); err == nil {
+			if _, err := ps.Mint(ctx, c.pts, c.count, ""); err == nil {
 				t.Errorf("Mint(%d, %d) accepted", c.pts, c.count)
 			}
 		}
-		codes, err := ps.Mint(ctx, 1, 250) // three Writes
+		codes, err := mint(ctx, ps, 1, 250) // three Writes
 		if err != nil || len(codes) != 250 {
 			t.Fatalf("%d codes, %v", len(codes), err)
 		}
@@ -245,8 +245,14 @@ func TestValidation(t *testing.T) {
 			}
 			seen[c] = true
 		}
-		if _, err := ps.CreateReward(ctx, points.RewardInput{Title: "", Points: 1}); err == nil {
+		if _, _, err := ps.CreateReward(ctx, points.RewardInput{Title: "", Points: 1}, ""); err == nil {
 			t.Error("reward without title accepted")
 		}
 	})
+}
+
+// mint is Mint without an Idempotency-Key, returning the codes.
+func mint(ctx context.Context, ps *points.Service, pts int64, count int) ([]string, error) {
+	m, err := ps.Mint(ctx, pts, count, "")
+	return m.Codes, err
 }

@@ -33,16 +33,45 @@ func (in RewardInput) Validate() error {
 	return nil
 }
 
-// CreateReward adds a reward to the catalog; its stock is the item's counter.
-func (s *Service) CreateReward(ctx context.Context, in RewardInput) (Reward, error) {
+// CreateReward adds a reward to the catalog; its stock is the item's
+// counter. With an idemKey seen before (from the admin) it creates nothing
+// and returns the first reward, replayed. Returns invalid_request,
+// idem.ErrKeyReused, store errors.
+func (s *Service) CreateReward(ctx context.Context, in RewardInput, idemKey string) (r Reward, replayed bool, err error) {
 	if err := in.Validate(); err != nil {
-		return Reward{}, err
+		return Reward{}, false, err
+	}
+	ik, err := idem.New(IdemReward, "admin", idemKey, in)
+	if err != nil {
+		return Reward{}, false, err
+	}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return replayReward(b, err)
 	}
 	now := s.now()
-	r := Reward{ID: "rw" + newID(now), Title: in.Title, Points: in.Points, Stock: in.Stock, CreatedAt: now}
+	r = Reward{ID: "rw" + newID(now), Title: in.Title, Points: in.Points, Stock: in.Stock, CreatedAt: now}
 	b, _ := json.Marshal(r)
-	err := s.Store.Write(ctx, store.Put(store.Item{Key: rewardKey(r.ID), Value: b, N: in.Stock}).IfAbsent())
-	return r, err
+	ops := []store.Op{store.Put(store.Item{Key: rewardKey(r.ID), Value: b, N: in.Stock}).IfAbsent()}
+	if !ik.IsZero() {
+		ops = append(ops, ik.Op(b, now))
+	}
+	err = s.Store.Write(ctx, ops...)
+	if store.FailedOp(err) == 1 {
+		b, _, err := ik.Lookup(ctx, s.Store)
+		return replayReward(b, err)
+	}
+	return r, false, err
+}
+
+func replayReward(b []byte, err error) (Reward, bool, error) {
+	if err != nil {
+		return Reward{}, false, err
+	}
+	var r Reward
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Reward{}, false, fmt.Errorf("points: corrupt idempotency record: %w", err)
+	}
+	return r, true, nil
 }
 
 // Rewards lists the catalog with the remaining stock of each.
@@ -88,12 +117,12 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 	if rewardID == "" || len(rewardID) > 64 {
 		return Redeemed{}, apperr.Invalidf(`field "reward_id" is required`)
 	}
-	var ik store.Key
-	if idemKey != "" {
-		ik = idem.Key(IdemRedeem, openid, idemKey)
-		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
-			return s.replayRedeem(ctx, openid, b, err)
-		}
+	ik, err := idem.New(IdemRedeem, openid, idemKey, rewardID)
+	if err != nil {
+		return Redeemed{}, err
+	}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return s.replayRedeem(ctx, openid, b, err)
 	}
 	it, err := s.Store.Get(ctx, rewardKey(rewardID))
 	if errors.Is(err, store.ErrNotFound) {
@@ -116,9 +145,9 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 		store.Add(balanceKey(openid), -rw.Points).AtLeast(0),
 		entry,
 	}
-	if idemKey != "" {
+	if !ik.IsZero() {
 		rec, _ := json.Marshal(red)
-		ops = append(ops, idem.Op(ik, rec, now))
+		ops = append(ops, ik.Op(rec, now))
 	}
 	err = s.Store.Write(ctx, ops...)
 	switch i := store.FailedOp(err); {
@@ -128,7 +157,7 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 	case i == 1:
 		return Redeemed{}, ErrInsufficient
 	case i == 3:
-		b, _, err := idem.Lookup(ctx, s.Store, ik)
+		b, _, err := ik.Lookup(ctx, s.Store)
 		return s.replayRedeem(ctx, openid, b, err)
 	default:
 		return Redeemed{}, err

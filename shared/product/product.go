@@ -24,9 +24,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/minifn/minifn/shared/ident"
 	"time"
 	"unicode/utf8"
+
+	"github.com/minifn/minifn/shared/ident"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
@@ -158,7 +159,7 @@ type PutResult struct {
 // idemKey, when non-zero, is written in the same transaction with the
 // PutResult's JSON; if a record is already there, Put returns a
 // *store.ConditionError with Index 1 and the caller replays the record.
-func (s *Service) Put(ctx context.Context, p Product, idemKey store.Key) (res PutResult, err error) {
+func (s *Service) Put(ctx context.Context, p Product, idemKey idem.Key) (res PutResult, err error) {
 	if err := p.Validate(); err != nil {
 		return PutResult{}, err
 	}
@@ -173,7 +174,7 @@ func (s *Service) Put(ctx context.Context, p Product, idemKey store.Key) (res Pu
 	return PutResult{}, err
 }
 
-func (s *Service) put(ctx context.Context, p Product, idemKey store.Key) (PutResult, error) {
+func (s *Service) put(ctx context.Context, p Product, idemKey idem.Key) (PutResult, error) {
 	now := s.Now().UTC()
 	cur, err := s.Store.Get(ctx, Key(p.SKU))
 	exists := err == nil
@@ -211,12 +212,12 @@ func (s *Service) put(ctx context.Context, p Product, idemKey store.Key) (PutRes
 	}
 	res := PutResult{Product: out, Created: !exists}
 	ops := []store.Op{op}
-	if idemKey != (store.Key{}) {
+	if !idemKey.IsZero() {
 		b, err := json.Marshal(res)
 		if err != nil {
 			return PutResult{}, err
 		}
-		ops = append(ops, idem.Op(idemKey, b, now))
+		ops = append(ops, idemKey.Op(b, now))
 	}
 	if err := s.Store.Write(ctx, ops...); err != nil {
 		return PutResult{}, err

@@ -111,24 +111,21 @@ func (s *Service) Record(ctx context.Context, openid string, results map[string]
 	if err := validResults(results); err != nil {
 		return Recorded{}, err
 	}
-	if err := idem.Check(idemKey); err != nil {
+	ik, err := idem.New(IdemRecord, openid, idemKey, results)
+	if err != nil {
 		return Recorded{}, err
 	}
-	var ik store.Key
-	if idemKey != "" {
-		ik = idem.Key(IdemRecord, openid, idemKey)
-		if b, ok, err := idem.Lookup(ctx, s.Store, ik); err != nil || ok {
-			return replayRecord(b, err)
-		}
+	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+		return replayRecord(b, err)
 	}
 	for range maxRecordTries {
 		out, ops, err := s.recordOps(ctx, openid, results)
 		if err != nil {
 			return Recorded{}, err
 		}
-		if idemKey != "" {
+		if !ik.IsZero() {
 			b, _ := json.Marshal(out)
-			ops = append(ops, idem.Op(ik, b, s.now()))
+			ops = append(ops, ik.Op(b, s.now()))
 		}
 		if len(ops) == 0 {
 			return out, nil // nothing accepted, no key: nothing to write
@@ -137,8 +134,8 @@ func (s *Service) Record(ctx context.Context, openid string, results map[string]
 		switch i := store.FailedOp(err); {
 		case err == nil:
 			return out, nil
-		case idemKey != "" && i == len(ops)-1:
-			b, _, err := idem.Lookup(ctx, s.Store, ik)
+		case !ik.IsZero() && i == len(ops)-1:
+			b, _, err := ik.Lookup(ctx, s.Store)
 			return replayRecord(b, err)
 		case i < 0:
 			return Recorded{}, err

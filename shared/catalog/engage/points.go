@@ -116,11 +116,12 @@ func pointsMint(ps *points.Service) httpapi.Func {
 		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
-		codes, err := ps.Mint(r.Context(), in.Points, in.Count)
+		out, err := ps.Mint(r.Context(), in.Points, in.Count, r.Header.Get(idem.Header))
 		if err != nil {
 			return err
 		}
-		httpapi.JSON(w, http.StatusCreated, map[string]any{"codes": codes, "points": in.Points})
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusCreated, out)
 		return nil
 	}
 }
@@ -158,10 +159,11 @@ func rewardCreate(ps *points.Service) httpapi.Func {
 		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
-		rw, err := ps.CreateReward(r.Context(), in)
+		rw, replayed, err := ps.CreateReward(r.Context(), in, r.Header.Get(idem.Header))
 		if err != nil {
 			return err
 		}
+		httpapi.MarkReplayed(w, replayed)
 		httpapi.JSON(w, http.StatusCreated, map[string]points.Reward{"reward": rw})
 		return nil
 	}

@@ -3,9 +3,10 @@ package products
 import (
 	"encoding/json"
 	"errors"
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
+
+	"github.com/minifn/minifn/shared/httpapi"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
@@ -68,16 +69,16 @@ func putProduct(ps *product.Service, st store.Store) httpapi.Func {
 			return apperr.Invalidf("field \"price\" is required")
 		}
 		p := product.Product{SKU: in.SKU, Title: in.Title, Price: *in.Price, Stock: in.Stock, Active: in.Active == nil || *in.Active}
-		var ik store.Key
-		if key != "" {
-			ik = idem.Key("products", "admin", key)
-			if b, ok, err := idem.Lookup(r.Context(), st, ik); err != nil || ok {
-				return replayProduct(w, b, err)
-			}
+		ik, err := idem.New("products", "admin", key, in)
+		if err != nil {
+			return err
+		}
+		if b, ok, err := ik.Lookup(r.Context(), st); err != nil || ok {
+			return replayProduct(w, b, err)
 		}
 		res, err := ps.Put(r.Context(), p, ik)
-		if key != "" && store.FailedOp(err) == 1 {
-			b, _, err := idem.Lookup(r.Context(), st, ik)
+		if !ik.IsZero() && store.FailedOp(err) == 1 {
+			b, _, err := ik.Lookup(r.Context(), st)
 			return replayProduct(w, b, err)
 		}
 		if err != nil {

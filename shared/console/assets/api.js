@@ -45,7 +45,15 @@ export async function call(method, path, body, opts = {}) {
   } catch (err) {
     throw new APIError(0, 'network', 'The server did not answer: ' + err.message);
   }
-  if (!res.ok) throw await failure(res);
+  if (!res.ok) {
+    const e = await failure(res);
+    if (e.code === 'idempotency_key_reused') {
+      // The form's key went with an earlier submit that was saved, with
+      // other values: say so rather than show the API's wording.
+      e.message = 'An earlier submit of this form was saved with other values. Reload the page to see it, then submit again.';
+    }
+    throw e;
+  }
   return res.status === 204 ? null : res.json();
 }
 

@@ -10,14 +10,16 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
-	"github.com/minifn/minifn/shared/catalog/orders"
-	"github.com/minifn/minifn/shared/catalog/products"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/minifn/minifn/shared/catalog/orders"
+	"github.com/minifn/minifn/shared/catalog/products"
+	"github.com/minifn/minifn/shared/idem"
 
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/order"
@@ -159,7 +161,7 @@ func (e *Env) routes() http.Handler {
 // Product creates a product (stock nil: unlimited).
 func (e *Env) Product(t testing.TB, sku string, price int64, stock *int64) product.Product {
 	t.Helper()
-	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true}, store.Key{})
+	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true}, idem.Key{})
 	if err != nil {
 		t.Fatal(err)
 	}
