@@ -52,11 +52,16 @@ var storeTags = map[string]string{"dynamodb": "nodynamo", "postgres": "nopostgre
 
 // scfBootstrap starts the binary as an SCF web function, which must listen
 // on 0.0.0.0:9000. Event functions ignore it and run `main` on the Go1
-// runtime.
+// runtime. Requests reach a web function through Tencent's front end (API
+// gateway or function URL), so the TCP peer is not the client:
+// MINIFN_CLIENT_IP=scf-web takes the client from the headers the front end
+// adds (shared/platform, docs/ratelimits.md).
 const scfBootstrap = `#!/bin/sh
-# SCF web function: serve plain HTTP on port 9000, whatever else is set.
+# SCF web function: serve plain HTTP on port 9000, whatever else is set,
+# and take the client address from the headers SCF's front end adds.
 unset _LAMBDA_SERVER_PORT AWS_LAMBDA_RUNTIME_API
 export MINIFN_ADDR=0.0.0.0:9000
+export MINIFN_CLIENT_IP=scf-web
 exec "$(dirname "$0")/main"
 `
 

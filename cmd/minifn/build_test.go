@@ -307,3 +307,36 @@ func checkPrintedSize(t *testing.T, printed, path string, size int) {
 		t.Errorf("build printed %s bytes for %s, the file has %d", m[1], path, size)
 	}
 }
+
+// TestSCFBootstrapEnvironment runs the scf_bootstrap minifn build writes,
+// with a stand-in main that prints its environment: whatever SCF set, the
+// binary starts in HTTP mode on 0.0.0.0:9000 and knows it sits behind
+// Tencent's front end, whose TCP peer is not the client
+// (MINIFN_CLIENT_IP=scf-web, shared/platform).
+func TestSCFBootstrapEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	boot, main := filepath.Join(dir, "scf_bootstrap"), filepath.Join(dir, "main")
+	if err := os.WriteFile(boot, []byte(scfBootstrap), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, []byte("#!/bin/sh\nenv\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(boot)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "_LAMBDA_SERVER_PORT=9001", "AWS_LAMBDA_RUNTIME_API=127.0.0.1:9", "MINIFN_CLIENT_IP=peer"}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("scf_bootstrap: %v", err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			env[k] = v
+		}
+	}
+	for k, want := range map[string]string{"MINIFN_ADDR": "0.0.0.0:9000", "MINIFN_CLIENT_IP": "scf-web", "_LAMBDA_SERVER_PORT": "", "AWS_LAMBDA_RUNTIME_API": ""} {
+		if env[k] != want {
+			t.Errorf("main saw %s=%q, want %q", k, env[k], want)
+		}
+	}
+}

@@ -285,7 +285,7 @@ func TestHTTPModeShutsDownOnSIGTERM(t *testing.T) {
 }
 
 func TestStartErrorIsOneLine(t *testing.T) {
-	for _, env := range [][]string{{"MINIFN_ADDR=256.0.0.1:99999"}, {"MINIFN_BASE_PATH=release/"}} {
+	for _, env := range [][]string{{"MINIFN_ADDR=256.0.0.1:99999"}, {"MINIFN_BASE_PATH=release/"}, {"MINIFN_CLIENT_IP=x-forwarded-for"}} {
 		p, err := proc.Start(bin.echo, env)
 		if err != nil {
 			t.Fatal(err)

@@ -15,6 +15,16 @@
 //     (https://www.tencentcloud.com/document/product/583/40688). SIGTERM or
 //     SIGINT shuts the server down gracefully.
 //
+// # Client address
+//
+// r.RemoteAddr is the client's address, which per-IP rate limits count: on
+// Lambda and in SCF events the one the platform put in the event (never a
+// header the client wrote), in HTTP mode the TCP peer. An SCF web function's
+// peer is Tencent's front end, shared by all its users, so its scf_bootstrap
+// sets MINIFN_CLIENT_IP=scf-web and HTTP mode then takes the client from the
+// headers that front end adds (X-Scf-Remote-Addr, else the right-most
+// X-Forwarded-For entry; see clientip.go). Nowhere else are they trusted.
+//
 // In every mode a request gets a request id (shared/requestid) that is sent
 // back in X-Request-Id, and a handler panic is answered with a 500 in the
 // contract's JSON error shape without killing the process.

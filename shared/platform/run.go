@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -49,14 +50,23 @@ func run(f Function, getenv func(string) string) error {
 	if f.Handler != nil && base != "" {
 		f.Handler = stripBasePath(base, f.Handler)
 	}
+	clientIP, err := clientIPFrom(getenv)
+	if err != nil {
+		return err
+	}
 	if m, value, ok := modeFor(getenv); ok {
 		return m.start(f, value)
+	}
+	addr := listenAddr(getenv)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (MINIFN_ADDR/PORT): %w", addr, err)
 	}
 	// Only the HTTP server shuts down on signals: Lambda and SCF end their
 	// processes themselves, and catching SIGTERM there would keep them alive.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	return serveFunction(ctx, f, listenAddr(getenv))
+	return serveFunction(ctx, f, ln, clientIP)
 }
 
 // modeFor returns the event platform the environment names, if any.

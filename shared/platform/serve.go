@@ -58,13 +58,14 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	return <-done
 }
 
-// serveFunction is the HTTP mode of Run.
-func serveFunction(ctx context.Context, f Function, addr string) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (MINIFN_ADDR/PORT): %w", addr, err)
+// serveFunction is the HTTP mode of Run: f on ln, with the client address
+// taken as clientIP says (clientIPFrom).
+func serveFunction(ctx context.Context, f Function, ln net.Listener, clientIP string) error {
+	h := functionHandler(f, isLoopback(ln.Addr()))
+	if clientIP == clientIPSCFWeb {
+		h = withSCFWebClientIP(h)
 	}
-	return Serve(ctx, ln, functionHandler(f, isLoopback(ln.Addr())))
+	return Serve(ctx, ln, h)
 }
 
 func isLoopback(a net.Addr) bool {

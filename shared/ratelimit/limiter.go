@@ -111,9 +111,11 @@ func mod(a, b int64) int64 {
 }
 
 // SourceIP returns the address a request came from, as counted: the host of
-// r.RemoteAddr (which the platform adapters set from the cloud's source IP),
-// with an IPv6 address cut to its /64. It never trusts X-Forwarded-For: any
-// client can write that header.
+// r.RemoteAddr, with an IPv6 address cut to its /64. It reads no header:
+// shared/platform sets RemoteAddr to the client the cloud names (the event's
+// source IP; in an SCF web function, the address Tencent's front end adds),
+// and elsewhere it is the TCP peer, since any client can write
+// X-Forwarded-For.
 func SourceIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -34,7 +34,10 @@
 //     when called through the service's default domain. Set MINIFN_BASE_PATH
 //     (see package platform) to strip it; requests outside it answer 404.
 //   - The client address is requestContext.sourceIp for API Gateway and the
-//     x-scf-remote-addr header for function URLs; RemoteAddr is "ip:0".
+//     x-scf-remote-addr header for function URLs, whose events have no
+//     requestContext (https://cloud.tencent.com/document/product/583/96099:
+//     "此字段为客户端的请求IP"); RemoteAddr is "ip:0". Headers of an API Gateway event, which the
+//     client wrote, never name the client, nor does X-Forwarded-For.
 //   - The body is base64 when isBase64Encoded is true, which API Gateway sets
 //     when the API has Base64 encoding enabled
 //     (https://cloud.tencent.com/document/product/628/51799). Function URL

@@ -169,3 +169,43 @@ func TestFailedEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestClientAddress: RemoteAddr is the address the platform wrote into the
+// event. An API Gateway event carries it in requestContext.sourceIp, so its
+// headers, the client's own, are not read for it, x-scf-remote-addr
+// included; a function-URL event has no requestContext and carries it in
+// x-scf-remote-addr (https://cloud.tencent.com/document/product/583/96099).
+// X-Forwarded-For, which any client can write, counts nowhere.
+func TestClientAddress(t *testing.T) {
+	forged := map[string]string{"x-forwarded-for": "6.6.6.6", "x-real-ip": "6.6.6.7"}
+	for _, tc := range []struct {
+		name           string
+		headers        map[string]string
+		requestContext map[string]string
+		want           string
+	}{
+		{"API Gateway", map[string]string{"x-scf-remote-addr": "6.6.6.8"}, map[string]string{"sourceIp": "14.17.22.36"}, "14.17.22.36:0"},
+		{"API Gateway without sourceIp", map[string]string{"x-scf-remote-addr": "6.6.6.8"}, map[string]string{"requestId": "r1"}, ""},
+		{"function URL", map[string]string{"x-scf-remote-addr": "111.206.96.145"}, nil, "111.206.96.145:0"},
+		{"function URL, IPv6 with a port", map[string]string{"x-scf-remote-addr": "[2001:db8::5]:443"}, nil, "[2001:db8::5]:0"},
+		{"function URL, not an address", map[string]string{"x-scf-remote-addr": "6.6.6.6, 1.2.3.4"}, nil, ""},
+		{"function URL without it", map[string]string{}, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range forged {
+				tc.headers[k] = v
+			}
+			evt := map[string]any{"httpMethod": "GET", "path": "/me", "headers": tc.headers}
+			if tc.requestContext != nil {
+				evt["requestContext"] = tc.requestContext
+			}
+			payload, err := json.Marshal(evt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &capture{}
+			invoke(t, context.Background(), &scf.Handler{HTTP: c}, payload)
+			check(t, "RemoteAddr", c.r.RemoteAddr, tc.want)
+		})
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 
 	"github.com/minifn/minifn/shared/platform/internal/bridge"
 )
@@ -31,9 +34,15 @@ func newRequest(ctx context.Context, evt *event) (*http.Request, error) {
 		}
 		query[k] = vs
 	}
-	remote := header.Get("X-Scf-Remote-Addr")
-	if evt.RequestContext != nil && evt.RequestContext.SourceIP != "" {
+	// The client is what the platform wrote: API Gateway's
+	// requestContext.sourceIp, or in a function-URL event (which has no
+	// requestContext) the x-scf-remote-addr header. An API Gateway event's
+	// headers are the client's own, so none of them is read for it.
+	var remote string
+	if evt.RequestContext != nil {
 		remote = evt.RequestContext.SourceIP
+	} else {
+		remote = headerIP(header.Get("X-Scf-Remote-Addr"))
 	}
 	r, err := bridge.NewRequest(ctx, bridge.Incoming{
 		Method:   evt.HTTPMethod,
@@ -47,4 +56,18 @@ func newRequest(ctx context.Context, evt *event) (*http.Request, error) {
 		return nil, fmt.Errorf("%w: %v", bridge.ErrUnknownEvent, err)
 	}
 	return r, nil
+}
+
+// headerIP returns the address in v ("ip", "ip:port" or "[ipv6]:port"), or
+// "" if v holds none.
+func headerIP(v string) string {
+	v = strings.TrimSpace(v)
+	if host, _, err := net.SplitHostPort(v); err == nil {
+		v = host
+	}
+	ip, err := netip.ParseAddr(v)
+	if err != nil || ip.Zone() != "" {
+		return ""
+	}
+	return ip.Unmap().String()
 }
