@@ -124,7 +124,8 @@ func (s *Service) submitRefund(ctx context.Context, r record) (record, error) {
 		return r, err // unknown outcome: keep it submitting, to be sent again
 	}
 	if err != nil {
-		out, _, uerr := s.update(ctx, r.Owner, r.ID, s.refundChange(ref.OutRefundNo, RefundFailed, "", time.Time{}))
+		f := s.refundChange(ref.OutRefundNo, RefundFailed, "", time.Time{})
+		out, _, uerr := s.update(ctx, r.Owner, r.ID, withRefundError(f, ref.OutRefundNo, payErrorCode(err)))
 		if uerr != nil {
 			return r, errors.Join(err, uerr)
 		}
@@ -132,6 +133,32 @@ func (s *Service) submitRefund(ctx context.Context, r record) (record, error) {
 	}
 	out, _, err := s.update(ctx, r.Owner, r.ID, s.refundChange(ref.OutRefundNo, refundStatus(res.Status), res.RefundID, res.SuccessTime))
 	return out, err
+}
+
+// payErrorCode is WeChat Pay's code for a refused request (NOT_ENOUGH, …),
+// or the package's code when WeChat Pay did not answer with one.
+func payErrorCode(err error) string {
+	var api *pay.APIError
+	if errors.As(err, &api) && api.Code != "" {
+		return api.Code
+	}
+	return apperr.CodeOf(err)
+}
+
+// withRefundError records code as the error of the refund outRefundNo when
+// f changes the order.
+func withRefundError(f change, outRefundNo, code string) change {
+	return func(r *record) ([]store.Op, error) {
+		ops, err := f(r)
+		if err == nil {
+			for i := range r.Refunds {
+				if r.Refunds[i].OutRefundNo == outRefundNo {
+					r.Refunds[i].Error = code
+				}
+			}
+		}
+		return ops, err
+	}
 }
 
 // refundStatus maps WeChat Pay's refund status to ours.
@@ -149,8 +176,15 @@ func refundStatus(s string) string {
 
 // refundChange moves the refund outRefundNo of a refunding order to status.
 // Success adds to Refunded and makes the order refunded when all of it went
-// back, else paid; a refund that failed, closed or went abnormal makes it
-// paid again.
+// back, else paid; a merchant's refund that failed, closed or went abnormal
+// makes it paid again.
+//
+// An automatic refund (a payment that reached a cancelled or closed order)
+// that fails, closes or goes abnormal puts the order back to cancelled or
+// closed, never paid: its stock and coupon were released long ago. It keeps
+// paid_at and transaction_id, and its attention flag tells the merchant. A
+// refused or closed one keeps its refunding entry, so that SweepRefunds
+// tries it again; an abnormal one is the merchant's to handle, and leaves.
 func (s *Service) refundChange(outRefundNo, status, refundID string, at time.Time) change {
 	return func(r *record) ([]store.Op, error) {
 		var ref *Refund
@@ -185,6 +219,15 @@ func (s *Service) refundChange(outRefundNo, status, refundID string, at time.Tim
 			r.Refunded += ref.Amount
 			if r.Refunded >= r.Total {
 				r.Status = Refunded
+			}
+			r.Attention = ""
+		} else if ref.Auto {
+			r.Status = r.givenUp()
+			if status == RefundAbnormal {
+				r.Attention = AttentionRefundAbnormal
+			} else {
+				r.Attention = AttentionRefundFailed
+				return nil, nil // the refunding entry stays, for the sweep's retry
 			}
 		}
 		return []store.Op{store.Delete(refundingKey(r.ID))}, nil
