@@ -26,8 +26,8 @@ type AllQuery struct {
 	// Attention selects only the orders that need the merchant (an
 	// automatic refund that failed: Order.Attention is set).
 	Attention bool
-	After  string // the cursor: "next" of the previous page
-	Limit  int    // at most this many orders; 1 to 100, 20 when 0
+	After     string // the cursor: "next" of the previous page
+	Limit     int    // at most this many orders; 1 to 100, 20 when 0
 }
 
 // Validate checks the query's shape.
