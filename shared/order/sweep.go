@@ -77,7 +77,7 @@ func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
 	if status == RefundProcessing {
 		return false, nil // still with the bank: ask again next time
 	}
-	_, changed, err := s.update(ctx, cur.Owner, cur.ID, s.refundChange(ref.OutRefundNo, status, res.RefundID, res.SuccessTime))
+	_, changed, err := s.update(ctx, cur.Owner, cur.ID, s.refundChange(ctx, ref.OutRefundNo, status, res.RefundID, res.SuccessTime))
 	return changed, err
 }
 

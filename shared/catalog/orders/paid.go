@@ -57,15 +57,16 @@ func NewPaidHook(ps *points.Service, sc *scene.Service, subs *subscribe.Service)
 	return paidHooks{points: ps, scenes: sc, subs: subs}
 }
 
-// paidHook builds the order service's PaidHook.
-func paidHook(a *app.App) (order.PaidHook, error) {
+// paidHook builds the order service's PaidHook; its points service is also
+// the one that takes points back on refunds (order.Service.Points).
+func paidHook(a *app.App) (paidHooks, error) {
 	c, err := app.LoadEngage()
 	if err != nil {
-		return nil, err
+		return paidHooks{}, err
 	}
 	subs, err := a.Subscribe(c)
 	if err != nil {
-		return nil, err
+		return paidHooks{}, err
 	}
 	return paidHooks{points: &points.Service{Store: a.Store, Now: a.Now, PerYuan: c.PointsPerYuan}, scenes: &scene.Service{Store: a.Store, Now: a.Now}, subs: subs}, nil
 }
