@@ -335,4 +335,3 @@ func (s *Service) Ledger(ctx context.Context, openid, after string, limit int) (
 	}
 	return out, next, nil
 }
-
