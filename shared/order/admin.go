@@ -23,8 +23,11 @@ const loadWorkers = 8
 // AllQuery selects orders of every user, for the admin.
 type AllQuery struct {
 	Status Status // only orders in this state; "" for any
-	After  string // the cursor: "next" of the previous page
-	Limit  int    // at most this many orders; 1 to 100, 20 when 0
+	// Attention selects only the orders that need the merchant (an
+	// automatic refund that failed: Order.Attention is set).
+	Attention bool
+	After     string // the cursor: "next" of the previous page
+	Limit     int    // at most this many orders; 1 to 100, 20 when 0
 }
 
 // Validate checks the query's shape.
@@ -54,7 +57,8 @@ func (s *Service) Find(ctx context.Context, id string) (Order, error) {
 }
 
 // ListAll returns the orders of every user, newest first, in q.Status if
-// set, and the cursor of the next page ("" when there is none).
+// set (and needing attention if q.Attention), and the cursor of the next
+// page ("" when there is none).
 //
 // The all-orders index is spread over AllShards collections; ListAll reads
 // them newest first and merges them by id (ids sort by creation time). The
@@ -86,7 +90,7 @@ func (s *Service) ListAll(ctx context.Context, q AllQuery) ([]Order, string, err
 		}
 		for i, o := range orders {
 			scanned, last = scanned+1, entries[i].SK
-			if o != nil && (q.Status == "" || o.Status == q.Status) {
+			if o != nil && (q.Status == "" || o.Status == q.Status) && (!q.Attention || o.Attention != "") {
 				out = append(out, *o)
 			}
 		}

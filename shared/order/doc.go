@@ -25,13 +25,17 @@
 // refunded automatically and in full: the stock and coupon were released when
 // the order ended and may already be someone else's, so reviving the order
 // could oversell. The order moves to refunding with an "auto" refund and then
-// to refunded on REFUND.SUCCESS.
+// to refunded on REFUND.SUCCESS. If that refund is refused, closed or goes
+// abnormal, the order goes back to cancelled or closed (never paid, so the
+// paid hook never runs for it), keeping paid_at and transaction_id, with
+// Attention set for the merchant; SweepRefunds retries refused and closed
+// ones (see there).
 //
 // Refunds: only a paid order is refunded, one refund at a time; the amount
 // defaults to what is left. Partial refunds are allowed: after REFUND.SUCCESS
 // the order is refunded when the whole total has been returned, else paid
 // again (with "refunded" telling how much went back). A refund that WeChat
-// Pay refuses, closes or marks abnormal puts the order back to paid. A refund
+// Pay refuses, closes or marks abnormal puts a merchant's order back to paid. A refund
 // does not return stock (the goods may have shipped: restocking is the
 // merchant's call, through POST /products) and does not return the coupon
 // (it was used).

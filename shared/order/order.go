@@ -17,7 +17,8 @@ type Status string
 // The states. pending → paid → refunding → refunded (or back to paid after a
 // partial or failed refund); pending → cancelled (user) or closed (expired, or
 // the prepay failed); cancelled/closed → refunding when a payment arrives for
-// an order already given up (the automatic refund).
+// an order already given up (the automatic refund), then refunded, or back
+// to cancelled/closed if that refund fails (never paid).
 const (
 	Pending   Status = "pending"
 	Paid      Status = "paid"
@@ -55,6 +56,7 @@ type Refund struct {
 	Status      string     `json:"status"`         // see RefundStatus…
 	Auto        bool       `json:"auto,omitempty"` // the refund of a payment that arrived after cancel/close
 	RefundID    string     `json:"refund_id,omitempty"`
+	Error       string     `json:"error,omitempty"` // WeChat Pay's code when it refused the request (NOT_ENOUGH, …)
 	CreatedAt   time.Time  `json:"created_at"`
 	DoneAt      *time.Time `json:"done_at,omitempty"`
 }
@@ -68,6 +70,19 @@ const (
 	RefundClosed     = "closed"   // REFUND.CLOSED
 	RefundAbnormal   = "abnormal" // REFUND.ABNORMAL: to be handled on the merchant platform
 	RefundFailed     = "failed"   // WeChat Pay refused the request
+)
+
+// Attention values: why an order needs the merchant. Only a payment that
+// arrived after cancel/close and could not be refunded automatically sets
+// one; it is cleared when the refund succeeds.
+const (
+	// AttentionRefundFailed: the automatic refund was refused or closed;
+	// the refund sweep retries it (see SweepRefunds).
+	AttentionRefundFailed = "refund_failed"
+	// AttentionRefundAbnormal: the automatic refund went ABNORMAL (the
+	// payer's card was cancelled or frozen). It is not retried: handle it on
+	// the merchant platform.
+	AttentionRefundAbnormal = "refund_abnormal"
 )
 
 // Order is what the API shows.
@@ -89,6 +104,7 @@ type Order struct {
 	CloseReason   string     `json:"close_reason,omitempty"`
 	Refunded      int64      `json:"refunded,omitempty"` // fen refunded so far
 	Refunds       []Refund   `json:"refunds,omitempty"`
+	Attention     string     `json:"attention,omitempty"` // see Attention…; "" when all is well
 	UpdatedAt     time.Time  `json:"updated_at"`
 	// Scene and Referrer: where this order came from (attribution, package scene).
 	Scene    string `json:"scene,omitempty"`
@@ -103,6 +119,31 @@ func (o *Order) openRefund() *Refund {
 		}
 	}
 	return nil
+}
+
+// givenUp is the state a cancelled or closed order was in before a late
+// payment moved it to refunding: an order is cancelled by its user, closed
+// otherwise.
+func (o *Order) givenUp() Status {
+	if o.CancelledAt != nil {
+		return Cancelled
+	}
+	return Closed
+}
+
+// autoRetry returns the automatic refund the sweep should try again: the
+// last refund of a given-up order whose money is still here, when it was
+// refused or closed. Abnormal refunds are the merchant's (see
+// AttentionRefundAbnormal).
+func (o *Order) autoRetry() *Refund {
+	if (o.Status != Cancelled && o.Status != Closed) || o.TransactionID == "" || o.Refunded >= o.Total || len(o.Refunds) == 0 {
+		return nil
+	}
+	r := &o.Refunds[len(o.Refunds)-1]
+	if !r.Auto || (r.Status != RefundFailed && r.Status != RefundClosed) {
+		return nil
+	}
+	return r
 }
 
 // refundable is what may still be refunded.

@@ -134,14 +134,41 @@ func (s *Service) submitRefund(ctx context.Context, r record) (record, error) {
 		return r, err // unknown outcome: keep it submitting, to be sent again
 	}
 	if err != nil {
-		out, _, uerr := s.update(ctx, r.Owner, r.ID, s.refundChange(ref.OutRefundNo, RefundFailed, "", time.Time{}))
+		f := s.refundChange(ctx, ref.OutRefundNo, RefundFailed, "", time.Time{})
+		out, _, uerr := s.update(ctx, r.Owner, r.ID, withRefundError(f, ref.OutRefundNo, payErrorCode(err)))
 		if uerr != nil {
 			return r, errors.Join(err, uerr)
 		}
 		return out, err
 	}
-	out, _, err := s.update(ctx, r.Owner, r.ID, s.refundChange(ref.OutRefundNo, refundStatus(res.Status), res.RefundID, res.SuccessTime))
+	out, _, err := s.update(ctx, r.Owner, r.ID, s.refundChange(ctx, ref.OutRefundNo, refundStatus(res.Status), res.RefundID, res.SuccessTime))
 	return out, err
+}
+
+// payErrorCode is WeChat Pay's code for a refused request (NOT_ENOUGH, …),
+// or the package's code when WeChat Pay did not answer with one.
+func payErrorCode(err error) string {
+	var api *pay.APIError
+	if errors.As(err, &api) && api.Code != "" {
+		return api.Code
+	}
+	return apperr.CodeOf(err)
+}
+
+// withRefundError records code as the error of the refund outRefundNo when
+// f changes the order.
+func withRefundError(f change, outRefundNo, code string) change {
+	return func(r *record) ([]store.Op, error) {
+		ops, err := f(r)
+		if err == nil {
+			for i := range r.Refunds {
+				if r.Refunds[i].OutRefundNo == outRefundNo {
+					r.Refunds[i].Error = code
+				}
+			}
+		}
+		return ops, err
+	}
 }
 
 // refundStatus maps WeChat Pay's refund status to ours.
@@ -159,9 +186,21 @@ func refundStatus(s string) string {
 
 // refundChange moves the refund outRefundNo of a refunding order to status.
 // Success adds to Refunded and makes the order refunded when all of it went
-// back, else paid; a refund that failed, closed or went abnormal makes it
-// paid again.
-func (s *Service) refundChange(outRefundNo, status, refundID string, at time.Time) change {
+// back, else paid; a merchant's refund that failed, closed or went abnormal
+// makes it paid again.
+//
+// An automatic refund (a payment that reached a cancelled or closed order)
+// that fails, closes or goes abnormal puts the order back to cancelled or
+// closed, never paid: its stock and coupon were released long ago. It keeps
+// paid_at and transaction_id, and its attention flag tells the merchant. A
+// refused or closed one keeps its refunding entry, so that SweepRefunds
+// tries it again; an abnormal one is the merchant's to handle, and leaves.
+//
+// The success of a merchant's refund takes back the order's points in
+// proportion (Service.Points) in the same Write, so that the refund and its
+// points are never recorded apart. An automatic refund takes back nothing:
+// its order was never paid, so no points were credited for it.
+func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundID string, at time.Time) change {
 	return func(r *record) ([]store.Op, error) {
 		var ref *Refund
 		for i := range r.Refunds {
@@ -196,6 +235,24 @@ func (s *Service) refundChange(outRefundNo, status, refundID string, at time.Tim
 			if r.Refunded >= r.Total {
 				r.Status = Refunded
 			}
+			r.Attention = ""
+			ops := []store.Op{store.Delete(refundingKey(r.ID))}
+			if s.Points != nil && !ref.Auto {
+				pops, err := s.Points.RefundOps(ctx, r.Owner, r.ID, r.TransactionID, r.Total, r.Refunded)
+				if err != nil {
+					return nil, err
+				}
+				ops = append(ops, pops...)
+			}
+			return ops, nil
+		} else if ref.Auto {
+			r.Status = r.givenUp()
+			if status == RefundAbnormal {
+				r.Attention = AttentionRefundAbnormal
+			} else {
+				r.Attention = AttentionRefundFailed
+				return nil, nil // the refunding entry stays, for the sweep's retry
+			}
 		}
 		return []store.Op{store.Delete(refundingKey(r.ID))}, nil
 	}
@@ -229,7 +286,7 @@ func (s *Service) HandleRefund(ctx context.Context, notifyID string, rr pay.Refu
 	case rr.Status != pay.RefundSuccess && rr.Status != pay.RefundClosed && rr.Status != pay.RefundAbnormal:
 		return Order{}, ErrNotifyMismatch.WithMessage("refund_status %q is not final", rr.Status)
 	}
-	f := s.refundChange(rr.OutRefundNo, refundStatus(rr.Status), rr.RefundID, rr.SuccessTime)
+	f := s.refundChange(ctx, rr.OutRefundNo, refundStatus(rr.Status), rr.RefundID, rr.SuccessTime)
 	out, _, err := s.update(ctx, cur.Owner, cur.ID, s.withNotify(f, notifyID))
 	if errors.Is(err, errDuplicate) {
 		out, _, err = s.load2(ctx, cur.Owner, cur.ID)

@@ -39,6 +39,15 @@ type Coupons interface {
 	ReleaseOps(ctx context.Context, openid, couponID, orderID string) ([]store.Op, error)
 }
 
+// Points is the points side of refunds; *points.Service implements it.
+type Points interface {
+	// RefundOps returns the ops that take back, in the Write recording a
+	// refund's success, the points credited for the order's payment
+	// transactionID in proportion to refunded, the fen refunded so far in
+	// all (this refund included) of the order's total.
+	RefundOps(ctx context.Context, openid, orderID, transactionID string, total, refunded int64) ([]store.Op, error)
+}
+
 // DefaultTTL is how long an unpaid order lives (MINIFN_ORDER_TTL's default).
 const DefaultTTL = 15 * time.Minute
 
@@ -63,6 +72,7 @@ type Service struct {
 	Now      func() time.Time
 	TTL      time.Duration // unpaid orders are closed after this; DefaultTTL when 0
 	Paid     PaidHook      // nil: nothing else happens when an order is paid
+	Points   Points        // nil: refunds take back no points
 	// RefundSweepAfter is how long a refund may wait for its REFUND.*
 	// notify before SweepRefunds asks WeChat Pay; DefaultRefundSweepAfter
 	// when 0.

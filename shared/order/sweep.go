@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/minifn/minifn/shared/store"
@@ -29,6 +30,15 @@ func (s *Service) refundSweepAfter() time.Duration {
 // notify would have been. Only refunds older than RefundSweepAfter are
 // touched, so the sweep does not race the notify of a refund just made.
 // The order-expire timer runs it. It returns how many refunds it finished.
+//
+// It also retries the automatic refund of a payment that reached a cancelled
+// or closed order, once RefundSweepAfter has passed since it failed, on
+// every run until it succeeds. WeChat Pay's refund doc says to retry a
+// refused request (NOT_ENOUGH, …) with the original out_refund_no, so as
+// never to refund twice: a refused refund is submitted again under the same
+// number. A CLOSED refund is final under its number: the retry is a new
+// refund, <id>-auto2, <id>-auto3, …. An ABNORMAL one is not retried (the
+// merchant handles it on the merchant platform).
 func (s *Service) SweepRefunds(ctx context.Context) (finished int, err error) {
 	return s.walk(ctx, refundingPK, SweepBatch, func(it store.Item) (bool, bool, error) {
 		done, err := s.sweepOne(ctx, it)
@@ -43,6 +53,11 @@ func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
 		return false, err
 	}
 	ref := cur.openRefund()
+	if ref == nil {
+		if last := cur.autoRetry(); last != nil {
+			return s.retryAuto(ctx, cur, *last)
+		}
+	}
 	if cur.Status != Refunding || ref == nil {
 		// Finished by a Write that predates the entry's removal: drop it.
 		return false, s.Store.Write(ctx, store.Delete(it.Key))
@@ -62,6 +77,43 @@ func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
 	if status == RefundProcessing {
 		return false, nil // still with the bank: ask again next time
 	}
-	_, changed, err := s.update(ctx, cur.Owner, cur.ID, s.refundChange(ref.OutRefundNo, status, res.RefundID, res.SuccessTime))
+	_, changed, err := s.update(ctx, cur.Owner, cur.ID, s.refundChange(ctx, ref.OutRefundNo, status, res.RefundID, res.SuccessTime))
 	return changed, err
+}
+
+// retryAuto submits again the automatic refund last of a given-up order,
+// once it has waited RefundSweepAfter since it failed (see SweepRefunds).
+func (s *Service) retryAuto(ctx context.Context, cur loaded, last Refund) (bool, error) {
+	if last.DoneAt != nil && s.Now().Sub(*last.DoneAt) < s.refundSweepAfter() {
+		return false, nil
+	}
+	now := s.Now().UTC()
+	out, changed, err := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
+		ref := r.autoRetry()
+		if ref == nil || ref.OutRefundNo != last.OutRefundNo || ref.Status != last.Status {
+			return nil, errNoChange // another run got there first
+		}
+		if ref.Status == RefundFailed {
+			// Refused: WeChat Pay recorded nothing under this number.
+			ref.Status, ref.DoneAt, ref.Error = RefundSubmitting, nil, ""
+		} else {
+			auto := 0
+			for _, x := range r.Refunds {
+				if x.Auto {
+					auto++
+				}
+			}
+			r.Refunds = append(r.Refunds, Refund{
+				OutRefundNo: fmt.Sprintf("%s-auto%d", r.ID, auto+1), Amount: r.Total - r.Refunded,
+				Reason: ref.Reason, Status: RefundSubmitting, Auto: true, CreatedAt: now,
+			})
+		}
+		r.Status = Refunding
+		return []store.Op{refundingOp(r)}, nil
+	})
+	if err != nil || !changed {
+		return false, err
+	}
+	out, err = s.submitRefund(ctx, out)
+	return out.Status == Refunded, err
 }

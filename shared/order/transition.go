@@ -3,6 +3,7 @@ package order
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/minifn/minifn/shared/pay"
@@ -84,8 +85,10 @@ func (s *Service) Cancel(ctx context.Context, openid, id string) (Order, error) 
 // paidChange records a payment that WeChat Pay confirmed (tx, already
 // checked against the order). A pending order becomes paid and its coupon
 // used. A cancelled or closed order, whose stock and coupon were released,
-// goes to refunding with an automatic full refund. Any other state has
-// already seen this payment.
+// goes to refunding with an automatic full refund; one that already holds
+// the payment (its automatic refund failed and it went back to cancelled or
+// closed) stays as it is, so a notify delivered again never makes it paid.
+// Any other state has already seen this payment.
 func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID string) change {
 	return func(r *record) ([]store.Op, error) {
 		now := s.Now().UTC()
@@ -107,6 +110,9 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 				ops = append(ops, cops...)
 			}
 		case Cancelled, Closed:
+			if r.TransactionID != "" {
+				return nil, errNoChange // recorded; its automatic refund is the sweep's
+			}
 			r.Status, r.PaidAt, r.TransactionID = Refunding, &paidAt, tx.TransactionID
 			r.Refunds = append(r.Refunds, Refund{
 				OutRefundNo: r.ID + "-auto", Amount: r.Total, Reason: "订单已取消，自动退款",
@@ -167,6 +173,14 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	// order then still holds it as submitting).
 	if ref := out.openRefund(); ref != nil && ref.Auto && ref.Status == RefundSubmitting {
 		out, err = s.submitRefund(ctx, out)
+		if err != nil && out.openRefund() == nil {
+			// WeChat Pay refused it, and that is recorded (the order is back
+			// to cancelled or closed, with the attention flag): the payment
+			// is handled, and the refund sweep retries the refund. Failing
+			// the notify would only have WeChat Pay repeat it for a day.
+			slog.WarnContext(ctx, "order: automatic refund refused", "order", out.ID, "err", err)
+			err = nil
+		}
 	}
 	// Tell the hook on every confirmation of the payment, not only the one
 	// that changed the order: a crash between the Write and the hook is

@@ -41,6 +41,10 @@ var (
 	ErrAlreadyUsed = apperr.New(apperr.Conflict, "already_used", "this point code was already used")
 	// ErrInsufficient is returned by Redeem when the balance is below the cost.
 	ErrInsufficient = apperr.New(apperr.Conflict, "insufficient_points", "not enough points for this reward")
+	// ErrNegativeBalance is returned by Redeem when the balance is below
+	// zero: refunds took back points the user had already spent. It blocks
+	// every redemption until points earned elsewhere make it positive.
+	ErrNegativeBalance = apperr.New(apperr.Conflict, "negative_balance", "the points balance is negative: points of a refunded order were taken back")
 	// ErrOutOfStock is returned by Redeem when the reward has no stock left.
 	ErrOutOfStock = apperr.New(apperr.Conflict, "out_of_stock", "this reward is out of stock")
 	// ErrRewardNotFound is returned by Redeem for an unknown reward.
@@ -51,7 +55,7 @@ var (
 type Entry struct {
 	ID     string    `json:"id"`
 	Delta  int64     `json:"delta"`
-	Reason string    `json:"reason"` // scan, redeem, order
+	Reason string    `json:"reason"` // scan, redeem, order, refund
 	Ref    string    `json:"ref"`    // the code, the redemption id, the order id
 	At     time.Time `json:"at"`
 }
@@ -61,6 +65,7 @@ const (
 	ReasonScan   = "scan"
 	ReasonRedeem = "redeem"
 	ReasonOrder  = "order"
+	ReasonRefund = "refund" // points of an order taken back for its refund (negative)
 )
 
 // Reward is one item of the rewards catalog.
@@ -374,28 +379,4 @@ func (s *Service) Ledger(ctx context.Context, openid, after string, limit int) (
 		out = append(out, e)
 	}
 	return out, next, nil
-}
-
-// CreditOrder credits a paid order's points once per payment, keyed by the
-// WeChat Pay transaction id: repeated notifies credit nothing more. Returns
-// the points credited by this call (0 when already credited or off).
-func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionID string, total int64) (int64, error) {
-	pts := total * s.PerYuan / 100
-	if pts <= 0 || transactionID == "" {
-		return 0, nil
-	}
-	now := s.now()
-	entry, _ := s.entryOp(openid, Entry{Delta: pts, Reason: ReasonOrder, Ref: orderID, At: now})
-	mark, _ := json.Marshal(map[string]any{"openid": openid, "order_id": orderID, "points": pts})
-	err := s.Store.Write(ctx,
-		store.Put(store.Item{Key: creditKey(transactionID), Value: mark}).IfAbsent(),
-		entry,
-		store.Add(balanceKey(openid), pts))
-	if store.FailedOp(err) == 0 {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return pts, nil
 }

@@ -109,7 +109,8 @@ type Redeemed struct {
 
 // Redeem takes one of the reward for its points, in one Write: the balance
 // and the stock are decremented only if neither goes below zero. Returns
-// ErrRewardNotFound, ErrInsufficient, ErrOutOfStock, store errors.
+// ErrRewardNotFound, ErrInsufficient, ErrNegativeBalance, ErrOutOfStock,
+// store errors.
 func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) (Redeemed, error) {
 	if err := idem.Check(idemKey); err != nil {
 		return Redeemed{}, err
@@ -155,6 +156,9 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 	case i == 0:
 		return Redeemed{}, ErrOutOfStock
 	case i == 1:
+		if bal, err := s.Balance(ctx, openid); err == nil && bal < 0 {
+			return Redeemed{}, ErrNegativeBalance
+		}
 		return Redeemed{}, ErrInsufficient
 	case i == 3:
 		b, _, err := ik.Lookup(ctx, s.Store)

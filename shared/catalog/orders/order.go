@@ -107,17 +107,23 @@ func OrdersHandler(svc *order.Service) http.Handler {
 }
 
 // listOrders returns the list the caller may see: every user's orders for
-// the admin (?status= filters them), the user's own otherwise.
+// the admin (?status= filters them, ?attention=1 keeps those that need the
+// merchant), the user's own otherwise.
 func listOrders(r *http.Request, svc *order.Service, limit int) ([]order.Order, string, error) {
 	q := r.URL.Query()
 	if session.IsAdmin(r.Context()) {
-		return svc.ListAll(r.Context(), order.AllQuery{Status: order.Status(q.Get("status")), After: q.Get("after"), Limit: limit})
+		att := q.Get("attention")
+		if att != "" && att != "1" {
+			return nil, "", apperr.Invalidf("query parameter \"attention\" must be 1")
+		}
+		return svc.ListAll(r.Context(), order.AllQuery{Status: order.Status(q.Get("status")), Attention: att == "1",
+			After: q.Get("after"), Limit: limit})
 	}
 	openid, ok := session.UserFrom(r.Context())
 	switch {
 	case !ok:
 		return nil, "", errNoUser
-	case q.Has("all") || q.Has("status"):
+	case q.Has("all") || q.Has("status") || q.Has("attention"):
 		return nil, "", errAdminOnly
 	}
 	return svc.List(r.Context(), openid, q.Get("after"), limit)

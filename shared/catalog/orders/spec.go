@@ -27,12 +27,12 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hook, err := paidHook(a) // points, attribution, subscribe message (paid.go)
+	hook, err := paidHook(a) // points (credited, and taken back by refunds), attribution, subscribe message (paid.go)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
-		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook}, pc, nil
+		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points}, pc, nil
 }
 
 // OrderCreate places an order and prepays it at WeChat Pay.

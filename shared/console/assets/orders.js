@@ -1,5 +1,7 @@
-// orders.js: every user's orders, filtered by status; an order's detail;
-// refunds (POST /orders/{id}/refund, admin). GET /orders?all=1 and
+// orders.js: every user's orders, filtered by status and by "needs
+// attention" (?attention=1: money that arrived after cancel/close and whose
+// automatic refund failed); an order's detail; refunds (POST
+// /orders/{id}/refund, admin). GET /orders?all=1 and
 // GET /orders/{id} answer the admin token for any user's order. A refund
 // finishes when WeChat Pay's REFUND.* notify arrives, so the detail of a
 // refunding order is read again until it is not.
@@ -8,6 +10,14 @@ import { h, action, field, section, table, yuan, fen, when, toast, errorBox } fr
 
 const STATUSES = ['', 'pending', 'paid', 'refunding', 'refunded', 'cancelled', 'closed'];
 const POLL_MS = 1500;
+
+// ATTENTION says what the merchant should do about an order's "attention".
+const ATTENTION = {
+  refund_failed: 'Paid after it was cancelled or closed, and the automatic refund failed. ' +
+    'It is retried every few minutes; check the merchant balance.',
+  refund_abnormal: 'Paid after it was cancelled or closed, and the automatic refund went ABNORMAL ' +
+    '(the payer\'s card). Handle it on the WeChat Pay merchant platform.',
+};
 
 function badge(s) {
   return h('span', { class: 'badge ' + s }, s);
@@ -20,8 +30,10 @@ export async function render(main) {
   let poll = null;
   const status = h('select', { id: 'f-status', name: 'status' },
     STATUSES.map((s) => h('option', { value: s }, s || 'any status')));
+  const attention = h('input', { type: 'checkbox', id: 'f-attention', name: 'attention' });
   const filter = h('form', { class: 'row', 'aria-label': 'Filter orders' },
     h('div', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), status),
+    h('div', { class: 'field' }, h('label', { for: 'f-attention' }, attention, ' Needs attention')),
     field('Order id', { name: 'id', class: 'mono', size: 32, placeholder: 'open one order' }),
     h('button', { type: 'submit' }, 'Show'));
   action(filter, async (d) => {
@@ -29,12 +41,14 @@ export async function render(main) {
     return load(false);
   });
   status.addEventListener('change', () => load(false));
+  attention.addEventListener('change', () => load(false));
 
   let loads = 0; // only the latest load draws (the filter may change while one runs)
   async function load(more) {
     const seq = ++loads;
     const q = new URLSearchParams({ all: '1', limit: '50' });
     if (status.value) q.set('status', status.value);
+    if (attention.checked) q.set('attention', '1');
     if (more && next) q.set('after', next);
     try {
       const res = await get('/orders?' + q);
@@ -43,13 +57,14 @@ export async function render(main) {
       // The status filter is applied while paging: a page may hold fewer
       // orders than asked, even none, and still have more after it.
       const none = 'No orders' + (status.value ? ' with status ' + status.value : '') +
+        (attention.checked ? ' needing attention' : '') +
         (next ? ' in this stretch of history; More looks further back.' : '.');
       const t = table([
         { label: 'Order', value: (o) => h('a', { href: '#/orders', class: 'mono', onclick: (e) => { e.preventDefault(); open(o.id); } }, o.id) },
         { label: 'Created', value: (o) => when(o.created_at) },
         { label: 'Items', value: (o) => o.items.map((i) => i.title || i.sku).join(', ') },
         { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
-        { label: 'Status', value: (o) => badge(o.status) },
+        { label: 'Status', value: (o) => [badge(o.status), o.attention ? [' ', badge('attention')] : ''] },
       ], res.orders, none);
       const moreBtn = next && h('p', { class: 'more' }, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
       if (more) {
@@ -103,6 +118,7 @@ export async function render(main) {
       });
     }
     const rows = [
+      ['Attention', o.attention ? h('strong', { class: 'attention' }, ATTENTION[o.attention] || o.attention) : ''],
       ['Status', badge(o.status)], ['Created', when(o.created_at)], ['Paid', when(o.paid_at)],
       ['Subtotal', yuan(o.subtotal)], ['Discount', yuan(o.discount)], ['Total', yuan(o.total)],
       ['Refunded', o.refunded ? yuan(o.refunded) : ''], ['Coupon', o.coupon_id || ''],
@@ -119,7 +135,7 @@ export async function render(main) {
       o.refunds && o.refunds.length ? [h('h3', {}, 'Refunds'), table([
         { label: 'Refund', value: (r) => h('code', {}, r.out_refund_no) },
         { label: 'Amount', class: 'num', value: (r) => yuan(r.amount) },
-        { label: 'Status', value: (r) => badge(r.status) },
+        { label: 'Status', value: (r) => [badge(r.status), r.error ? ' ' + r.error : ''] },
         { label: 'Reason', value: (r) => r.reason || (r.auto ? 'automatic' : '') },
       ], o.refunds)] : '',
       form ? [h('h3', {}, 'Refund'), form] : ''));

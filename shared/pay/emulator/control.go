@@ -22,6 +22,7 @@ func (e *Emulator) routes() http.Handler {
 
 	mux.HandleFunc("POST /_emulator/pay/{no}", e.controlPay)
 	mux.HandleFunc("GET /_emulator/pay/pending", e.controlPending)
+	mux.HandleFunc("POST /_emulator/pay/{no}/refund-fault", e.controlRefundFault)
 	mux.HandleFunc("GET /_emulator/notifies", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"notifies": e.Notifies()})
 	})

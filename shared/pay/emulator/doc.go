@@ -21,6 +21,12 @@
 //	POST /_emulator/notifies/{id}/resend[?mode=]    resend a notify: "" (a duplicate, with retries),
 //	                                                "tampered" (bad signature) or "stale" (timestamp 10 minutes old), once
 //	POST /_emulator/refunds/{out_refund_no}?status= finish a PROCESSING refund (with Options.ManualRefunds)
+//	POST /_emulator/pay/{out_trade_no}/refund-fault  {"code":"NOT_ENOUGH"} or {"status":"CLOSED"|"ABNORMAL"}, "count"?:
+//	                                                the next refund requests of that order are refused as WeChat
+//	                                                Pay does (NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, NO_AUTH → 403,
+//	                                                FREQUENCY_LIMITED → 429, SYSTEM_ERROR → 500; nothing is
+//	                                                recorded) or accepted and ended CLOSED/ABNORMAL with the
+//	                                                REFUND.* notify (RefundFault, FailRefunds)
 //
 // Errors answer as WeChat Pay does: a status and {"code","message"[,"detail"]}.
 //

@@ -66,13 +66,15 @@ type Emulator struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu         sync.Mutex
-	seq        int
-	orders     map[tradeKey]*order // by mchid and out_trade_no
-	byTxID     map[string]*order
-	refunds    map[tradeKey]*refund // by mchid and out_refund_no
-	deliveries []*Delivery
-	bodies     map[string]notifyJob // last body sent per delivery id
+	mu      sync.Mutex
+	seq     int
+	orders  map[tradeKey]*order // by mchid and out_trade_no
+	byTxID  map[string]*order
+	refunds map[tradeKey]*refund // by mchid and out_refund_no
+	// refundFaults are armed by FailRefunds, by out_trade_no.
+	refundFaults map[string]*RefundFault
+	deliveries   []*Delivery
+	bodies       map[string]notifyJob // last body sent per delivery id
 }
 
 type tradeKey struct{ mchid, no string }
@@ -99,7 +101,8 @@ func New(opts Options) (*Emulator, error) {
 	e := &Emulator{
 		opts: opts, key: opts.Key, keyID: opts.PublicKeyID,
 		orders: map[tradeKey]*order{}, byTxID: map[string]*order{}, refunds: map[tradeKey]*refund{},
-		bodies: map[string]notifyJob{},
+		refundFaults: map[string]*RefundFault{},
+		bodies:       map[string]notifyJob{},
 	}
 	if e.key != nil {
 		if err := e.key.Validate(); err != nil {

@@ -649,3 +649,65 @@ func TestGeneratedKey(t *testing.T) {
 		t.Fatal("a merchant without a public key was accepted")
 	}
 }
+
+// TestRefundFaults: the refund-fault control route makes the next refund of
+// an out_trade_no refused (403 NOT_ENOUGH, nothing recorded, so the same
+// out_refund_no goes through afterwards) or end CLOSED with its notify.
+func TestRefundFaults(t *testing.T) {
+	e := newEnv(t)
+	e.do(t, "POST", "/v3/pay/transactions/jsapi", e.prepayBody("T20240011", 100), e.k.merchant, time.Now())
+	e.emu.Pay(context.Background(), "T20240011")
+	e.nextNotify(t)
+	fault := func(no, body string) int {
+		t.Helper()
+		resp, err := http.Post(e.srv.URL+"/_emulator/pay/"+no+"/refund-fault", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, bad := range []string{`{}`, `{"code":"NOPE"}`, `{"status":"SUCCESS"}`, `{"code":"NOT_ENOUGH","status":"CLOSED"}`, `{"code":"NOT_ENOUGH","count":-1}`, `not json`} {
+		if s := fault("T20240011", bad); s != 400 {
+			t.Fatalf("fault %s: %d, want 400", bad, s)
+		}
+	}
+	if s := fault("T20240011", `{"code":"NOT_ENOUGH"}`); s != 204 {
+		t.Fatalf("fault: %d", s)
+	}
+	refund := func(no string, amount int) string {
+		return fmt.Sprintf(`{"out_trade_no":"T20240011","out_refund_no":%q,"notify_url":%q,"amount":{"refund":%d,"total":100,"currency":"CNY"}}`,
+			no, e.hookURL, amount)
+	}
+	resp, body := e.do(t, "POST", "/v3/refund/domestic/refunds", refund("R1", 40), e.k.merchant, time.Now())
+	wantError(t, resp, body, 403, "NOT_ENOUGH")
+	resp, body = e.do(t, "GET", "/v3/refund/domestic/refunds/R1", "", e.k.merchant, time.Now())
+	wantError(t, resp, body, 404, "RESOURCE_NOT_EXISTS") // a refused refund is not recorded
+	resp, body = e.do(t, "POST", "/v3/refund/domestic/refunds", refund("R1", 40), e.k.merchant, time.Now())
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"PROCESSING"`) {
+		t.Fatalf("the same out_refund_no after the fault: %d %s", resp.StatusCode, body)
+	}
+	if envl, _ := open(t, e.nextNotify(t).body); envl["event_type"] != "REFUND.SUCCESS" {
+		t.Fatalf("notify %v", envl)
+	}
+
+	if s := fault("T20240011", `{"status":"CLOSED"}`); s != 204 {
+		t.Fatalf("fault: %d", s)
+	}
+	resp, body = e.do(t, "POST", "/v3/refund/domestic/refunds", refund("R2", 60), e.k.merchant, time.Now())
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"status":"PROCESSING"`) {
+		t.Fatalf("refund R2: %d %s", resp.StatusCode, body)
+	}
+	envl, rr := open(t, e.nextNotify(t).body)
+	if envl["event_type"] != "REFUND.CLOSED" || rr["refund_status"] != "CLOSED" || rr["out_refund_no"] != "R2" {
+		t.Fatalf("notify %v %v", envl, rr)
+	}
+	// A closed refund leaves its money refundable: a new out_refund_no takes it.
+	resp, body = e.do(t, "POST", "/v3/refund/domestic/refunds", refund("R3", 60), e.k.merchant, time.Now())
+	if resp.StatusCode != 200 {
+		t.Fatalf("refund R3: %d %s", resp.StatusCode, body)
+	}
+	if envl, _ := open(t, e.nextNotify(t).body); envl["event_type"] != "REFUND.SUCCESS" {
+		t.Fatalf("notify %v", envl)
+	}
+}

@@ -160,12 +160,21 @@ func (e *Emulator) createRefund(c call) (int, any) {
 	case r.Refund > o.Total-o.refunded:
 		return 0, errorf(http.StatusBadRequest, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
 	}
+	fault := e.takeRefundFault(o.OutTradeNo)
+	if fault != nil && fault.Code != "" {
+		// Refused: nothing is recorded, as WeChat Pay records nothing.
+		ref := refundRefusals[fault.Code]
+		return 0, errorf(ref.status, fault.Code, ref.msg)
+	}
 	r.RefundID = fmt.Sprintf("50%s%019d", r.createTime.In(beijing).Format("20060102"), e.nextSeq())
 	e.refunds[k] = r
 	o.refunded += r.Refund
 	o.State = "REFUND"
 	resp := r.json()
-	if !e.opts.ManualRefunds {
+	switch {
+	case fault != nil:
+		e.finishRefundLocked(r, fault.Status)
+	case !e.opts.ManualRefunds:
 		e.finishRefundLocked(r, "SUCCESS")
 	}
 	return http.StatusOK, resp
