@@ -161,11 +161,11 @@ func TestRefundOfSpentPoints(t *testing.T) {
 			e := newRefundEnv(t, b)
 			ctx := context.Background()
 			id := e.paid(t)
-			rw, err := e.ps.CreateReward(ctx, points.RewardInput{Title: "杯子", Points: 100, Stock: 5})
+			rw, _, err := e.ps.CreateReward(ctx, points.RewardInput{Title: "杯子", Points: 100, Stock: 5}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			cheap, err := e.ps.CreateReward(ctx, points.RewardInput{Title: "贴纸", Points: 1, Stock: 5})
+			cheap, _, err := e.ps.CreateReward(ctx, points.RewardInput{Title: "贴纸", Points: 1, Stock: 5}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +180,7 @@ func TestRefundOfSpentPoints(t *testing.T) {
 			if apperr.KindOf(err) != apperr.Conflict || apperr.CodeOf(err) != "negative_balance" {
 				t.Fatalf("redeem with a negative balance: %v, want 409 negative_balance", err)
 			}
-			codes, err := e.ps.Mint(ctx, 101, 1)
+			codes, err := mint(ctx, e.ps, 101, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
