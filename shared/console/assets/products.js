@@ -65,8 +65,8 @@ export async function render(main) {
       const current = await reload(body.sku);
       refresh();
       throw new APIError(err.status, err.code, loaded
-        ? 'Someone else saved ' + body.sku + ' meanwhile (' + err.message + '). The form now shows the current ' +
-          'values (version ' + current.version + '): make your change again.'
+        ? 'Someone else saved ' + body.sku + ' meanwhile. The form now shows the current values (version ' +
+          current.version + '): make your change again.'
         : 'A product with SKU ' + body.sku + ' already exists (' + err.message + '). The form now shows it: edit it.');
     }
     key = newKey();
