@@ -10,13 +10,35 @@
 // same key (Add changes only N, never the Value). A product with Limited false
 // has no stock limit and its counter is ignored.
 //
+// # Stock and pending orders
+//
+// The stock is what can still be sold. A pending order holds its units: they
+// were subtracted when it was created, and they come back (store.Add(key, +q))
+// when it is cancelled or closed unpaid. So a stock of 0 means "none left right
+// now", not "stop selling": a cancel after it puts units back on sale. To stop
+// selling, set Active to false; orders check it and returning units do not
+// change it.
+//
+// # Versions
+//
+// A product's Version counts the merchant's edits of its fields (title, price,
+// active, an absolute stock), not the stock's movements: orders, cancels,
+// expiry and a stock_delta change only the counter, so a merchant who loaded
+// version 3 can still save while orders sell. An Edit with IfVersion is
+// refused with ErrVersionConflict when another edit landed since. Every write
+// is one Put conditioned on the item's store version, read again and retried
+// when an order moved the counter in between, so no sale is ever overwritten.
+//
 // # Caveats
 //
 //   - Every product shares one partition (about 1,000 writes/s on DynamoDB),
 //     which is far above what one Mini-Program shop sells; a flash sale of one
 //     SKU is bounded by the same limit whatever the layout.
-//   - Setting a product's stock (admin Put) replaces the counter: it is the
-//     number left to sell from now on, not a delta.
+//   - An absolute stock (Edit.Stock) is the number left to sell from the
+//     moment it lands: a recount. Sales made between the merchant's read and
+//     the save are not subtracted from it; adjust with StockDelta instead.
+//   - During a flash sale of the SKU, an edit may need several attempts; after
+//     maxAttempts it fails with store.ErrConditionFailed (409 conflict).
 package product
 
 import (
@@ -24,6 +46,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 	"unicode/utf8"
 
@@ -49,6 +72,16 @@ var (
 	ErrNotFound = apperr.New(apperr.NotFound, "product_not_found", "no such product")
 	// ErrInactive is returned when an order names a product that is not on sale.
 	ErrInactive = apperr.New(apperr.Conflict, "product_inactive", "the product is not on sale")
+	// ErrVersionConflict is returned when an Edit's IfVersion is not the
+	// product's version: another edit landed since the editor loaded it (or,
+	// with IfVersion 0, the product already exists).
+	ErrVersionConflict = apperr.New(apperr.Conflict, "version_conflict", "the product was edited meanwhile; reload it")
+	// ErrStockNegative is returned when a StockDelta would take the stock
+	// below 0 (the stock is left as it is).
+	ErrStockNegative = apperr.New(apperr.Conflict, "stock_negative", "the stock cannot go below 0")
+	// ErrStockUnlimited is returned for a StockDelta on a product with no
+	// stock limit: there is no count to adjust (set Stock to start one).
+	ErrStockUnlimited = apperr.New(apperr.Conflict, "stock_unlimited", "the product has no stock limit")
 )
 
 // Product is one item of the catalog.
@@ -57,7 +90,8 @@ type Product struct {
 	Title     string    `json:"title"`
 	Price     int64     `json:"price"`           // fen
 	Stock     *int64    `json:"stock,omitempty"` // remaining; absent when unlimited
-	Active    bool      `json:"active"`
+	Active    bool      `json:"active"`          // on sale; inactive products are listed to admins only
+	Version   int64     `json:"version"`         // counts the merchant's edits (see the package doc)
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -97,21 +131,37 @@ type record struct {
 	Price     int64     `json:"price"`
 	Limited   bool      `json:"limited"`
 	Active    bool      `json:"active"`
+	Version   int64     `json:"version,omitempty"` // absent in records older than versions: 1
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func decode(it store.Item) (Product, error) {
+func decodeRecord(it store.Item) (record, error) {
 	var r record
 	if err := json.Unmarshal(it.Value, &r); err != nil {
-		return Product{}, fmt.Errorf("product %s: %w", it.SK, err)
+		return record{}, fmt.Errorf("product %s: %w", it.SK, err)
 	}
-	p := Product{SKU: r.SKU, Title: r.Title, Price: r.Price, Active: r.Active, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+	if r.Version == 0 {
+		r.Version = 1
+	}
+	return r, nil
+}
+
+func (r record) product(n int64) Product {
+	p := Product{SKU: r.SKU, Title: r.Title, Price: r.Price, Active: r.Active, Version: r.Version,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Limited {
-		n := it.N
 		p.Stock = &n
 	}
-	return p, nil
+	return p
+}
+
+func decode(it store.Item) (Product, error) {
+	r, err := decodeRecord(it)
+	if err != nil {
+		return Product{}, err
+	}
+	return r.product(it.N), nil
 }
 
 // Get returns the product with this SKU. Returns ErrNotFound if there is none.
@@ -130,21 +180,77 @@ func (s *Service) Get(ctx context.Context, sku string) (Product, error) {
 }
 
 // List returns up to limit products in SKU order after the cursor, and the
-// cursor of the next page ("" when there is none).
-func (s *Service) List(ctx context.Context, after string, limit int) ([]Product, string, error) {
-	items, next, err := s.Store.Query(ctx, catalogPK, store.Query{After: after, Limit: limit})
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]Product, 0, len(items))
-	for _, it := range items {
-		p, err := decode(it)
+// cursor of the next page ("" when there is none). With all false it skips
+// inactive products (what shoppers see); all true is the admin's list.
+func (s *Service) List(ctx context.Context, after string, limit int, all bool) ([]Product, string, error) {
+	out := make([]Product, 0, limit)
+	for {
+		items, next, err := s.Store.Query(ctx, catalogPK, store.Query{After: after, Limit: limit})
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, p)
+		for i, it := range items {
+			p, err := decode(it)
+			if err != nil {
+				return nil, "", err
+			}
+			if !all && !p.Active {
+				continue
+			}
+			out = append(out, p)
+			if len(out) == limit {
+				if i == len(items)-1 {
+					return out, next, nil
+				}
+				return out, it.SK, nil
+			}
+		}
+		if next == "" {
+			return out, "", nil
+		}
+		after = next
 	}
-	return out, next, nil
+}
+
+// Edit is one change to a product, as POST /products carries it: the fields
+// that are set change, the others keep their value. A new product needs
+// Title and Price; Active defaults to true and Stock to unlimited.
+type Edit struct {
+	SKU        string
+	Title      *string
+	Price      *int64
+	Active     *bool
+	Stock      *int64 // the absolute number left to sell from now on
+	StockDelta *int64 // added to the stock as it is when the edit lands
+	IfVersion  *int64 // the Version the editor loaded; 0: the product must not exist yet
+}
+
+// Validate checks the fields that are set, on their own.
+func (e Edit) Validate() error {
+	switch {
+	case !validSKU(e.SKU):
+		return apperr.Invalidf("field \"sku\" must be 1 to 64 characters of 0-9 A-Z a-z _ . -")
+	case e.Stock != nil && e.StockDelta != nil:
+		return apperr.Invalidf("fields \"stock\" and \"stock_delta\" do not go together: stock sets the stock, stock_delta adjusts it")
+	case e.StockDelta != nil && (*e.StockDelta < -MaxStock || *e.StockDelta > MaxStock):
+		return apperr.Invalidf("field \"stock_delta\" must be -%d to %d", MaxStock, MaxStock)
+	case e.IfVersion != nil && *e.IfVersion < 0:
+		return apperr.Invalidf("field \"if_version\" must be 0 or more")
+	}
+	p := Product{SKU: e.SKU, Title: "t", Price: 1, Stock: e.Stock}
+	if e.Title != nil {
+		p.Title = *e.Title
+	}
+	if e.Price != nil {
+		p.Price = *e.Price
+	}
+	return p.Validate()
+}
+
+// fields reports whether e sets a field that counts as an edit (everything
+// but StockDelta, which moves the stock as a sale does).
+func (e Edit) fields() bool {
+	return e.Title != nil || e.Price != nil || e.Active != nil || e.Stock != nil
 }
 
 // PutResult is the outcome of Put, and what its idempotency record holds.
@@ -153,9 +259,14 @@ type PutResult struct {
 	Created bool    `json:"created"` // false: an existing product was replaced
 }
 
+// maxAttempts bounds how often a write is retried after orders moved the
+// stock counter under it.
+const maxAttempts = 30
+
 // Put creates the product, or replaces the one with the same SKU (keeping its
 // creation time, and its stock when p.Stock is nil but the product was
-// limited: use a stock of 0 to stop selling, Active false to hide it).
+// limited). Active false takes it off sale; a stock of 0 does not (see the
+// package doc).
 // idemKey, when non-zero, is written in the same transaction with the
 // PutResult's JSON; if a record is already there, Put returns a
 // *store.ConditionError with Index 1 and the caller replays the record.
@@ -163,52 +274,118 @@ func (s *Service) Put(ctx context.Context, p Product, idemKey idem.Key) (res Put
 	if err := p.Validate(); err != nil {
 		return PutResult{}, err
 	}
+	return s.Save(ctx, Edit{SKU: p.SKU, Title: &p.Title, Price: &p.Price, Active: &p.Active, Stock: p.Stock}, idemKey)
+}
+
+// Save applies an edit: it creates the product or changes the fields e sets.
+// Returns invalid_request errors, ErrVersionConflict (IfVersion is stale),
+// ErrNotFound (IfVersion ≥ 1 or a StockDelta for a product that does not
+// exist), ErrStockNegative, ErrStockUnlimited. idemKey as for Put.
+func (s *Service) Save(ctx context.Context, e Edit, idemKey idem.Key) (res PutResult, err error) {
+	if err := e.Validate(); err != nil {
+		return PutResult{}, err
+	}
 	// The product item is also the stock counter: orders bump its version, so
 	// a conflict on it (op 0) is retried on a fresh read.
-	for attempt := 0; attempt < 10; attempt++ {
-		res, err = s.put(ctx, p, idemKey)
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		res, err = s.save(ctx, e, idemKey)
 		if store.FailedOp(err) != 0 {
 			return res, err
+		}
+		if werr := backoff(ctx, attempt); werr != nil {
+			return PutResult{}, werr
 		}
 	}
 	return PutResult{}, err
 }
 
-func (s *Service) put(ctx context.Context, p Product, idemKey idem.Key) (PutResult, error) {
+// backoff waits a random while, longer after each attempt (at most 20 ms), so
+// that editors racing a flash sale do not retry in lockstep.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(time.Millisecond<<attempt, 20*time.Millisecond)) + 1))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (s *Service) save(ctx context.Context, e Edit, idemKey idem.Key) (PutResult, error) {
 	now := s.Now().UTC()
-	cur, err := s.Store.Get(ctx, Key(p.SKU))
+	cur, err := s.Store.Get(ctx, Key(e.SKU))
 	exists := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return PutResult{}, err
 	}
-	r := record{SKU: p.SKU, Title: p.Title, Price: p.Price, Active: p.Active, CreatedAt: now, UpdatedAt: now}
+	var r record
 	var n int64
 	if exists {
-		old, err := decode(cur)
-		if err != nil {
+		if r, err = decodeRecord(cur); err != nil {
 			return PutResult{}, err
 		}
-		r.CreatedAt = old.CreatedAt
-		if p.Stock == nil && old.Limited() {
-			p.Stock = old.Stock
-		}
+		n = cur.N
 	}
-	if p.Stock != nil {
-		r.Limited, n = true, *p.Stock
+	switch {
+	case e.IfVersion != nil && !exists && *e.IfVersion != 0:
+		return PutResult{}, ErrNotFound.WithMessage("no product has sku %q: if_version %d names a product that does not exist", e.SKU, *e.IfVersion)
+	case e.IfVersion != nil && exists && *e.IfVersion != r.Version:
+		return PutResult{}, ErrVersionConflict.WithMessage("product %q is at version %d, not %d: it was edited meanwhile; reload it and edit again", e.SKU, r.Version, *e.IfVersion)
+	case !exists && e.StockDelta != nil:
+		return PutResult{}, ErrNotFound.WithMessage("no product has sku %q: stock_delta adjusts an existing product's stock; create it with stock", e.SKU)
+	case !exists && e.Title == nil:
+		return PutResult{}, apperr.Invalidf("field \"title\" is required")
+	case !exists && e.Price == nil:
+		return PutResult{}, apperr.Invalidf("field \"price\" is required")
+	}
+	if !exists {
+		r = record{SKU: e.SKU, Active: true, CreatedAt: now}
+	}
+	if e.Title != nil {
+		r.Title = *e.Title
+	}
+	if e.Price != nil {
+		r.Price = *e.Price
+	}
+	if e.Active != nil {
+		r.Active = *e.Active
+	}
+	if e.Stock != nil {
+		r.Limited, n = true, *e.Stock
+	}
+	if d := e.StockDelta; d != nil {
+		switch {
+		case !r.Limited:
+			return PutResult{}, ErrStockUnlimited.WithMessage("product %q has no stock limit: set \"stock\" to start counting", e.SKU)
+		case n+*d < 0:
+			return PutResult{}, ErrStockNegative.WithMessage("product %q has %d in stock: a stock_delta of %d would leave %d", e.SKU, n, *d, n+*d)
+		case n+*d > MaxStock:
+			return PutResult{}, apperr.Invalidf("field \"stock_delta\": product %q has %d in stock, and the stock may not exceed %d", e.SKU, n, MaxStock)
+		}
+		n += *d
+	}
+	switch {
+	case !exists:
+		r.Version = 1
+	case e.fields():
+		r.Version++
+	}
+	r.UpdatedAt = now
+	out := r.product(n)
+	if err := out.Validate(); err != nil {
+		return PutResult{}, err
 	}
 	val, err := json.Marshal(r)
 	if err != nil {
 		return PutResult{}, err
 	}
-	op := store.Put(store.Item{Key: Key(p.SKU), Value: val, N: n})
+	op := store.Put(store.Item{Key: Key(e.SKU), Value: val, N: n})
 	if exists {
 		op = op.IfVersion(cur.Version)
 	} else {
 		op = op.IfAbsent()
-	}
-	out, err := decode(store.Item{Key: Key(p.SKU), Value: val, N: n})
-	if err != nil {
-		return PutResult{}, err
 	}
 	res := PutResult{Product: out, Created: !exists}
 	ops := []store.Op{op}

@@ -72,6 +72,18 @@ func (s *Sessions) RequireAny(h http.Handler) http.Handler {
 	})
 }
 
+// AllowAdmin marks requests that carry the admin token (IsAdmin) and lets
+// every other request through unchanged, whatever it carries: for public
+// routes that show the admin more (GET /products lists inactive products too).
+func (s *Sessions) AllowAdmin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := bearer(r); ok && s.isAdmin(tok) {
+			r = r.WithContext(WithAdmin(r.Context()))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // isAdmin compares hashes in constant time, so neither the token's bytes
 // nor its length leak through timing.
 func (s *Sessions) isAdmin(tok string) bool {

@@ -66,6 +66,8 @@ func TestMiddleware(t *testing.T) {
 	mux.Handle("/any", s.RequireAny(http.HandlerFunc(whoami)))
 	mux.Handle("/noadmin", noAdmin.RequireAdmin(http.HandlerFunc(whoami)))
 	mux.Handle("/noadmin-any", noAdmin.RequireAny(http.HandlerFunc(whoami)))
+	mux.Handle("/public", s.AllowAdmin(http.HandlerFunc(whoami)))
+	mux.Handle("/noadmin-public", noAdmin.AllowAdmin(http.HandlerFunc(whoami)))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -99,6 +101,15 @@ func TestMiddleware(t *testing.T) {
 		{"/any", "Bearer " + forged, reply{401, "invalid_token"}},
 		{"/noadmin-any", "Bearer " + adminToken, reply{401, "invalid_token"}},
 		{"/noadmin-any", "Bearer " + userTok, user},
+
+		// AllowAdmin refuses nobody and marks only the admin token.
+		{"/public", "", reply{200, "user= admin=false"}},
+		{"/public", "Bearer " + adminToken, admin},
+		{"/public", "Bearer " + adminToken + "x", reply{200, "user= admin=false"}},
+		{"/public", "Bearer " + userTok, reply{200, "user= admin=false"}},
+		{"/public", "Bearer garbage", reply{200, "user= admin=false"}},
+		{"/noadmin-public", "Bearer " + adminToken, reply{200, "user= admin=false"}},
+		{"/noadmin-public", "Bearer ", reply{200, "user= admin=false"}},
 	}
 	for _, c := range cases {
 		t.Run(c.path+" "+c.auth, func(t *testing.T) {

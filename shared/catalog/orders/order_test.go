@@ -131,7 +131,7 @@ func TestProductsHTTP(t *testing.T) {
 			t.Fatalf("admin replace: %d %v", s, out)
 		}
 		for _, bad := range []map[string]any{
-			{"sku": "tea", "title": "x"},
+			{"sku": "new", "title": "x"}, // a create needs a price (a replace keeps it)
 			{"sku": "tea", "title": "x", "price": 0},
 			{"sku": "bad sku!", "title": "x", "price": 1},
 			{"sku": "tea", "title": "x", "price": 1, "stock": -1},

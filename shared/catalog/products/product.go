@@ -15,8 +15,10 @@ import (
 	"github.com/minifn/minifn/shared/store"
 )
 
-// ProductsHandler serves GET /products (anyone) and POST /products (admin; the
-// caller wraps it in the admin middleware or RequireAny).
+// ProductsHandler serves GET /products (anyone: the products on sale; the
+// admin: all of them) and POST /products (admin). The caller wraps POST in the
+// admin middleware, and GET in session.AllowAdmin so that the admin token is
+// recognised there.
 func ProductsHandler(ps *product.Service, st store.Store) http.Handler {
 	rt := httpapi.NewRouter()
 	rt.HandleFunc("GET /products", listProducts(ps))
@@ -25,13 +27,14 @@ func ProductsHandler(ps *product.Service, st store.Store) http.Handler {
 }
 
 // listProducts serves GET /products, in SKU order, paginated with ?after=.
+// Inactive products are listed to the admin only.
 func listProducts(ps *product.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		limit, err := productsLimit(r, 100)
 		if err != nil {
 			return err
 		}
-		list, next, err := ps.List(r.Context(), r.URL.Query().Get("after"), limit)
+		list, next, err := ps.List(r.Context(), r.URL.Query().Get("after"), limit, session.IsAdmin(r.Context()))
 		if err != nil {
 			return err
 		}
@@ -44,12 +47,16 @@ func listProducts(ps *product.Service) httpapi.Func {
 	}
 }
 
+// productInput is POST /products: the fields present change, the others are
+// kept (a new product needs title and price; active defaults to true).
 type productInput struct {
-	SKU    string `json:"sku"`
-	Title  string `json:"title"`
-	Price  *int64 `json:"price"`
-	Stock  *int64 `json:"stock"`
-	Active *bool  `json:"active"` // default true
+	SKU        string  `json:"sku"`
+	Title      *string `json:"title"`
+	Price      *int64  `json:"price"`
+	Stock      *int64  `json:"stock"`       // absolute
+	StockDelta *int64  `json:"stock_delta"` // relative to the stock now
+	Active     *bool   `json:"active"`
+	IfVersion  *int64  `json:"if_version"` // the version the editor loaded
 }
 
 func putProduct(ps *product.Service, st store.Store) httpapi.Func {
@@ -65,10 +72,11 @@ func putProduct(ps *product.Service, st store.Store) httpapi.Func {
 		if err := httpapi.Decode(r, &in); err != nil {
 			return err
 		}
-		if in.Price == nil {
-			return apperr.Invalidf("field \"price\" is required")
+		edit := product.Edit{SKU: in.SKU, Title: in.Title, Price: in.Price, Active: in.Active,
+			Stock: in.Stock, StockDelta: in.StockDelta, IfVersion: in.IfVersion}
+		if err := edit.Validate(); err != nil {
+			return err
 		}
-		p := product.Product{SKU: in.SKU, Title: in.Title, Price: *in.Price, Stock: in.Stock, Active: in.Active == nil || *in.Active}
 		ik, err := idem.New("products", "admin", key, in)
 		if err != nil {
 			return err
@@ -76,7 +84,7 @@ func putProduct(ps *product.Service, st store.Store) httpapi.Func {
 		if b, ok, err := ik.Lookup(r.Context(), st); err != nil || ok {
 			return replayProduct(w, b, err)
 		}
-		res, err := ps.Put(r.Context(), p, ik)
+		res, err := ps.Save(r.Context(), edit, ik)
 		if !ik.IsZero() && store.FailedOp(err) == 1 {
 			b, _, err := ik.Lookup(r.Context(), st)
 			return replayProduct(w, b, err)

@@ -11,14 +11,15 @@ import (
 	"github.com/minifn/minifn/shared/product"
 )
 
-// Products lists the catalog (anyone) and creates or replaces products (admin).
+// Products lists the catalog (anyone: what is on sale; the admin: everything)
+// and creates or edits products (admin).
 var Products = app.Spec{
 	Name:   "products",
 	Routes: []string{"GET /products", "POST /products"},
 	Build: func(a *app.App) (platform.Function, error) {
 		h := ProductsHandler(&product.Service{Store: a.Store, Now: a.Now}, a.Store)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"GET /products":  h,
+			"GET /products":  a.Sessions.AllowAdmin(h),
 			"POST /products": a.Sessions.RequireAdmin(h),
 		})}, nil
 	},
