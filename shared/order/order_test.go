@@ -153,7 +153,11 @@ func TestIdempotentCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := e.Orders.Create(ctx, "u1", line("tea", 3), "key-1")
+		// The same key with another request is refused, and creates nothing.
+		if _, err := e.Orders.Create(ctx, "u1", line("tea", 3), "key-1"); !errors.Is(err, idem.ErrKeyReused) {
+			t.Fatalf("same key, other quantity: %v; want idem.ErrKeyReused", err)
+		}
+		again, err := e.Orders.Create(ctx, "u1", line("tea", 2), "key-1")
 		if err != nil {
 			t.Fatal(err)
 		}
