@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -219,6 +220,11 @@ func TestGolden(t *testing.T) {
 		header: map[string]string{"Idempotency-Key": "c1"}}).must(t, 201)
 	counter := g.do("create a percent-off campaign", "POST", "/campaigns", goldenReq{token: admin,
 		body: `{"title":"20% off","discount":{"percent_off":20,"max_off":1000},"stock":5,"per_user_limit":2,"valid_days":7}`}).must(t, 201)
+	until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	g.do("create a campaign with absolute validity", "POST", "/campaigns", goldenReq{token: admin,
+		body: `{"title":"Weekend","description":"Saturday and Sunday","discount":{"amount_off":300},"stock":10,` +
+			`"claim_ends_at":"` + until.Add(-time.Hour).Format(time.RFC3339) + `","valid_from":"` +
+			until.Add(-24*time.Hour).Format(time.RFC3339) + `","valid_until":"` + until.Format(time.RFC3339) + `"}`}).must(t, 201)
 	g.do("list active campaigns", "GET", "/campaigns", goldenReq{token: alice}).must(t, 200)
 	claim := g.do("claim a coupon", "POST", "/coupons/claim", goldenReq{token: alice, body: `{"campaign_id":"` + campID + `"}`,
 		header: map[string]string{"Idempotency-Key": "k1"}}).must(t, 201)
@@ -279,6 +285,8 @@ func TestGolden(t *testing.T) {
 	g.do("cancel it", "POST", "/orders/"+otherID+"/cancel", goldenReq{token: alice}).must(t, 200)
 	g.do("cancel the paid order", "POST", "/orders/"+orderID+"/cancel", goldenReq{token: alice}).must(t, 409)
 	g.do("list my orders", "GET", "/orders", goldenReq{token: alice}).must(t, 200)
+	page := g.do("list my orders, one a page", "GET", "/orders?limit=1", goldenReq{token: alice}).must(t, 200)
+	g.do("the next page", "GET", "/orders?limit=1&after="+url.QueryEscape(str(t, page, "next")), goldenReq{token: alice}).must(t, 200)
 	g.do("another user's order", "GET", "/orders/"+orderID, goldenReq{token: bob}).must(t, 404)
 
 	// --- engage: points and rewards, Mini-Program codes and scenes
@@ -320,6 +328,7 @@ func TestGolden(t *testing.T) {
 	g.group = "errors"
 	g.do("no token", "GET", "/me", goldenReq{}).must(t, 401)
 	g.do("a forged token", "GET", "/me", goldenReq{token: alice[:len(alice)-2] + "AA"}).must(t, 401)
+	g.do("no token on an admin route", "POST", "/campaigns", goldenReq{body: `{"title":"x"}`}).must(t, 401)
 	g.do("a user on an admin route", "POST", "/products", goldenReq{token: alice, body: `{"sku":"x","title":"x","price":1}`}).must(t, 403)
 	g.do("an unknown route", "GET", "/nope", goldenReq{}).must(t, 404)
 	g.do("an unknown order", "GET", "/orders/ffffffffffffffffffffffffffff", goldenReq{token: alice}).must(t, 404)
@@ -482,17 +491,22 @@ var (
 	digitsRE = regexp.MustCompile(`^[0-9]+$`)
 )
 
-// kindOf says whether the string under key is volatile, and of what kind
-// ("" when it is kept).
-func kindOf(key, v string) string {
+// kindOf says whether the string under key (in an object under parent)
+// is volatile, and of what kind ("" when it is kept). An "id" is named
+// after what holds it (an order's id is <order:1>), an "x_id" after x, so
+// that a new kind of id renumbers nothing else.
+func kindOf(parent, key, v string) string {
 	if _, err := time.Parse(time.RFC3339, v); err == nil {
 		return "time"
 	}
 	switch key {
-	case "token", "openid", "scene", "referrer", "prepay_id", "transaction_id", "nonceStr", "paySign", "request_id":
+	case "token", "openid", "scene", "referrer", "prepay_id", "transaction_id", "refund_id", "nonceStr", "paySign",
+		"request_id", "out_refund_no":
 		return key
-	case "out_trade_no", "out_refund_no":
-		return "id"
+	case "next", "after":
+		return "cursor"
+	case "out_trade_no":
+		return "order"
 	case "code", "codes":
 		if wordRE.MatchString(v) {
 			return ""
@@ -501,17 +515,25 @@ func kindOf(key, v string) string {
 	case "phone", "phone_number", "pure_phone_number", "masked_phone":
 		return "" // the emulator's numbers depend only on the user's name
 	}
-	if key == "id" || strings.HasSuffix(key, "_id") {
-		if wordRE.MatchString(v) {
-			return ""
+	switch {
+	case wordRE.MatchString(v):
+		return ""
+	case key == "id" && parent != "":
+		if parent == "ledger" {
+			return "entry"
 		}
+		return strings.TrimSuffix(parent, "s")
+	case key == "id":
 		return "id"
+	case strings.HasSuffix(key, "_id"):
+		return strings.TrimSuffix(key, "_id")
 	}
 	return ""
 }
 
-// value normalises a decoded JSON value found under key.
-func (n *normalizer) value(key string, v any) any {
+// value normalises a decoded JSON value found under key, in an object
+// under parent.
+func (n *normalizer) value(parent, key string, v any) any {
 	switch v := v.(type) {
 	case map[string]any:
 		// In key order: placeholders are numbered as they are met.
@@ -522,26 +544,26 @@ func (n *normalizer) value(key string, v any) any {
 		sort.Strings(keys)
 		out := make(map[string]any, len(v))
 		for _, k := range keys {
-			out[k] = n.value(k, v[k])
+			out[k] = n.value(key, k, v[k])
 		}
 		return out
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			out[i] = n.value(key, e)
+			out[i] = n.value(parent, key, e)
 		}
 		return out
 	case string:
-		return n.str(key, v)
+		return n.str(parent, key, v)
 	}
 	return v
 }
 
-func (n *normalizer) str(key, v string) string {
+func (n *normalizer) str(parent, key, v string) string {
 	if v == "" {
 		return v
 	}
-	switch k := kindOf(key, v); {
+	switch k := kindOf(parent, key, v); {
 	case k == "time":
 		return "<time>"
 	case key == "timeStamp" && digitsRE.MatchString(v):
@@ -601,7 +623,7 @@ func render(t *testing.T, steps []*goldenStep) map[string]string {
 	files := map[string]*strings.Builder{}
 	for _, s := range steps {
 		// Bodies first: they name the ids that the path and the request use.
-		body := n.value("", s.body)
+		body := n.value("", "", s.body)
 		var hdr []string
 		for _, h := range goldenHeaders {
 			if v := s.header.Get(h); v != "" {
@@ -619,7 +641,7 @@ func render(t *testing.T, steps []*goldenStep) map[string]string {
 			d := json.NewDecoder(strings.NewReader(req))
 			d.UseNumber()
 			if d.Decode(&v) == nil {
-				req = strings.TrimSuffix(marshal(t, n.value("", v), ""), "\n")
+				req = strings.TrimSuffix(marshal(t, n.value("", "", v), ""), "\n")
 			}
 		}
 		b := files[s.group]
