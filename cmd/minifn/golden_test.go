@@ -106,6 +106,10 @@ func (g *goldenRun) do(name, method, path string, r goldenReq) *goldenStep {
 		s.note = fmt.Sprintf("%d bytes", len(raw))
 	}
 	g.steps = append(g.steps, s)
+	// Ids sort by the millisecond they were made in, and lists are newest
+	// first by id: two made in the same millisecond would list in a random
+	// order. One step a millisecond or more apart keeps the lists stable.
+	time.Sleep(2 * time.Millisecond)
 	return s
 }
 
