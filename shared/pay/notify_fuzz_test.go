@@ -120,6 +120,24 @@ func FuzzParseNotifyResource(f *testing.F) {
 	f.Add("TRANSACTION.SUCCESS", "transaction", tx)
 	f.Add("REFUND.SUCCESS", "refund", []byte(`{"mchid":"`+mchID+`","out_trade_no":"ORD1","out_refund_no":"R1","refund_status":"SUCCESS","amount":{"total":1,"refund":1}}`))
 	f.Add("TRANSACTION.SUCCESS", "transaction", []byte(`{"amount":{"total":-1}}`))
+	// Signed and sealed correctly, but for someone else or incomplete: the
+	// parser refuses another appid or mchid (the property below); a foreign
+	// currency or a missing transaction_id reaches the order's checks
+	// (shared/order's FuzzHandlePayment holds those to never marking paid).
+	for _, edit := range []func(map[string]any){
+		func(r map[string]any) { r["appid"] = "wx00000000000000ff" },
+		func(r map[string]any) { delete(r, "appid") },
+		func(r map[string]any) { r["mchid"] = "1900000002" },
+		func(r map[string]any) { delete(r, "mchid") },
+		func(r map[string]any) { r["amount"].(map[string]any)["currency"] = "USD" },
+		func(r map[string]any) { delete(r, "transaction_id") },
+	} {
+		r := successResource("ORD1")
+		edit(r)
+		b, _ := json.Marshal(r)
+		f.Add("TRANSACTION.SUCCESS", "transaction", b)
+	}
+	f.Add("REFUND.SUCCESS", "refund", []byte(`{"mchid":"1900000002","out_trade_no":"ORD1","out_refund_no":"R1","refund_status":"SUCCESS","amount":{"total":1,"refund":1}}`))
 	f.Fuzz(func(t *testing.T, eventType, originalType string, plain []byte) {
 		nonce := "0123456789ab"
 		env, _ := json.Marshal(map[string]any{
