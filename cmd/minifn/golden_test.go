@@ -341,6 +341,12 @@ func TestGolden(t *testing.T) {
 	g.do("a missing field", "POST", "/products", goldenReq{token: admin, body: `{"sku":"x","price":1}`}).must(t, 400)
 	g.do("a body over 64 KiB", "POST", "/login", goldenReq{body: `{"code":"` + strings.Repeat("a", 70<<10) + `"}`}).must(t, 413)
 	g.do("not JSON", "POST", "/login", goldenReq{body: `code=x`, header: map[string]string{"Content-Type": "text/plain"}}).must(t, 415)
+	g.do("an Idempotency-Key reused for another refund", "POST", "/orders/"+orderID+"/refund", goldenReq{token: admin,
+		body: `{"amount":500,"reason":"one latte was cold"}`, header: map[string]string{"Idempotency-Key": "r1"}}).must(t, 422)
+	g.do("a product edit from a stale version", "POST", "/products", goldenReq{token: admin,
+		body: `{"sku":"latte","title":"Latte (hot)","if_version":99}`}).must(t, 409)
+	g.do("a stock delta below zero", "POST", "/products", goldenReq{token: admin,
+		body: `{"sku":"latte","stock_delta":-100000}`}).must(t, 409)
 
 	checkGolden(t, g.steps)
 	checkContractRoutes(t, g.steps)
