@@ -29,7 +29,26 @@ type errorDetail struct {
 	Field    string `json:"field,omitempty"`
 	Location string `json:"location,omitempty"`
 	Issue    string `json:"issue,omitempty"`
+	// SIGN_ERROR's shape: the issue one level down, and the message the
+	// server verified (a real answer is quoted in WECHAT-PROTOCOLS.md §1.6).
+	Detail *struct {
+		Issue string `json:"issue"`
+	} `json:"detail,omitempty"`
+	SignInformation *signInformation `json:"sign_information,omitempty"`
 }
+
+// signInformation is what WeChat Pay tells about the message it verified,
+// so that a client can compare it with the one it signed.
+type signInformation struct {
+	Method               string `json:"method"`
+	URL                  string `json:"url"`
+	SignMessageLength    int    `json:"sign_message_length"`
+	TruncatedSignMessage string `json:"truncated_sign_message"`
+}
+
+// maxSignEcho bounds truncated_sign_message (WeChat Pay's cut is not
+// documented; a body may be large).
+const maxSignEcho = 512
 
 func errorf(status int, code, msg string) *apiError {
 	return &apiError{status: status, Code: code, Message: msg}
@@ -75,15 +94,22 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 	if err != nil {
 		return call{}, errorf(http.StatusBadRequest, "INVALID_REQUEST", "无法读取请求体")
 	}
+	a := map[string]string{}
+	msg := func() string {
+		return r.Method + "\n" + r.URL.RequestURI() + "\n" + a["timestamp"] + "\n" + a["nonce_str"] + "\n" + string(body) + "\n"
+	}
 	signErr := func(issue string) (call, *apiError) {
-		return call{}, &apiError{status: http.StatusUnauthorized, Code: "SIGN_ERROR", Message: "签名错误，请检查后再试",
-			Detail: &errorDetail{Field: "signature", Location: "authorization", Issue: issue}}
+		m := msg()
+		d := &errorDetail{Field: "signature", Location: "authorization", Detail: &struct {
+			Issue string `json:"issue"`
+		}{issue}, SignInformation: &signInformation{Method: r.Method, URL: r.URL.RequestURI(),
+			SignMessageLength: len(m), TruncatedSignMessage: m[:min(len(m), maxSignEcho)]}}
+		return call{}, &apiError{status: http.StatusUnauthorized, Code: "SIGN_ERROR", Message: "错误的签名，验签失败", Detail: d}
 	}
 	scheme, params, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || scheme != authScheme {
 		return signErr("Authorization must use " + authScheme)
 	}
-	a := map[string]string{}
 	for _, kv := range strings.Split(params, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok || len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
@@ -97,7 +123,8 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 		return signErr("nonce_str and signature are required")
 	case !ok:
 		return signErr("unknown mchid")
-	case a["serial_no"] != m.CertSerial:
+	case !strings.EqualFold(a["serial_no"], m.CertSerial):
+		// A serial is hex; clients send it in either case (§1.6).
 		return signErr("serial_no is not the merchant's certificate")
 	}
 	ts, err := strconv.ParseInt(a["timestamp"], 10, 64)
@@ -111,8 +138,7 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 	if err != nil {
 		return signErr("signature is not base64")
 	}
-	msg := r.Method + "\n" + r.URL.RequestURI() + "\n" + a["timestamp"] + "\n" + a["nonce_str"] + "\n" + string(body) + "\n"
-	sum := sha256.Sum256([]byte(msg))
+	sum := sha256.Sum256([]byte(msg()))
 	if rsa.VerifyPKCS1v15(m.PublicKey, crypto.SHA256, sum[:], sig) != nil {
 		return signErr("sign not match")
 	}
