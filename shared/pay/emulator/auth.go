@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -73,16 +74,17 @@ type call struct {
 // *apiError, or nil for no body.
 func (e *Emulator) v3(h func(c call) (int, any)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.responseSigner(r)
 		c, aerr := e.authenticate(r)
 		if aerr != nil {
-			e.reply(w, aerr.status, aerr)
+			e.reply(w, aerr.status, aerr, s)
 			return
 		}
 		status, v := h(c)
 		if ae, ok := v.(*apiError); ok {
 			status = ae.status
 		}
-		e.reply(w, status, v)
+		e.reply(w, status, v, s)
 	})
 }
 
@@ -150,14 +152,30 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 	return call{r: r, mchid: a["mchid"], m: m, body: body}, nil
 }
 
-// reply writes status and v (nil: no body) signed with the platform key.
-func (e *Emulator) reply(w http.ResponseWriter, status int, v any) {
+var mchidParam = regexp.MustCompile(`mchid="([^"]*)"`)
+
+// responseSigner picks the key an answer to r is signed with: the public
+// key when r says it verifies with it (Wechatpay-Serial: PUB_KEY_ID_…, as
+// WeChat Pay does during a switch), else the caller's mode.
+func (e *Emulator) responseSigner(r *http.Request) signer {
+	mode := ModePublicKey
+	if m, ok := e.opts.Merchants[mchidParam.FindStringSubmatch(r.Header.Get("Authorization") + `mchid=""`)[1]]; ok &&
+		r.Header.Get("Wechatpay-Serial") != e.keyID {
+		mode = m.Mode
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.signerLocked(Merchant{}, mode)
+}
+
+// reply writes status and v (nil: no body) signed by s.
+func (e *Emulator) reply(w http.ResponseWriter, status int, v any, s signer) {
 	var body []byte
 	if v != nil {
 		body, _ = json.Marshal(v) // our own types always marshal
 		w.Header().Set("Content-Type", "application/json")
 	}
-	for k, vs := range e.signedHeaders(body, e.now()) {
+	for k, vs := range e.signedHeaders(body, e.now(), s) {
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Request-ID", randomString(32))
@@ -165,20 +183,20 @@ func (e *Emulator) reply(w http.ResponseWriter, status int, v any) {
 	w.Write(body)
 }
 
-// signedHeaders returns the Wechatpay-* headers for body at time at.
-func (e *Emulator) signedHeaders(body []byte, at time.Time) http.Header {
+// signedHeaders returns the Wechatpay-* headers for body at time at, signed by s.
+func (e *Emulator) signedHeaders(body []byte, at time.Time, s signer) http.Header {
 	ts, nonce := strconv.FormatInt(at.Unix(), 10), randomString(32)
 	h := http.Header{}
 	h.Set("Wechatpay-Timestamp", ts)
 	h.Set("Wechatpay-Nonce", nonce)
-	h.Set("Wechatpay-Serial", e.keyID)
-	h.Set("Wechatpay-Signature", e.sign(ts+"\n"+nonce+"\n"+string(body)+"\n"))
+	h.Set("Wechatpay-Serial", s.serial)
+	h.Set("Wechatpay-Signature", s.sign(ts+"\n"+nonce+"\n"+string(body)+"\n"))
 	return h
 }
 
-func (e *Emulator) sign(msg string) string {
+func (s signer) sign(msg string) string {
 	sum := sha256.Sum256([]byte(msg))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, e.key, crypto.SHA256, sum[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
 	if err != nil {
 		panic("emulator: signing failed: " + err.Error()) // only with a broken key, which New rules out
 	}
