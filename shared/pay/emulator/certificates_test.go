@@ -159,7 +159,7 @@ func TestRotationAndSignerControls(t *testing.T) {
 	if ctl.StatusCode != http.StatusNoContent {
 		t.Fatalf("sign-next: %d", ctl.StatusCode)
 	}
-	e.do(t, "POST", "/v3/pay/transactions/jsapi", e.prepayBody("T20241002", 5), e.k.merchant, time.Now())
+	e.doRaw(t, "POST", "/v3/pay/transactions/jsapi", e.prepayBody("T20241002", 5))
 	e.doRaw(t, "POST", "/v3/pay/transactions/jsapi", e.prepayBody("T20241003", 5))
 	e.emu.Pay(context.Background(), "T20241002")
 	e.nextNotify(t) // checks the public key's signature
