@@ -147,6 +147,13 @@ func (e *Emulator) Certificates() (map[string]string, error) {
 	return out, nil
 }
 
+// CertificateDownloads counts the answers to GET /v3/certificates so far.
+func (e *Emulator) CertificateDownloads() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.certFetches
+}
+
 // SignNextNotify makes the next notify sent to mchid (with its retries and
 // resends) signed with the certificate (ModeCertificate) or the public key
 // (ModePublicKey), whatever the merchant's mode: during a switch, WeChat
@@ -204,6 +211,9 @@ func (e *Emulator) listCertificates(c call) (int, any) {
 		EncryptCertificate enc    `json:"encrypt_certificate"`
 	}
 	data := []item{}
+	e.mu.Lock()
+	e.certFetches++
+	e.mu.Unlock()
 	if c.m.Mode != ModeCertificate {
 		return http.StatusOK, map[string]any{"data": data}
 	}

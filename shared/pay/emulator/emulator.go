@@ -83,6 +83,7 @@ type Emulator struct {
 	bodies       map[string]notifyJob // last body sent per delivery id
 	certs        []*platformCert      // listed platform certificates, oldest first; the last signs
 	nextSigner   map[string]string    // by mchid: the mode of its next notify (SignNextNotify)
+	certFetches  int                  // GET /v3/certificates answered 200
 }
 
 type tradeKey struct{ mchid, no string }
