@@ -80,7 +80,7 @@ func TestPayNotifyCertificateModes(t *testing.T) {
 					t.Fatal(err)
 				}
 				e.Clock.Advance(61e9) // past the download rate limit
-				pay("k2") // the rotated certificate: one refresh, then accepted
+				pay("k2")             // the rotated certificate: one refresh, then accepted
 				if mode == "both" {
 					e.Emulator.SignNextNotify(ordertest.MchID, emulator.ModePublicKey)
 					pay("k3") // the public key
