@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Mini-Program kit's tests (node --test) and the merchant console's
 # browser tests (Debian's chromium driven by playwright-core), both against
-# one real `minifn dev` built from this tree. Fails on any failed or skipped
+# one real `minifn dev` built from this tree; and a third-party WeChat Pay
+# client (npm) against `minifn emulator` from the same binary. Fails on any failed or skipped
 # test. Prints where the console's screenshots went.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -76,5 +77,7 @@ run() {
 result=0
 run kit node --test --test-reporter=tap miniprogram/test/*.test.js || result=1
 run console bash -c 'cd e2e && exec node --test --test-reporter=tap --test-concurrency=1 console.test.js' || result=1
+# A third-party WeChat Pay client (wechatpay-axios-plugin) against `minifn emulator`, which the test starts.
+run paysandbox bash -c "cd e2e && MINIFN_BIN='$tmp/minifn' exec node --test --test-reporter=tap --test-concurrency=1 paysandbox.test.js" || result=1
 echo "screenshots: $MINIFN_SCREENSHOTS"
 exit "$result"

@@ -2,29 +2,60 @@ package main
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/pay"
+	payemu "github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/platform"
 )
 
 // emulatorCmd serves the WeChat and WeChat Pay emulators alone, for function
-// binaries started by hand. It writes the generated merchant key and the
-// emulator's public key to dir, since those variables take a file path.
+// binaries started by hand or for a WeChat Pay client of any stack. It writes
+// the generated merchant key and the emulator's public key to dir, since
+// those variables take a file path. The Pay flags set the merchant a foreign
+// client brings (its mchid, certificate serial, public key, APIv3 key) and
+// how the emulator signs (--pay-mode).
 func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("emulator")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
 	dir := fs.String("dir", filepath.Join(defaultDir, "emulator"), "where the generated Pay keys are written")
+	mode := fs.String("pay-mode", payemu.ModePublicKey, "how WeChat Pay signs answers and notifies: public_key or certificate")
+	mchid := fs.String("pay-mchid", devMchID, "the emulated merchant id")
+	merchantKey := fs.String("pay-merchant-public-key", "", "PEM file of the merchant's public key (or API certificate) that verifies its requests; default: a generated pair")
+	serial := fs.String("pay-merchant-serial", "", "the merchant API certificate serial its requests carry (hex, either case); default: generated")
+	apiv3 := fs.String("pay-apiv3-key", "", "the merchant's 32-byte APIv3 key; default: generated")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
 		return fmt.Errorf("%w: unexpected %q", errUsage, rest[0])
 	}
-	emu, err := newEmulators(nil)
+	s := paySettings{mode: *mode, mchid: *mchid, certSerial: *serial, apiv3Key: *apiv3}
+	switch {
+	case s.mode != payemu.ModePublicKey && s.mode != payemu.ModeCertificate:
+		return fmt.Errorf("%w: --pay-mode must be public_key or certificate", errUsage)
+	case s.apiv3Key != "" && len(s.apiv3Key) != 32:
+		return fmt.Errorf("%w: --pay-apiv3-key must be 32 bytes", errUsage)
+	case (*merchantKey == "") != (s.certSerial == ""):
+		return fmt.Errorf("%w: --pay-merchant-public-key and --pay-merchant-serial go together", errUsage)
+	}
+	if *merchantKey != "" {
+		pub, err := loadMerchantPublicKey(*merchantKey)
+		if err != nil {
+			return err
+		}
+		s.merchant = pub
+	}
+	emu, err := newEmulatorsFor(nil, s)
 	if err != nil {
 		return err
 	}
@@ -36,38 +67,74 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 	base := "http://" + ln.Addr().String()
 	var cfg app.Config
 	emu.configure(&cfg, base)
-	keys, err := writeKeys(*dir, cfg)
+	keys, err := writeKeys(*dir, cfg, emu.pay.PublicKeyPEM())
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(out, `minifn emulator: WeChat and WeChat Pay on %[1]s
-
-Point a function at it:
+	_, keyID := emu.pay.PublicKey()
+	fmt.Fprintf(out, "minifn emulator: WeChat and WeChat Pay on %[1]s\n\n", base)
+	if emu.merchantKey != nil {
+		fmt.Fprintf(out, `Point a function at it:
   export MINIFN_WECHAT_API_BASE=%[1]s MINIFN_WECHAT_APPID=%[2]s MINIFN_WECHAT_SECRET=%[3]s
   export MINIFN_PAY_API_BASE=%[1]s MINIFN_PAY_MCHID=%[4]s MINIFN_PAY_CERT_SERIAL=%[5]s
   export MINIFN_PAY_APIV3_KEY=%[6]s MINIFN_PAY_PRIVATE_KEY=%[7]s
-  export MINIFN_PAY_PUBLIC_KEY_ID=%[8]s MINIFN_PAY_PUBLIC_KEY=%[9]s
-  export MINIFN_PAY_NOTIFY_URL=http://127.0.0.1:8080/pay/notify   # where your pay-notify function listens
+`, base, cfg.WechatAppid, string(cfg.WechatSecret), cfg.PayMchid, cfg.PayCertSerial, string(cfg.PayApiv3Key), keys[0])
+		if cfg.PayPublicKeyID != "" {
+			fmt.Fprintf(out, "  export MINIFN_PAY_PUBLIC_KEY_ID=%s MINIFN_PAY_PUBLIC_KEY=%s\n", cfg.PayPublicKeyID, keys[1])
+		}
+		fmt.Fprintf(out, "  export MINIFN_PAY_NOTIFY_URL=http://127.0.0.1:8080/pay/notify   # where your pay-notify function listens\n")
+	} else {
+		fmt.Fprintf(out, "WeChat Pay merchant %s (its own key and serial; APIv3 key as given)\n", emu.mchid)
+	}
+	fmt.Fprintf(out, `WeChat Pay signs with: %[2]s (public key id %[3]s, PEM in %[4]s;
+  platform certificates: GET %[1]s/v3/certificates, or unsigned GET %[1]s/_emulator/certificates)
 Mint a login code for a test user:
   curl -s -X POST %[1]s/_emulator/login-code -H 'Content-Type: application/json' -d '{"user":"alice"}'
 Pay a pending order ("the user pays now"):
   curl -s -X POST %[1]s/_emulator/pay/OUT_TRADE_NO
 
-`, base, cfg.WechatAppid, string(cfg.WechatSecret), cfg.PayMchid, cfg.PayCertSerial, string(cfg.PayApiv3Key),
-		keys[0], cfg.PayPublicKeyID, keys[1])
+`, base, s.mode, keyID, keys[1])
 	return platform.Serve(ctx, ln, emu.handler())
 }
 
-// writeKeys writes the emulated merchant's private key and the emulator's
-// public key under dir and returns their paths. These keys exist only for
-// this emulator run: nothing real is signed with them.
-func writeKeys(dir string, cfg app.Config) ([2]string, error) {
+// loadMerchantPublicKey reads the merchant's public key from a PEM file: a
+// public key, or its API certificate (apiclient_cert.pem).
+func loadMerchantPublicKey(path string) (*rsa.PublicKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--pay-merchant-public-key: %w", err)
+	}
+	if block, _ := pem.Decode(data); block != nil && block.Type == "CERTIFICATE" {
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, errors.New("--pay-merchant-public-key: the certificate does not parse")
+		}
+		if k, ok := c.PublicKey.(*rsa.PublicKey); ok {
+			return k, nil
+		}
+		return nil, errors.New("--pay-merchant-public-key: not an RSA certificate")
+	}
+	k, err := pay.LoadPublicKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("--pay-merchant-public-key: %s", strings.TrimPrefix(err.Error(), "pay: "))
+	}
+	return k, nil
+}
+
+// writeKeys writes the emulated merchant's private key (when generated) and
+// the emulator's public key under dir and returns their paths. These keys
+// exist only for this emulator run: nothing real is signed with them.
+func writeKeys(dir string, cfg app.Config, platformPub string) ([2]string, error) {
 	paths := [2]string{filepath.Join(dir, "merchant-key.pem"), filepath.Join(dir, "wechatpay-public-key.pem")}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return paths, err
 	}
-	for i, b := range [][]byte{cfg.PayPrivateKey, cfg.PayPublicKey} {
+	for i, b := range [][]byte{cfg.PayPrivateKey, []byte(platformPub)} {
+		if len(b) == 0 {
+			paths[i] = ""
+			continue
+		}
 		if err := os.WriteFile(paths[i], b, 0o600); err != nil {
 			return paths, err
 		}

@@ -25,8 +25,11 @@ type emulators struct {
 	wechat *emulator.Emulator
 	pay    *payemu.Emulator
 	// The emulated merchant: its key signs our requests to the Pay emulator,
-	// which verifies them with the public half.
+	// which verifies them with the public half (nil when the merchant brought
+	// its own key: paySettings.merchant).
 	merchantKey *rsa.PrivateKey
+	mchid       string
+	payMode     string
 	certSerial  string
 	apiv3Key    string
 	// Which emulators are served: both until configure finds real credentials.
@@ -34,14 +37,43 @@ type emulators struct {
 }
 
 func newEmulators(now func() time.Time) (*emulators, error) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
+	return newEmulatorsFor(now, paySettings{})
+}
+
+// paySettings describe the emulated merchant when a client other than
+// minifn's brings its own (`minifn emulator` flags); zero values are
+// generated.
+type paySettings struct {
+	mode       string         // payemu.ModePublicKey (default) or payemu.ModeCertificate
+	mchid      string         // default devMchID
+	merchant   *rsa.PublicKey // the merchant's public key; default a generated pair
+	certSerial string         // the merchant certificate serial its requests carry
+	apiv3Key   string         // 32 bytes
+}
+
+func newEmulatorsFor(now func() time.Time, s paySettings) (*emulators, error) {
+	e := &emulators{wechat: emulator.New(emulator.Options{Now: now}),
+		certSerial: s.certSerial, apiv3Key: s.apiv3Key, mchid: s.mchid, payMode: s.mode, wechatOn: true, payOn: true}
+	pub := s.merchant
+	if pub == nil {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, err
+		}
+		e.merchantKey, pub = key, &key.PublicKey
 	}
-	e := &emulators{wechat: emulator.New(emulator.Options{Now: now}), merchantKey: key,
-		certSerial: randomHex(20), apiv3Key: randomHex(16), wechatOn: true, payOn: true}
+	if e.certSerial == "" {
+		e.certSerial = randomHex(20)
+	}
+	if e.apiv3Key == "" {
+		e.apiv3Key = randomHex(16)
+	}
+	if e.mchid == "" {
+		e.mchid = devMchID
+	}
+	var err error
 	e.pay, err = payemu.New(payemu.Options{Now: now, Merchants: map[string]payemu.Merchant{
-		devMchID: {PublicKey: &key.PublicKey, CertSerial: e.certSerial, APIv3Key: e.apiv3Key},
+		e.mchid: {PublicKey: pub, CertSerial: e.certSerial, APIv3Key: e.apiv3Key, Mode: s.mode},
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("the WeChat Pay emulator: %w", err)
@@ -65,6 +97,8 @@ func (e *emulators) routes() map[string]http.Handler {
 		routes["/_emulator/notifies"] = pc
 		routes["/_emulator/notifies/"] = pc // notify deliveries
 		routes["/_emulator/refunds/"] = pc
+		routes["/_emulator/certificates"] = pc
+		routes["/_emulator/certificates/"] = pc // platform certificates: list, rotate
 	}
 	return routes
 }
@@ -90,11 +124,18 @@ func (e *emulators) configure(cfg *app.Config, base string) (wechat, pay bool) {
 	}
 	e.wechatOn = wechat
 	if !cfg.HasPay() {
-		pub, keyID := e.pay.PublicKey()
-		cfg.PayMchid, cfg.PayCertSerial, cfg.PayApiv3Key = devMchID, e.certSerial, app.Secret(e.apiv3Key)
-		cfg.PayPrivateKey = pemBlock("PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(e.merchantKey)))
-		cfg.PayPublicKeyID, cfg.PayPublicKey = keyID, pemBlock("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(pub)))
-		cfg.PayAPIBase, cfg.PayNotifyURL = base, base+"/pay/notify"
+		// With a merchant key of its own (another client), there is nothing
+		// of ours to configure: the emulator serves Pay all the same.
+		if e.merchantKey != nil {
+			cfg.PayMchid, cfg.PayCertSerial, cfg.PayApiv3Key = e.mchid, e.certSerial, app.Secret(e.apiv3Key)
+			cfg.PayPrivateKey = pemBlock("PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(e.merchantKey)))
+			cfg.PayAPIBase, cfg.PayNotifyURL = base, base+"/pay/notify"
+			if e.payMode != payemu.ModeCertificate {
+				// Certificate mode sets no public key: functions download certificates.
+				pub, keyID := e.pay.PublicKey()
+				cfg.PayPublicKeyID, cfg.PayPublicKey = keyID, pemBlock("PUBLIC KEY", must(x509.MarshalPKIXPublicKey(pub)))
+			}
+		}
 		pay = true
 	}
 	e.payOn = pay

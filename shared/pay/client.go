@@ -38,10 +38,20 @@ type Client struct {
 	jsapi   *jsapi.JsapiApiService
 	refunds *refunddomestic.RefundsApiService
 	aead    cipher.AEAD
+	// downloader fetches /v3/certificates: signed like every request, with
+	// no response validator, since certCache.download verifies the answer
+	// with the certificates it carries. nil in public-key-only mode.
+	downloader *core.Client
+	certs      *certCache // nil without a store
 }
 
-// New returns a client for cfg. It checks the config and builds the SDK client
-// in public-key mode; it makes no network call.
+// notifyFetchTimeout bounds a certificate download made while verifying a
+// notify: WeChat Pay waits 5 s for the answer.
+const notifyFetchTimeout = 4 * time.Second
+
+// New returns a client for cfg. It checks the config and builds the SDK
+// clients; it makes no network call: platform certificates are downloaded
+// on first need.
 func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -62,14 +72,27 @@ func New(cfg Config) (*Client, error) {
 		hc.Transport = rehost{base: base, next: transportOf(cfg.HTTP)}
 		httpClient = &hc
 	}
+	// The SDK signs requests (WithMerchantCredential); responses go through
+	// our validator in both modes, since the SDK's verifiers take a
+	// certificate getter that cannot say "the store is down" from "no such
+	// serial", nor refresh, nor use our clock. No cipher: minifn sends no
+	// encrypted fields.
 	sdk, err := core.NewClient(context.Background(),
-		option.WithWechatPayPublicKeyAuthCipher(cfg.MchID, cfg.CertSerial, cfg.PrivateKey, cfg.PublicKeyID, cfg.PublicKey),
+		option.WithMerchantCredential(cfg.MchID, cfg.CertSerial, cfg.PrivateKey),
 		option.WithHTTPClient(httpClient),
-		// After the auth option, so that responses are checked against our clock.
 		withValidator{responseValidator{c}},
 	)
 	if err != nil {
 		return nil, errors.New("pay: building the WeChat Pay SDK client failed")
+	}
+	if cfg.Store != nil {
+		c.certs = &certCache{c: c}
+		c.downloader, err = core.NewClient(context.Background(),
+			option.WithMerchantCredential(cfg.MchID, cfg.CertSerial, cfg.PrivateKey),
+			option.WithHTTPClient(httpClient), option.WithoutValidator())
+		if err != nil {
+			return nil, errors.New("pay: building the WeChat Pay SDK client failed")
+		}
 	}
 	c.jsapi = &jsapi.JsapiApiService{Client: sdk}
 	c.refunds = &refunddomestic.RefundsApiService{Client: sdk}
@@ -113,24 +136,54 @@ func (w withValidator) Apply(s *core.DialSettings) error {
 // over "timestamp\nnonce\nbody\n"), done with the injected clock.
 type responseValidator struct{ c *Client }
 
-func (v responseValidator) Validate(_ context.Context, resp *http.Response) error {
+func (v responseValidator) Validate(ctx context.Context, resp *http.Response) error {
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		return err
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return v.c.verify(resp.Header, body)
+	return v.c.verify(ctx, resp.Header, body)
 }
 
+// GetAcceptSerial fills the request header Wechatpay-Serial: the key we
+// verify with. WeChat Pay signs the answer with the public key when it is
+// named there, so public-key mode never needs a certificate for answers; in
+// certificate mode it names the newest cached certificate, if any.
 func (v responseValidator) GetAcceptSerial(context.Context) (string, error) {
-	return v.c.cfg.PublicKeyID, nil
+	if v.c.cfg.PublicKey != nil {
+		return v.c.cfg.PublicKeyID, nil
+	}
+	if s := v.c.certs.newestSerial(); s != "" {
+		return s, nil
+	}
+	return "", errors.New("pay: no platform certificate cached yet")
 }
 
-// verify checks a WeChat Pay signature on header and body: the serial is our
-// public key id, the timestamp within maxSkew of the clock, and the signature
-// SHA256withRSA over "timestamp\nnonce\nbody\n".
-func (c *Client) verify(h http.Header, body []byte) error {
+// verify checks a WeChat Pay signature on header and body with the key its
+// Wechatpay-Serial names (keyFor).
+func (c *Client) verify(ctx context.Context, h http.Header, body []byte) error {
+	return c.verifyWith(h, body, func(serial string) (*rsa.PublicKey, error) { return c.keyFor(ctx, serial) })
+}
+
+// keyFor picks the key by serial: the public key when serial is its id,
+// else the platform certificate with that serial (downloaded if need be).
+func (c *Client) keyFor(ctx context.Context, serial string) (*rsa.PublicKey, error) {
+	switch {
+	case c.cfg.PublicKey != nil && serial == c.cfg.PublicKeyID:
+		return c.cfg.PublicKey, nil
+	case serial == "":
+		return nil, ErrInvalidSignature.WithMessage("Wechatpay-Serial is required")
+	case c.certs == nil:
+		return nil, ErrUnknownSerial.WithMessage("Wechatpay-Serial %q is not the configured public key id", serial)
+	}
+	return c.certs.publicKey(ctx, serial)
+}
+
+// verifyWith checks the signature headers, the timestamp (within maxSkew of
+// the clock) and the SHA256withRSA signature over "timestamp\nnonce\nbody\n"
+// with the key keyOf gives for Wechatpay-Serial.
+func (c *Client) verifyWith(h http.Header, body []byte, keyOf func(serial string) (*rsa.PublicKey, error)) error {
 	serial, sig := h.Get(consts.WechatPaySerial), h.Get(consts.WechatPaySignature)
 	ts, nonce := h.Get(consts.WechatPayTimestamp), h.Get(consts.WechatPayNonce)
 	if sig == "" || ts == "" || nonce == "" {
@@ -138,9 +191,6 @@ func (c *Client) verify(h http.Header, body []byte) error {
 	}
 	if t := h.Get("Wechatpay-Signature-Type"); t != "" && t != "WECHATPAY2-SHA256-RSA2048" {
 		return ErrInvalidSignature.WithMessage("unsupported Wechatpay-Signature-Type %q", t)
-	}
-	if serial != c.cfg.PublicKeyID {
-		return ErrUnknownSerial.WithMessage("Wechatpay-Serial %q is not the configured public key id", serial)
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
@@ -153,10 +203,15 @@ func (c *Client) verify(h http.Header, body []byte) error {
 	if err != nil {
 		return ErrInvalidSignature.WithMessage("Wechatpay-Signature is not base64")
 	}
+	// The key last: a stale or malformed message never triggers a download.
+	key, err := keyOf(serial)
+	if err != nil {
+		return err
+	}
 	msg := make([]byte, 0, len(ts)+len(nonce)+len(body)+3)
 	msg = append(append(append(append(append(append(msg, ts...), '\n'), nonce...), '\n'), body...), '\n')
 	sum := sha256.Sum256(msg)
-	if rsa.VerifyPKCS1v15(c.cfg.PublicKey, crypto.SHA256, sum[:], raw) != nil {
+	if rsa.VerifyPKCS1v15(key, crypto.SHA256, sum[:], raw) != nil {
 		return ErrInvalidSignature
 	}
 	return nil

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/minifn/minifn/shared/store"
 )
 
 // DefaultBaseURL is WeChat Pay's API host.
@@ -24,12 +26,17 @@ type Config struct {
 	CertSerial  string          // serial of the merchant API certificate (signs requests)
 	PrivateKey  *rsa.PrivateKey // merchant API private key
 	APIv3Key    string          // 32-byte APIv3 key (decrypts notifies)
-	PublicKeyID string          // WeChat Pay public key id, PUB_KEY_ID_…
-	PublicKey   *rsa.PublicKey  // WeChat Pay public key (verifies responses and notifies)
-	BaseURL     string          // default DefaultBaseURL; scheme and host only
-	NotifyURL   string          // the pay-notify function's public URL
-	HTTP        *http.Client    // default: a client with a 10 s timeout
-	Now         func() time.Time
+	PublicKeyID string          // WeChat Pay public key id, PUB_KEY_ID_…; optional
+	PublicKey   *rsa.PublicKey  // WeChat Pay public key (verifies responses and notifies); optional
+	// Store caches the platform certificates fleet-wide (certificate mode).
+	// Required without PublicKey; with it, certificates verify what a serial
+	// other than PublicKeyID signs (a merchant switching modes). Without a
+	// Store, only the public key verifies.
+	Store     store.Store
+	BaseURL   string       // default DefaultBaseURL; scheme and host only
+	NotifyURL string       // the pay-notify function's public URL
+	HTTP      *http.Client // default: a client with a 10 s timeout
+	Now       func() time.Time
 }
 
 func (c *Config) validate() error {
@@ -40,7 +47,8 @@ func (c *Config) validate() error {
 	}{
 		{"AppID", c.AppID != ""}, {"MchID", c.MchID != ""}, {"CertSerial", c.CertSerial != ""},
 		{"PrivateKey", c.PrivateKey != nil}, {"APIv3Key", c.APIv3Key != ""},
-		{"PublicKeyID", c.PublicKeyID != ""}, {"PublicKey", c.PublicKey != nil}, {"NotifyURL", c.NotifyURL != ""},
+		{"PublicKeyID", c.PublicKeyID != "" || c.PublicKey == nil}, {"PublicKey", c.PublicKey != nil || c.PublicKeyID == ""},
+		{"Store (certificate mode: no PublicKey)", c.PublicKey != nil || c.Store != nil}, {"NotifyURL", c.NotifyURL != ""},
 	} {
 		if !f.ok {
 			missing = append(missing, f.name)

@@ -3,10 +3,13 @@
 // close, domestic refunds, and strict verification of the notifies WeChat Pay
 // POSTs to the pay-notify function.
 //
-// Requests go through the official SDK (github.com/wechatpay-apiv3/wechatpay-go)
-// in "WeChat Pay public key" mode only: new merchants receive a public key and
-// its id (PUB_KEY_ID_…) instead of platform certificates, so no certificate is
-// ever downloaded and New touches no network.
+// Requests go through the official SDK (github.com/wechatpay-apiv3/wechatpay-go).
+// Answers and notifies are verified with the key their Wechatpay-Serial
+// names: the WeChat Pay public key (PUB_KEY_ID_…) when Config.PublicKey is
+// set, else a platform certificate. Certificates are downloaded from
+// /v3/certificates on first need, on an unknown serial (once a minute at
+// most, fleet-wide) and when the cache is old, verified, and cached in
+// Config.Store for every instance (certs.go). New touches no network.
 //
 // # Errors
 //

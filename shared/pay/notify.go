@@ -1,6 +1,7 @@
 package pay
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -101,7 +102,9 @@ type wireRefund struct {
 // (ErrInvalidNotify). It does not dedupe: retries carry the same ID, and the
 // caller records the outcome under a lock or conditional write.
 func (c *Client) ParseNotify(header http.Header, body []byte) (Notify, error) {
-	if err := c.verify(header, body); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyFetchTimeout)
+	defer cancel()
+	if err := c.verify(ctx, header, body); err != nil {
 		return Notify{}, err
 	}
 	var nb notifyBody

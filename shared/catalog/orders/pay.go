@@ -1,6 +1,7 @@
 package orders
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"github.com/minifn/minifn/shared/app"
@@ -26,8 +27,6 @@ func payClient(a *app.App) (*pay.Client, error) {
 		{"MINIFN_PAY_CERT_SERIAL", c.PayCertSerial != ""},
 		{"MINIFN_PAY_PRIVATE_KEY", len(c.PayPrivateKey) > 0},
 		{"MINIFN_PAY_APIV3_KEY", c.PayApiv3Key != ""},
-		{"MINIFN_PAY_PUBLIC_KEY_ID", c.PayPublicKeyID != ""},
-		{"MINIFN_PAY_PUBLIC_KEY", len(c.PayPublicKey) > 0},
 		{"MINIFN_PAY_NOTIFY_URL", c.PayNotifyURL != ""},
 	} {
 		if !v.set {
@@ -41,13 +40,18 @@ func payClient(a *app.App) (*pay.Client, error) {
 	if err != nil {
 		return nil, errors.New("MINIFN_PAY_PRIVATE_KEY: " + strings.TrimPrefix(err.Error(), "pay: "))
 	}
-	pub, err := pay.LoadPublicKey(string(c.PayPublicKey))
-	if err != nil {
-		return nil, errors.New("MINIFN_PAY_PUBLIC_KEY: " + strings.TrimPrefix(err.Error(), "pay: "))
+	// The mode: with MINIFN_PAY_PUBLIC_KEY(_ID), the public key verifies,
+	// and platform certificates only what another serial signs (a merchant
+	// switching); without them, platform certificates, cached in the store.
+	var pub *rsa.PublicKey
+	if len(c.PayPublicKey) > 0 {
+		if pub, err = pay.LoadPublicKey(string(c.PayPublicKey)); err != nil {
+			return nil, errors.New("MINIFN_PAY_PUBLIC_KEY: " + strings.TrimPrefix(err.Error(), "pay: "))
+		}
 	}
 	cl, err := pay.New(pay.Config{
 		AppID: c.WechatAppid, MchID: c.PayMchid, CertSerial: c.PayCertSerial, PrivateKey: key,
-		APIv3Key: string(c.PayApiv3Key), PublicKeyID: c.PayPublicKeyID, PublicKey: pub,
+		APIv3Key: string(c.PayApiv3Key), PublicKeyID: c.PayPublicKeyID, PublicKey: pub, Store: a.Store,
 		BaseURL: strings.TrimRight(c.PayAPIBase, "/"), NotifyURL: c.PayNotifyURL, Now: a.Now,
 	})
 	if err != nil {

@@ -82,6 +82,11 @@ type Options struct {
 	// skew, so tests may move the clock by a few minutes at most.
 	Start      time.Time
 	NotifyPath string // where the emulator sends notifies; default /pay/notify
+	// PayMode is how WeChat Pay signs and the client verifies: "" (the
+	// public key only), "certificate" (platform certificates cached in the
+	// Env's store, no public key) or "both" (the public key, and
+	// certificates for other serials; the emulator signs with certificates).
+	PayMode string
 }
 
 // New builds an Env on backend b; everything is closed by t.Cleanup.
@@ -103,7 +108,8 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 
 	emu, err := emulator.New(emulator.Options{
 		Merchants: map[string]emulator.Merchant{
-			MchID:      {PublicKey: &merchantKey.PublicKey, CertSerial: CertSerial, APIv3Key: APIv3Key, AppIDs: []string{AppID}},
+			MchID: {PublicKey: &merchantKey.PublicKey, CertSerial: CertSerial, APIv3Key: APIv3Key, AppIDs: []string{AppID},
+				Mode: map[string]string{"certificate": emulator.ModeCertificate, "both": emulator.ModeCertificate}[opts.PayMode]},
 			OtherMchID: {PublicKey: &merchantKey.PublicKey, CertSerial: CertSerial, APIv3Key: APIv3Key},
 		},
 		Now: e.Clock.Now, Key: platformKey, PublicKeyID: "PUB_KEY_ID_0114232134912410000000000000",
@@ -117,11 +123,18 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 	e.PayURL = emuSrv.URL
 
 	pub, pubID := emu.PublicKey()
-	e.Client, err = pay.New(pay.Config{
+	cfg := pay.Config{
 		AppID: AppID, MchID: MchID, CertSerial: CertSerial, PrivateKey: merchantKey, APIv3Key: APIv3Key,
 		PublicKeyID: pubID, PublicKey: pub, BaseURL: emuSrv.URL, NotifyURL: e.Server.URL + opts.NotifyPath,
 		Now: e.Clock.Now,
-	})
+	}
+	switch opts.PayMode {
+	case "certificate":
+		cfg.PublicKeyID, cfg.PublicKey, cfg.Store = "", nil, e.Store
+	case "both":
+		cfg.Store = e.Store
+	}
+	e.Client, err = pay.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

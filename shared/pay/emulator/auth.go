@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,7 +30,26 @@ type errorDetail struct {
 	Field    string `json:"field,omitempty"`
 	Location string `json:"location,omitempty"`
 	Issue    string `json:"issue,omitempty"`
+	// SIGN_ERROR's shape: the issue one level down, and the message the
+	// server verified (a real answer is quoted in WECHAT-PROTOCOLS.md §1.6).
+	Detail *struct {
+		Issue string `json:"issue"`
+	} `json:"detail,omitempty"`
+	SignInformation *signInformation `json:"sign_information,omitempty"`
 }
+
+// signInformation is what WeChat Pay tells about the message it verified,
+// so that a client can compare it with the one it signed.
+type signInformation struct {
+	Method               string `json:"method"`
+	URL                  string `json:"url"`
+	SignMessageLength    int    `json:"sign_message_length"`
+	TruncatedSignMessage string `json:"truncated_sign_message"`
+}
+
+// maxSignEcho bounds truncated_sign_message (WeChat Pay's cut is not
+// documented; a body may be large).
+const maxSignEcho = 512
 
 func errorf(status int, code, msg string) *apiError {
 	return &apiError{status: status, Code: code, Message: msg}
@@ -54,16 +74,17 @@ type call struct {
 // *apiError, or nil for no body.
 func (e *Emulator) v3(h func(c call) (int, any)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := e.responseSigner(r)
 		c, aerr := e.authenticate(r)
 		if aerr != nil {
-			e.reply(w, aerr.status, aerr)
+			e.reply(w, aerr.status, aerr, s)
 			return
 		}
 		status, v := h(c)
 		if ae, ok := v.(*apiError); ok {
 			status = ae.status
 		}
-		e.reply(w, status, v)
+		e.reply(w, status, v, s)
 	})
 }
 
@@ -75,15 +96,22 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 	if err != nil {
 		return call{}, errorf(http.StatusBadRequest, "INVALID_REQUEST", "无法读取请求体")
 	}
+	a := map[string]string{}
+	msg := func() string {
+		return r.Method + "\n" + r.URL.RequestURI() + "\n" + a["timestamp"] + "\n" + a["nonce_str"] + "\n" + string(body) + "\n"
+	}
 	signErr := func(issue string) (call, *apiError) {
-		return call{}, &apiError{status: http.StatusUnauthorized, Code: "SIGN_ERROR", Message: "签名错误，请检查后再试",
-			Detail: &errorDetail{Field: "signature", Location: "authorization", Issue: issue}}
+		m := msg()
+		d := &errorDetail{Field: "signature", Location: "authorization", Detail: &struct {
+			Issue string `json:"issue"`
+		}{issue}, SignInformation: &signInformation{Method: r.Method, URL: r.URL.RequestURI(),
+			SignMessageLength: len(m), TruncatedSignMessage: m[:min(len(m), maxSignEcho)]}}
+		return call{}, &apiError{status: http.StatusUnauthorized, Code: "SIGN_ERROR", Message: "错误的签名，验签失败", Detail: d}
 	}
 	scheme, params, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || scheme != authScheme {
 		return signErr("Authorization must use " + authScheme)
 	}
-	a := map[string]string{}
 	for _, kv := range strings.Split(params, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok || len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
@@ -97,7 +125,8 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 		return signErr("nonce_str and signature are required")
 	case !ok:
 		return signErr("unknown mchid")
-	case a["serial_no"] != m.CertSerial:
+	case !strings.EqualFold(a["serial_no"], m.CertSerial):
+		// A serial is hex; clients send it in either case (§1.6).
 		return signErr("serial_no is not the merchant's certificate")
 	}
 	ts, err := strconv.ParseInt(a["timestamp"], 10, 64)
@@ -111,8 +140,7 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 	if err != nil {
 		return signErr("signature is not base64")
 	}
-	msg := r.Method + "\n" + r.URL.RequestURI() + "\n" + a["timestamp"] + "\n" + a["nonce_str"] + "\n" + string(body) + "\n"
-	sum := sha256.Sum256([]byte(msg))
+	sum := sha256.Sum256([]byte(msg()))
 	if rsa.VerifyPKCS1v15(m.PublicKey, crypto.SHA256, sum[:], sig) != nil {
 		return signErr("sign not match")
 	}
@@ -124,14 +152,30 @@ func (e *Emulator) authenticate(r *http.Request) (call, *apiError) {
 	return call{r: r, mchid: a["mchid"], m: m, body: body}, nil
 }
 
-// reply writes status and v (nil: no body) signed with the platform key.
-func (e *Emulator) reply(w http.ResponseWriter, status int, v any) {
+var mchidParam = regexp.MustCompile(`mchid="([^"]*)"`)
+
+// responseSigner picks the key an answer to r is signed with: the public
+// key when r says it verifies with it (Wechatpay-Serial: PUB_KEY_ID_…, as
+// WeChat Pay does during a switch), else the caller's mode.
+func (e *Emulator) responseSigner(r *http.Request) signer {
+	mode := ModePublicKey
+	if m, ok := e.opts.Merchants[mchidParam.FindStringSubmatch(r.Header.Get("Authorization") + `mchid=""`)[1]]; ok &&
+		r.Header.Get("Wechatpay-Serial") != e.keyID {
+		mode = m.Mode
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.signerLocked(Merchant{}, mode)
+}
+
+// reply writes status and v (nil: no body) signed by s.
+func (e *Emulator) reply(w http.ResponseWriter, status int, v any, s signer) {
 	var body []byte
 	if v != nil {
 		body, _ = json.Marshal(v) // our own types always marshal
 		w.Header().Set("Content-Type", "application/json")
 	}
-	for k, vs := range e.signedHeaders(body, e.now()) {
+	for k, vs := range e.signedHeaders(body, e.now(), s) {
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Request-ID", randomString(32))
@@ -139,20 +183,20 @@ func (e *Emulator) reply(w http.ResponseWriter, status int, v any) {
 	w.Write(body)
 }
 
-// signedHeaders returns the Wechatpay-* headers for body at time at.
-func (e *Emulator) signedHeaders(body []byte, at time.Time) http.Header {
+// signedHeaders returns the Wechatpay-* headers for body at time at, signed by s.
+func (e *Emulator) signedHeaders(body []byte, at time.Time, s signer) http.Header {
 	ts, nonce := strconv.FormatInt(at.Unix(), 10), randomString(32)
 	h := http.Header{}
 	h.Set("Wechatpay-Timestamp", ts)
 	h.Set("Wechatpay-Nonce", nonce)
-	h.Set("Wechatpay-Serial", e.keyID)
-	h.Set("Wechatpay-Signature", e.sign(ts+"\n"+nonce+"\n"+string(body)+"\n"))
+	h.Set("Wechatpay-Serial", s.serial)
+	h.Set("Wechatpay-Signature", s.sign(ts+"\n"+nonce+"\n"+string(body)+"\n"))
 	return h
 }
 
-func (e *Emulator) sign(msg string) string {
+func (s signer) sign(msg string) string {
 	sum := sha256.Sum256([]byte(msg))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, e.key, crypto.SHA256, sum[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, sum[:])
 	if err != nil {
 		panic("emulator: signing failed: " + err.Error()) // only with a broken key, which New rules out
 	}

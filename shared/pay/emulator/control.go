@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"sort"
 	"time"
@@ -16,6 +17,7 @@ func (e *Emulator) routes() http.Handler {
 	mux.Handle("POST /v3/pay/transactions/out-trade-no/{no}/close", e.v3(e.close))
 	mux.Handle("POST /v3/refund/domestic/refunds", e.v3(e.createRefund))
 	mux.Handle("GET /v3/refund/domestic/refunds/{no}", e.v3(e.queryRefund))
+	mux.Handle("GET /v3/certificates", e.v3(e.listCertificates))
 	mux.Handle("/v3/", e.v3(func(call) (int, any) {
 		return 0, errorf(http.StatusNotFound, "NOT_FOUND", "emulator: no such WeChat Pay API")
 	}))
@@ -28,6 +30,22 @@ func (e *Emulator) routes() http.Handler {
 	})
 	mux.HandleFunc("POST /_emulator/notifies/{id}/resend", func(w http.ResponseWriter, r *http.Request) {
 		controlResult(w, e.Resend(r.PathValue("id"), r.URL.Query().Get("mode")), nil)
+	})
+	mux.HandleFunc("POST /_emulator/certificates/rotate", func(w http.ResponseWriter, r *http.Request) {
+		sn, err := e.RotateCertificate(nil)
+		controlResult(w, err, map[string]string{"serial_no": sn})
+	})
+	mux.HandleFunc("GET /_emulator/certificates", func(w http.ResponseWriter, r *http.Request) {
+		certs, err := e.Certificates()
+		controlResult(w, err, map[string]any{"certificates": certs, "public_key_id": e.keyID})
+	})
+	mux.HandleFunc("POST /_emulator/notifies/sign-next", func(w http.ResponseWriter, r *http.Request) {
+		var b struct{ MchID, With string }
+		if err := json.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&b); err != nil {
+			controlResult(w, errors.New(`emulator: body must be {"mchid","with":"certificate"|"public_key"}`), nil)
+			return
+		}
+		controlResult(w, e.SignNextNotify(b.MchID, b.With), nil)
 	})
 	mux.HandleFunc("POST /_emulator/refunds/{no}", func(w http.ResponseWriter, r *http.Request) {
 		status := r.URL.Query().Get("status")

@@ -1,7 +1,8 @@
 // Package emulator implements a WeChat Pay API v3 server for one or more
 // direct merchants, following the official docs rather than minifn's client:
 // signed requests are verified, every response is signed with the emulator's
-// own "WeChat Pay public key", and payments and refunds send signed,
+// own "WeChat Pay public key" or, for a merchant in certificate mode
+// (Merchant.Mode), with its newest platform certificate, and payments and refunds send signed,
 // AES-256-GCM-encrypted notifies that are retried like WeChat Pay's.
 //
 // # Routes (Handler)
@@ -12,6 +13,8 @@
 //	POST /v3/pay/transactions/out-trade-no/{no}/close     {"mchid"} → 204; 400 ORDERPAID once paid
 //	POST /v3/refund/domestic/refunds                      refund → PROCESSING, then REFUND.SUCCESS notify
 //	GET  /v3/refund/domestic/refunds/{out_refund_no}      refund query
+//	GET  /v3/certificates                                 platform certificates, sealed with the APIv3 key
+//	                                                      ({"data":[]} for a merchant in public-key mode)
 //
 // Developer controls, unsigned (the dev console uses them):
 //
@@ -21,6 +24,11 @@
 //	POST /_emulator/notifies/{id}/resend[?mode=]    resend a notify: "" (a duplicate, with retries),
 //	                                                "tampered" (bad signature) or "stale" (timestamp 10 minutes old), once
 //	POST /_emulator/refunds/{out_refund_no}?status= finish a PROCESSING refund (with Options.ManualRefunds)
+//	GET  /_emulator/certificates                    platform certificates (PEM by serial), public key id
+//	POST /_emulator/certificates/rotate             a new certificate, listed beside the old (whose expire_time
+//	                                                becomes a day away), signs from now on → {"serial_no"}
+//	POST /_emulator/notifies/sign-next              {"mchid","with":"certificate"|"public_key"}: the next notify
+//	                                                of that merchant is signed so, whatever its mode
 //	POST /_emulator/pay/{out_trade_no}/refund-fault  {"code":"NOT_ENOUGH"} or {"status":"CLOSED"|"ABNORMAL"}, "count"?:
 //	                                                the next refund requests of that order are refused as WeChat
 //	                                                Pay does (NOT_ENOUGH, USER_ACCOUNT_ABNORMAL, NO_AUTH → 403,
@@ -40,6 +48,11 @@
 //     Only 200 and 204 count as delivered.
 //   - Mount Handler at the root: request signatures cover the path as sent.
 //   - Lengths documented as string(n) are checked in bytes.
+//   - A time_expire under a minute away is raised to a minute (WeChat Pay's
+//     behaviour), the merchant serial is compared in either case, and
+//     SIGN_ERROR carries detail.sign_information (WECHAT-PROTOCOLS.md §1.6).
+//   - Platform certificates are self-signed (no Tenpay CA chain) and shared by
+//     all merchants of one emulator; the first is made on first need.
 //   - Not emulated: prepay_id's 2-hour validity, payment-code states
 //     (USERPAYING, REVOKED, PAYERROR), promotions, partner (服务商) routes.
 package emulator

@@ -19,6 +19,9 @@ type Merchant struct {
 	CertSerial string         // the serial_no its requests must carry
 	APIv3Key   string         // 32 bytes; encrypts its notifies
 	AppIDs     []string       // appids bound to it; empty accepts any
+	// Mode is how its answers and notifies are signed: ModePublicKey (""
+	// too) or ModeCertificate.
+	Mode string
 }
 
 // Options configure an Emulator.
@@ -30,6 +33,9 @@ type Options struct {
 	Key *rsa.PrivateKey
 	// PublicKeyID names Key; default PUB_KEY_ID_0000… with random digits.
 	PublicKeyID string
+	// CertKey is the key of the first platform certificate (certificate
+	// mode); generated on first need when nil. RotateCertificate adds others.
+	CertKey *rsa.PrivateKey
 	// RetryDivisor divides WeChat Pay's notify retry schedule; default 1000.
 	RetryDivisor int
 	// ManualRefunds keeps refunds PROCESSING until CompleteRefund; by
@@ -75,6 +81,9 @@ type Emulator struct {
 	refundFaults map[string]*RefundFault
 	deliveries   []*Delivery
 	bodies       map[string]notifyJob // last body sent per delivery id
+	certs        []*platformCert      // listed platform certificates, oldest first; the last signs
+	nextSigner   map[string]string    // by mchid: the mode of its next notify (SignNextNotify)
+	certFetches  int                  // GET /v3/certificates answered 200
 }
 
 type tradeKey struct{ mchid, no string }
@@ -87,6 +96,9 @@ func New(opts Options) (*Emulator, error) {
 	for id, m := range opts.Merchants {
 		if m.PublicKey == nil || m.CertSerial == "" || len(m.APIv3Key) != 32 {
 			return nil, fmt.Errorf("emulator: merchant %s needs PublicKey, CertSerial and a 32-byte APIv3Key", id)
+		}
+		if m.Mode != "" && m.Mode != ModePublicKey && m.Mode != ModeCertificate {
+			return nil, fmt.Errorf("emulator: merchant %s: Mode must be %s or %s", id, ModePublicKey, ModeCertificate)
 		}
 	}
 	if opts.Now == nil {
@@ -103,6 +115,7 @@ func New(opts Options) (*Emulator, error) {
 		orders: map[tradeKey]*order{}, byTxID: map[string]*order{}, refunds: map[tradeKey]*refund{},
 		refundFaults: map[string]*RefundFault{},
 		bodies:       map[string]notifyJob{},
+		nextSigner:   map[string]string{},
 	}
 	if e.key != nil {
 		if err := e.key.Validate(); err != nil {

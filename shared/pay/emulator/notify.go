@@ -23,6 +23,7 @@ type Delivery struct {
 	OutTradeNo  string    `json:"out_trade_no,omitempty"`
 	OutRefundNo string    `json:"out_refund_no,omitempty"`
 	Mode        string    `json:"mode,omitempty"` // "", "tampered" or "stale"
+	SignedWith  string    `json:"signed_with"`    // ModePublicKey or ModeCertificate
 	Attempts    []Attempt `json:"attempts"`
 	Delivered   bool      `json:"delivered"` // answered 200 or 204
 	Done        bool      `json:"done"`      // no more attempts will be made
@@ -54,7 +55,10 @@ func (e *Emulator) SignedNotify(mchid, eventType string, resource any, at time.T
 	if err != nil {
 		return nil, nil, err
 	}
-	return e.notifyHeaders(body, at), body, nil
+	e.mu.Lock()
+	s := e.signerLocked(e.opts.Merchants[mchid], "")
+	e.mu.Unlock()
+	return e.notifyHeaders(body, at, s), body, nil
 }
 
 func (e *Emulator) sealNotify(mchid, eventType string, resource any, at time.Time) ([]byte, error) {
@@ -99,8 +103,8 @@ func (e *Emulator) sealNotify(mchid, eventType string, resource any, at time.Tim
 	return json.Marshal(env)
 }
 
-func (e *Emulator) notifyHeaders(body []byte, at time.Time) http.Header {
-	h := e.signedHeaders(body, at)
+func (e *Emulator) notifyHeaders(body []byte, at time.Time, s signer) http.Header {
+	h := e.signedHeaders(body, at, s)
 	h.Set("Wechatpay-Signature-Type", authScheme)
 	h.Set("Content-Type", "application/json")
 	h.Set("Request-ID", randomString(32))
@@ -117,7 +121,15 @@ func uuid() string {
 // enqueueLocked seals a notify and starts delivering it; e.mu must be held.
 func (e *Emulator) enqueueLocked(mchid, url, eventType string, resource any, outTradeNo, outRefundNo string) {
 	body, err := e.sealNotify(mchid, eventType, resource, e.now())
-	d := &Delivery{URL: url, EventType: eventType, MchID: mchid, OutTradeNo: outTradeNo, OutRefundNo: outRefundNo}
+	d := &Delivery{URL: url, EventType: eventType, MchID: mchid, OutTradeNo: outTradeNo, OutRefundNo: outRefundNo,
+		SignedWith: e.opts.Merchants[mchid].Mode}
+	if m, ok := e.nextSigner[mchid]; ok {
+		d.SignedWith = m
+		delete(e.nextSigner, mchid)
+	}
+	if d.SignedWith == "" {
+		d.SignedWith = ModePublicKey
+	}
 	e.deliveries = append(e.deliveries, d)
 	if err != nil { // cannot happen for the emulator's own resources; recorded rather than lost
 		d.Attempts, d.Done = []Attempt{{At: e.now(), Error: err.Error()}}, true
@@ -175,10 +187,15 @@ func (e *Emulator) post(d *Delivery, body []byte) (int, error) {
 	if d.Mode == "stale" {
 		at = at.Add(-10 * time.Minute)
 	}
-	h := e.notifyHeaders(body, at)
+	// The key is picked at each attempt: a retry after a rotation carries
+	// the new certificate's signature, as WeChat Pay's would.
+	e.mu.Lock()
+	s := e.signerLocked(Merchant{}, d.SignedWith)
+	e.mu.Unlock()
+	h := e.notifyHeaders(body, at, s)
 	if d.Mode == "tampered" {
 		// A valid signature of other bytes: only a real check notices.
-		h.Set("Wechatpay-Signature", e.sign(h.Get("Wechatpay-Timestamp")+"\n"+h.Get("Wechatpay-Nonce")+"\n"+string(body)+" \n"))
+		h.Set("Wechatpay-Signature", s.sign(h.Get("Wechatpay-Timestamp")+"\n"+h.Get("Wechatpay-Nonce")+"\n"+string(body)+" \n"))
 	}
 	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {

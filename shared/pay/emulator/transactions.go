@@ -168,7 +168,10 @@ func (e *Emulator) validatePrepay(c call) (*order, *apiError) {
 		case err != nil:
 			return nil, paramError("time_expire", "must be RFC 3339 (yyyy-MM-DDTHH:mm:ss+TIMEZONE)")
 		case t.Before(now.Add(time.Minute)):
-			return nil, paramError("time_expire", "must be at least 1 minute after now")
+			// Raised to a minute, not refused: WeChat Pay's answer in its
+			// developer community (WECHAT-PROTOCOLS.md §1.6). TimeExpire
+			// keeps what was sent, for the duplicate-prepay comparison.
+			t = now.Add(time.Minute)
 		}
 		o.expiresAt = t
 	}
