@@ -38,6 +38,7 @@ type securityState struct {
 	mu     sync.Mutex
 	seen   map[string]time.Time // openid → last code2Session
 	ranks  map[string]int       // openid → risk_rank (0 when unset)
+	ips    map[string]string    // openid → client_ip of its last getuserriskrank
 	risky  []string
 	review []string
 	seq    int64 // unoin_id and trace_id counter
@@ -63,6 +64,14 @@ func (e *Emulator) SetRiskRank(openid string, rank int) {
 		st.ranks = map[string]int{}
 	}
 	st.ranks[openid] = rank
+}
+
+// RiskClientIP returns the client_ip of openid's last answered getuserriskrank.
+func (e *Emulator) RiskClientIP(openid string) string {
+	st := &e.security
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.ips[openid]
 }
 
 // SetContentWords replaces the words that make msg_sec_check answer risky
@@ -176,6 +185,10 @@ func (e *Emulator) getUserRiskRank(w http.ResponseWriter, r *http.Request) {
 	st := &e.security
 	st.mu.Lock()
 	rank := st.ranks[req.OpenID]
+	if st.ips == nil {
+		st.ips = map[string]string{}
+	}
+	st.ips[req.OpenID] = req.ClientIP
 	st.mu.Unlock()
 	writeJSON(w, jsonType, map[string]any{
 		"errcode": 0, "errmsg": "getuserriskrank succ", "risk_rank": rank, "unoin_id": st.next(),
