@@ -39,6 +39,7 @@ type securityState struct {
 	seen   map[string]time.Time // openid → last code2Session
 	ranks  map[string]int       // openid → risk_rank (0 when unset)
 	ips    map[string]string    // openid → client_ip of its last getuserriskrank
+	last   TextCheck            // the last msg_sec_check answered
 	risky  []string
 	review []string
 	seq    int64 // unoin_id and trace_id counter
@@ -72,6 +73,21 @@ func (e *Emulator) RiskClientIP(openid string) string {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.ips[openid]
+}
+
+// TextCheck is a msg_sec_check request the emulator answered.
+type TextCheck struct {
+	OpenID  string
+	Scene   int
+	Content string
+}
+
+// LastTextCheck returns the last msg_sec_check the emulator answered.
+func (e *Emulator) LastTextCheck() TextCheck {
+	st := &e.security
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.last
 }
 
 // SetContentWords replaces the words that make msg_sec_check answer risky
@@ -241,6 +257,9 @@ func (e *Emulator) msgSecCheck(w http.ResponseWriter, r *http.Request) {
 		e.writeErr(w, errcode, errmsg)
 		return
 	}
+	e.security.mu.Lock()
+	e.security.last = TextCheck{OpenID: req.OpenID, Scene: req.Scene, Content: req.Content}
+	e.security.mu.Unlock()
 	suggest, label, keyword := e.judge(strings.Join([]string{req.Content, req.Title, req.Nickname, req.Signature}, "\n"))
 	kw := map[string]any{"strategy": "keyword", "errcode": 0}
 	if keyword != "" {
