@@ -10,7 +10,7 @@ import (
 	"github.com/minifn/minifn/shared/risk"
 )
 
-// Risk is the risk-control configuration (docs/golive.md, "Risk control"):
+// Risk is the risk-control configuration (docs/security.md):
 // read by the functions it guards (coupon-claim, points) at their start.
 type Risk struct {
 	// RankMax is a string so that unset (off) differs from 0 (only rank 0 allowed).
@@ -29,6 +29,9 @@ func LoadRisk() (Risk, error) {
 		if n, err := strconv.Atoi(c.RankMax); err != nil || n < 0 || n > risk.MaxRank {
 			return c, errors.New("MINIFN_RISK_RANK_MAX must be 0 to 4 (unset: no risk check)")
 		}
+	}
+	if c.Fail == "" {
+		c.Fail = "open" // set but empty, as deploy files write an unused optional variable
 	}
 	if c.Fail != "open" && c.Fail != "closed" {
 		return c, errors.New("MINIFN_RISK_FAIL must be open or closed")
