@@ -270,7 +270,7 @@ func checkSecrets(t *testing.T, params map[string]any) {
 		}
 	}
 	for name, p := range params {
-		if _, ok := p.(map[string]any)["Default"]; ok && get(t, p, "NoEcho") == "true" {
+		if _, ok := p.(map[string]any)["Default"]; ok && p.(map[string]any)["NoEcho"] == "true" {
 			t.Errorf("secret parameter %s has a default value", name)
 		}
 	}

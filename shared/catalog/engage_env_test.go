@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"github.com/minifn/minifn/shared/catalog/accounts"
+	"github.com/minifn/minifn/shared/catalog/coupons"
 	"github.com/minifn/minifn/shared/catalog/engage"
 	"github.com/minifn/minifn/shared/catalog/orders"
 	"github.com/minifn/minifn/shared/catalog/products"
@@ -54,8 +55,8 @@ var engKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// engEnv serves the engagement functions (and login, me, products, orders
-// and the pay notify they work with) exactly as the catalog Specs build
+// engEnv serves the engagement functions (and login, me, products, orders,
+// coupon claims and the pay notify they work with) exactly as the catalog Specs build
 // them, on 127.0.0.1, over one real store, with the WeChat and WeChat Pay
 // emulators on their own loopback servers.
 type engEnv struct {
@@ -119,7 +120,8 @@ func engEach(t *testing.T, f func(t *testing.T, e *engEnv)) {
 					Store: st, Now: e.clock.Now})}
 			rt := httpapi.NewRouter()
 			for _, spec := range []catalog.Spec{engage.QRCode, engage.Points, accounts.Login, accounts.Me,
-				products.Products, orders.OrderCreate, orders.PayNotify} {
+				products.Products, orders.OrderCreate, orders.Orders, orders.PayNotify,
+				coupons.Campaigns, coupons.CouponClaim, coupons.Coupons} {
 				fn, err := spec.Build(e.app)
 				if err != nil {
 					t.Fatalf("build %s: %v", spec.Name, err)

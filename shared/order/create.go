@@ -12,6 +12,7 @@ import (
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/product"
 	"github.com/minifn/minifn/shared/store"
@@ -46,7 +47,8 @@ type idemResult struct {
 //
 // Returns invalid_request errors, product.ErrNotFound, product.ErrInactive,
 // ErrSoldOut, the coupon package's errors (coupon_not_found, expired,
-// min_spend_not_met, coupon_unusable, …), ErrTotalTooLow, ErrPrepayFailed.
+// min_spend_not_met, coupon_unusable, …), moderation.ErrRisky (the note),
+// ErrTotalTooLow, ErrPrepayFailed.
 func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, idemKey string) (Created, error) {
 	if openid == "" {
 		return Created{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "a user is required")
@@ -65,9 +67,15 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
 		return s.replay(ctx, openid, b, err)
 	}
+	// The note is checked before the create Write: a risky one
+	// (moderation.ErrRisky) reserves no stock and locks no coupon.
+	note, err := s.Notes.Check(ctx, openid, NoteScene, req.Note)
+	if err != nil {
+		return Created{}, err
+	}
 	var r record
 	for attempt := 0; ; attempt++ {
-		r, err = s.reserve(ctx, openid, lines, req, ik)
+		r, err = s.reserve(ctx, openid, lines, req, note, ik)
 		var lost *lostRace
 		if errors.As(err, &lost) && lost.idem {
 			b, _, err := ik.Lookup(ctx, s.Store)
@@ -95,14 +103,21 @@ func (e *lostRace) Error() string {
 	return "order: lost a race on the coupon or the idempotency record"
 }
 
+// NoteScene is the msgSecCheck scene of a buyer's note: 2, comment. A note
+// is a short remark addressed to the shop about a purchase, closest to a
+// comment; scene 1 (profile) is for nicknames and signatures, 3 and 4 for
+// forum posts and social logs that other users read.
+const NoteScene = moderation.SceneComment
+
 // reserve prices the order and writes it with its reservations.
-func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, req CreateRequest, ik idem.Key) (record, error) {
+func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, req CreateRequest, note moderation.Verdict, ik idem.Key) (record, error) {
 	couponID := req.CouponID
 	now := s.Now().UTC()
 	id := newID(now)
 	r := record{Owner: openid, Order: Order{
 		ID: id, Status: Pending, OutTradeNo: id, CreatedAt: now, ExpiresAt: now.Add(s.ttl()).Truncate(time.Second),
 		Scene: req.Scene, Referrer: req.Referrer,
+		Note: req.Note, NoteReview: note.Review, NoteCheck: note.Reason,
 	}}
 	var ops []store.Op
 	stockOp := map[int]string{} // op index → sku

@@ -4,7 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/minifn/minifn/shared/ident"
 
@@ -36,8 +39,9 @@ const (
 
 // Limits of one order.
 const (
-	MaxQuantity = 99 // per SKU
-	MaxLines    = 20 // distinct SKUs
+	MaxQuantity = 99  // per SKU
+	MaxLines    = 20  // distinct SKUs
+	MaxNote     = 200 // characters (runes) of the buyer's note
 )
 
 // Item is one line of an order, priced from the catalog when it was created.
@@ -109,6 +113,13 @@ type Order struct {
 	// Scene and Referrer: where this order came from (attribution, package scene).
 	Scene    string `json:"scene,omitempty"`
 	Referrer string `json:"referrer,omitempty"`
+	// Note is the buyer's note, stored after WeChat's content check
+	// (msgSecCheck) did not find it risky. NoteReview flags it for the
+	// merchant: NoteCheck says why ("review": WeChat suggested a look;
+	// "unchecked": WeChat could not check it).
+	Note       string `json:"note,omitempty"`
+	NoteReview bool   `json:"note_review,omitempty"`
+	NoteCheck  string `json:"note_check,omitempty"`
 }
 
 // openRefund returns the refund in flight, if any.
@@ -177,6 +188,7 @@ type CreateRequest struct {
 	CouponID string        `json:"coupon_id,omitempty"`
 	Scene    string        `json:"scene,omitempty"`    // the Mini-Program code scene the order came from
 	Referrer string        `json:"referrer,omitempty"` // the openid that shared it
+	Note     string        `json:"note,omitempty"`     // the buyer's note, at most MaxNote characters
 }
 
 // Validate checks the request's shape.
@@ -200,6 +212,12 @@ func (r CreateRequest) Validate() error {
 	}
 	if len(r.Scene) > 32 || len(r.Referrer) > 64 {
 		return apperr.Invalidf("field \"scene\" or \"referrer\" is too long")
+	}
+	if n := utf8.RuneCountInString(r.Note); n > MaxNote {
+		return apperr.Invalidf("field \"note\" has %d characters; at most %d", n, MaxNote)
+	}
+	if strings.ContainsFunc(r.Note, func(c rune) bool { return unicode.IsControl(c) && c != '\n' }) {
+		return apperr.Invalidf("field \"note\" holds a control character")
 	}
 	return nil
 }

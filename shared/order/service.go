@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/product"
 	"github.com/minifn/minifn/shared/store"
@@ -73,6 +74,9 @@ type Service struct {
 	TTL      time.Duration // unpaid orders are closed after this; DefaultTTL when 0
 	Paid     PaidHook      // nil: nothing else happens when an order is paid
 	Points   Points        // nil: refunds take back no points
+	// Notes checks buyers' notes before they are stored (msgSecCheck); nil
+	// stores them flagged unchecked (see shared/moderation).
+	Notes *moderation.Service
 	// RefundSweepAfter is how long a refund may wait for its REFUND.*
 	// notify before SweepRefunds asks WeChat Pay; DefaultRefundSweepAfter
 	// when 0.

@@ -117,20 +117,41 @@ func mod(a, b int64) int64 {
 // and elsewhere it is the TCP peer, since any client can write
 // X-Forwarded-For.
 func SourceIP(r *http.Request) string {
+	addr, ok := clientAddr(r)
+	if !ok {
+		return ClientIP(r)
+	}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// ClientIP returns the caller's whole address, as SourceIP reads it but
+// without cutting IPv6 to its /64: what WeChat's security APIs want as
+// client_ip. A RemoteAddr that is not an address is returned as it is.
+func ClientIP(r *http.Request) string {
+	if addr, ok := clientAddr(r); ok {
+		return addr.String()
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func clientAddr(r *http.Request) (netip.Addr, bool) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
 	addr, err := netip.ParseAddr(host)
 	if err != nil {
-		return host
+		return netip.Addr{}, false
 	}
-	addr = addr.Unmap().WithZone("")
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
+	return addr.Unmap().WithZone(""), true
 }
 
 type pendingKey struct{}

@@ -162,6 +162,25 @@ func TestSourceIP(t *testing.T) {
 	}
 }
 
+// TestClientIP: the whole address, for WeChat's client_ip; no header read.
+func TestClientIP(t *testing.T) {
+	for remote, want := range map[string]string{
+		"203.0.113.7:5000":           "203.0.113.7",
+		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2:3:4:5:6",
+		"[::ffff:203.0.113.7]:80":    "203.0.113.7",
+		"[fe80::1%eth0]:80":          "fe80::1",
+		"203.0.113.7":                "203.0.113.7",
+		"":                           "",
+	} {
+		r := httptest.NewRequest("POST", "/coupons/claim", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", "198.51.100.1")
+		if got := ratelimit.ClientIP(r); got != want {
+			t.Errorf("ClientIP(%q) = %q; want %q", remote, got, want)
+		}
+	}
+}
+
 // TestMiddleware drives the middleware over real HTTP: the IP limit before
 // the handler, the openid limit once the handler knows it (as login does),
 // 429 rate_limited with Retry-After, and the handler not reached when refused.

@@ -67,7 +67,7 @@ func couponEnvs(t *testing.T, run func(t *testing.T, e *couponEnv)) {
 			mux.Handle("/campaigns/", campaigns)
 			mux.Handle("/coupons", mine)
 			mux.Handle("/coupons/", mine)
-			mux.Handle("/coupons/claim", coupons.CouponClaimHandler(cs, e.sess))
+			mux.Handle("/coupons/claim", coupons.CouponClaimHandler(cs, nil, e.sess))
 			mux.Handle("/coupons/redeem", redeem)
 			mux.Handle("/staff/", redeem)
 			e.srv = httptest.NewServer(mux)
@@ -372,7 +372,7 @@ func BenchmarkClaimHTTP(b *testing.B) {
 	defer st.Close()
 	cs := coupon.New(st, coupon.Options{})
 	sess := session.New(bytes.Repeat([]byte("k"), 32), time.Hour, "", nil)
-	srv := httptest.NewServer(coupons.CouponClaimHandler(cs, sess))
+	srv := httptest.NewServer(coupons.CouponClaimHandler(cs, nil, sess))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	tokens := make([]string, users)

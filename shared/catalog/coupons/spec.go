@@ -34,8 +34,12 @@ var CouponClaim = app.Spec{
 	Name:   "coupon-claim",
 	Routes: []string{"POST /coupons/claim"},
 	Build: func(a *app.App) (platform.Function, error) {
+		rk, err := a.Risk() // nil unless MINIFN_RISK_RANK_MAX is set
+		if err != nil {
+			return platform.Function{}, err
+		}
 		// Limited behind the route match: a stray request costs no store write.
-		claim, err := a.RateLimit(app.RateActionClaim, CouponClaimHandler(couponService(a), a.Sessions))
+		claim, err := a.RateLimit(app.RateActionClaim, CouponClaimHandler(couponService(a), rk, a.Sessions))
 		if err != nil {
 			return platform.Function{}, err
 		}

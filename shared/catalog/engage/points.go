@@ -9,6 +9,8 @@ import (
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/qrpng"
+	"github.com/minifn/minifn/shared/ratelimit"
+	"github.com/minifn/minifn/shared/risk"
 	"github.com/minifn/minifn/shared/session"
 )
 
@@ -21,10 +23,13 @@ import (
 //	GET  /points/codes/{code}/qr[?size=]   admin → PNG QR code of the code
 //	POST /rewards {"title","points","stock"}  admin → 201 {"reward"}
 //	GET  /rewards                       user or admin → {"rewards":[…]}
-func PointsHandler(ps *points.Service, sess *session.Sessions) http.Handler {
+//
+// With rk (MINIFN_RISK_RANK_MAX set), a scan by a caller WeChat rates too
+// risky is refused 403 risk_refused before anything is credited; nil: no check.
+func PointsHandler(ps *points.Service, rk *risk.Service, sess *session.Sessions) http.Handler {
 	rt := httpapi.NewRouter()
 	rt.Handle("GET /points", sess.Require(pointsBalance(ps)))
-	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps)))
+	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps, rk)))
 	rt.Handle("POST /points/redeem", sess.Require(pointsRedeem(ps)))
 	rt.Handle("POST /points/codes", sess.RequireAdmin(pointsMint(ps)))
 	rt.Handle("GET /points/codes/{code}/qr", sess.RequireAdmin(pointsCodeQR(ps)))
@@ -60,7 +65,9 @@ func pointsBalance(ps *points.Service) httpapi.Func {
 	}
 }
 
-func pointsScan(ps *points.Service) httpapi.Func {
+// pointsScan reads the request, asks risk control about the caller (here:
+// it needs the request's IP; see claimCoupon), then credits the code.
+func pointsScan(ps *points.Service, rk *risk.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, err := session.Caller(r.Context())
 		if err != nil {
@@ -74,6 +81,9 @@ func pointsScan(ps *points.Service) httpapi.Func {
 		}
 		if in.Code == "" {
 			return apperr.Invalidf(`field "code" is required`)
+		}
+		if err := rk.Allow(r.Context(), openid, ratelimit.ClientIP(r)); err != nil {
+			return err
 		}
 		out, err := ps.Scan(r.Context(), openid, in.Code, r.Header.Get(idem.Header))
 		if err != nil {

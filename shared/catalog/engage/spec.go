@@ -58,6 +58,10 @@ var Points = app.Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: PointsHandler(pointsService(a, c), a.Sessions)}, nil
+		rk, err := a.Risk() // nil unless MINIFN_RISK_RANK_MAX is set
+		if err != nil {
+			return platform.Function{}, err
+		}
+		return platform.Function{Handler: PointsHandler(pointsService(a, c), rk, a.Sessions)}, nil
 	},
 }

@@ -19,8 +19,9 @@ var errNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user to
 var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token lists every user's orders")
 
 // OrderCreateHandler serves POST /orders for the signed-in user: {"items":[{"sku",
-// "quantity"}],"coupon_id"?} → 201 {"order","payment"}. Prices come from the
-// catalog; any price the client sends is ignored.
+// "quantity"}],"coupon_id"?,"note"?} → 201 {"order","payment"}. Prices come from the
+// catalog; any price the client sends is ignored. A note WeChat rates risky
+// is 422 content_risky and no order is made (order.Service.Create).
 func OrderCreateHandler(svc *order.Service) http.Handler {
 	rt := httpapi.NewRouter()
 	rt.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/platform"
@@ -31,8 +32,12 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	notes := &moderation.Service{} // no WeChat client: notes are stored flagged unchecked
+	if a.WeChat != nil {
+		notes.WeChat = a.WeChat
+	}
 	return &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
-		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points}, pc, nil
+		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points, Notes: notes}, pc, nil
 }
 
 // OrderCreate places an order and prepays it at WeChat Pay.

@@ -4,11 +4,19 @@
 // /orders/{id}/refund, admin). GET /orders?all=1 and
 // GET /orders/{id} answer the admin token for any user's order. A refund
 // finishes when WeChat Pay's REFUND.* notify arrives, so the detail of a
-// refunding order is read again until it is not.
+// refunding order is read again until it is not. A buyer's note that
+// WeChat's content check flagged (note_review: it suggested a look, or could
+// not check it) shows a "note" badge in the list and the reason in the detail.
 import { get, post, newKey } from './api.js';
 import { h, action, field, section, table, yuan, fen, when, toast, errorBox } from './ui.js';
 
 const STATUSES = ['', 'pending', 'paid', 'refunding', 'refunded', 'cancelled', 'closed'];
+
+// NOTE_CHECK says why a note is flagged (the order's "note_check").
+const NOTE_CHECK = {
+  review: 'WeChat\'s content check suggests a human look at this note.',
+  unchecked: 'WeChat could not check this note (unavailable, or the buyer not active): read it before acting on it.',
+};
 const POLL_MS = 1500;
 
 // ATTENTION says what the merchant should do about an order's "attention".
@@ -64,7 +72,8 @@ export async function render(main) {
         { label: 'Created', value: (o) => when(o.created_at) },
         { label: 'Items', value: (o) => o.items.map((i) => i.title || i.sku).join(', ') },
         { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
-        { label: 'Status', value: (o) => [badge(o.status), o.attention ? [' ', badge('attention')] : ''] },
+        { label: 'Status', value: (o) => [badge(o.status), o.attention ? [' ', badge('attention')] : '',
+          o.note_review ? [' ', badge('note')] : ''] },
       ], res.orders, none);
       const moreBtn = next && h('p', { class: 'more' }, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
       if (more) {
@@ -123,6 +132,8 @@ export async function render(main) {
       ['Subtotal', yuan(o.subtotal)], ['Discount', yuan(o.discount)], ['Total', yuan(o.total)],
       ['Refunded', o.refunded ? yuan(o.refunded) : ''], ['Coupon', o.coupon_id || ''],
       ['Transaction', o.transaction_id || ''], ['Closed', o.close_reason || ''],
+      ['Note', o.note ? [o.note, o.note_review
+        ? [' ', h('strong', { class: 'attention' }, NOTE_CHECK[o.note_check] || 'flagged for review')] : ''] : ''],
     ].filter(([, v]) => v !== '');
     detail.replaceChildren(section('Order ' + o.id,
       h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),

@@ -104,6 +104,9 @@ func (e *Emulator) controlRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /_emulator/faults", control(e.handleFaults))
 	mux.Handle("GET /_emulator/calls", control(e.handleCalls))
 	mux.Handle("GET /_emulator/messages", control(e.handleMessages))
+	mux.Handle("POST /_emulator/risk", control(e.handleRisk))
+	mux.Handle("GET /_emulator/content-words", control(e.handleContentWords))
+	mux.Handle("PUT /_emulator/content-words", control(e.handleContentWords))
 	mux.Handle("/_emulator/", control(func(w http.ResponseWriter, r *http.Request) error {
 		return &controlError{http.StatusNotFound, "not_found", "no such emulator route"}
 	}))

@@ -12,6 +12,8 @@
 //	POST /wxa/getwxacodeunlimit  wxacode.getUnlimited: a PNG QR code of WxacodeContent (wxacode.go)
 //	POST /wxa/business/getuserphonenumber  phone number by MintPhoneCode's code (phone.go)
 //	POST /cgi-bin/message/subscribe/send   one send per Accept'ed credit (subscribe.go)
+//	POST /wxa/getuserriskrank   the rank SetRiskRank gave the user, 0 by default (security.go)
+//	POST /wxa/msg_sec_check     version 2: risky/review when the text holds a SetContentWords word (security.go)
 //
 // APIs that need an access_token call requireToken (CheckToken for code
 // outside the package), which answers 41001 (missing), 40001 (unknown or
@@ -35,6 +37,18 @@
 //	     errcode (HTTP 200), or a bare HTTP status, or normally when neither is set.
 //	GET  /_emulator/calls → {"calls":{"/sns/jscode2session":3,…}}: calls per
 //	     WeChat API path since start (faulted calls included).
+//	POST /_emulator/risk {"user":"alice" or "openid":"o…","appid"?,"rank":0-4}
+//	     → 200 {"openid","rank"}: getuserriskrank answers that rank for the user.
+//	GET|PUT /_emulator/content-words {"risky":["…"],"review":["…"]}
+//	     → 200 the words in force: msg_sec_check answers risky (or review) for
+//	     text holding one of them, case-insensitively; pass otherwise. Until
+//	     set: "minifn-risky" and "minifn-review".
+//
+// getuserriskrank and msg_sec_check answer 61010 for a user who has not
+// logged in (code2Session) in the last two hours, as WeChat does for a user
+// who has not opened the Mini-Program; to make them fail otherwise, use
+// faults: {"path":"/wxa/getuserriskrank","count":1,"http_status":503}
+// (WeChat unreachable), "errcode":61010, 48001 (risk control not enabled)…
 //
 // For example, with `minifn emulator` on :9090:
 //
@@ -106,9 +120,10 @@ type Emulator struct {
 	faults      map[string]*fault    // WeChat API path → pending fault
 	rid         uint64               // request id counter for errmsg
 
-	wxacode wxacodeState   // getUnlimited quota (wxacode.go)
-	phones  phoneState     // getPhoneNumber codes (phone.go)
-	subs    subscribeState // subscribe message credits and log (subscribe.go)
+	wxacode  wxacodeState   // getUnlimited quota (wxacode.go)
+	phones   phoneState     // getPhoneNumber codes (phone.go)
+	subs     subscribeState // subscribe message credits and log (subscribe.go)
+	security securityState  // risk ranks, visits, content words (security.go)
 }
 
 // userKey names a test user within an app: openids differ per app.
@@ -160,6 +175,8 @@ func (e *Emulator) routes(mux *http.ServeMux) {
 	e.api(mux, "/wxa/getwxacodeunlimit", e.getUnlimited)
 	e.api(mux, "/wxa/business/getuserphonenumber", e.getPhoneNumber)
 	e.api(mux, "/cgi-bin/message/subscribe/send", e.sendSubscribe)
+	e.api(mux, "/wxa/getuserriskrank", e.getUserRiskRank)
+	e.api(mux, "/wxa/msg_sec_check", e.msgSecCheck)
 }
 
 // checkApp checks an appid and its secret the way WeChat's credential APIs do.

@@ -109,6 +109,7 @@ func (e *Emulator) code2Session(w http.ResponseWriter, r *http.Request) {
 		e.writeErr(w, errcode, errmsg)
 		return
 	}
+	e.markSeen(res.OpenID) // a visit, which the security APIs ask for (security.go)
 	// Community reports say WeChat labels this JSON text/plain.
 	writeJSON(w, "text/plain", res)
 }

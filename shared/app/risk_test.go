@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/minifn/minifn/shared/app"
+)
+
+// TestRiskVariables: the contract's MINIFN_RISK_RANK_MAX, and the
+// documented addition MINIFN_RISK_FAIL, spelled whole.
+func TestRiskVariables(t *testing.T) {
+	var buf bytes.Buffer
+	if err := envconfig.Usagef("", &app.Risk{}, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(buf.String()), " "); got != "MINIFN_RISK_RANK_MAX MINIFN_RISK_FAIL" {
+		t.Fatalf("variables %s", got)
+	}
+}
+
+func TestLoadRisk(t *testing.T) {
+	for _, v := range []string{"MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL"} {
+		t.Setenv(v, "")
+		os.Unsetenv(v)
+	}
+	c, err := app.LoadRisk()
+	if err != nil || c.RankMax != "" || c.Fail != "open" {
+		t.Fatalf("defaults %+v %v: want off, fail open", c, err)
+	}
+	a := &app.App{} // no WeChat: fine while risk control is off
+	if rk, err := a.Risk(); rk != nil || err != nil {
+		t.Fatalf("off: %v %v", rk, err)
+	}
+	for _, v := range []string{"0", "4"} {
+		t.Setenv("MINIFN_RISK_RANK_MAX", v)
+		if _, err := app.LoadRisk(); err != nil {
+			t.Errorf("%s: %v", v, err)
+		}
+	}
+	if _, err := a.Risk(); err == nil || !strings.Contains(err.Error(), "MINIFN_WECHAT_APPID") {
+		t.Errorf("on without WeChat: %v", err)
+	}
+	for _, v := range []string{"-1", "5", "two", " 1"} {
+		t.Setenv("MINIFN_RISK_RANK_MAX", v)
+		if _, err := app.LoadRisk(); err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RISK_RANK_MAX ") {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	t.Setenv("MINIFN_RISK_RANK_MAX", "1")
+	t.Setenv("MINIFN_RISK_FAIL", "Closed")
+	if _, err := app.LoadRisk(); err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RISK_FAIL ") {
+		t.Errorf("Closed: %v", err)
+	}
+}
