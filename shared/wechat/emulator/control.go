@@ -104,6 +104,7 @@ func (e *Emulator) controlRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /_emulator/faults", control(e.handleFaults))
 	mux.Handle("GET /_emulator/calls", control(e.handleCalls))
 	mux.Handle("GET /_emulator/messages", control(e.handleMessages))
+	e.shippingControlRoutes(mux)
 	mux.Handle("/_emulator/", control(func(w http.ResponseWriter, r *http.Request) error {
 		return &controlError{http.StatusNotFound, "not_found", "no such emulator route"}
 	}))

@@ -12,6 +12,8 @@
 //	POST /wxa/getwxacodeunlimit  wxacode.getUnlimited: a PNG QR code of WxacodeContent (wxacode.go)
 //	POST /wxa/business/getuserphonenumber  phone number by MintPhoneCode's code (phone.go)
 //	POST /cgi-bin/message/subscribe/send   one send per Accept'ed credit (subscribe.go)
+//	POST /wxa/sec/order/upload_shipping_info, is_trade_managed,
+//	     notify_confirm_receive, get_order     shipping management (shipping.go)
 //
 // APIs that need an access_token call requireToken (CheckToken for code
 // outside the package), which answers 41001 (missing), 40001 (unknown or
@@ -86,6 +88,19 @@ type App struct {
 type Options struct {
 	Apps map[string]App   // appid → app; empty: DevAppID with DevSecret
 	Now  func() time.Time // nil: time.Now
+
+	// Payments looks up a paid WeChat Pay transaction for the shipping APIs
+	// (shipping.go), by transaction_id or by mchid and out_trade_no; the
+	// Pay emulator's Payment method fits. nil: every payment an upload names
+	// is taken as paid by its payer long ago.
+	Payments func(transactionID, mchid, outTradeNo string) (Payment, bool)
+	// ShippingAfter is how long after a payment upload_shipping_info still
+	// answers 10060001 (WeChat: about a minute). 0: at once.
+	ShippingAfter time.Duration
+	// OnPush receives the message pushes the shipping APIs cause
+	// (trade_manage_* events, as the JSON a push carries, decrypted). nil:
+	// they are dropped. SetOnPush changes it later.
+	OnPush func(msg map[string]any)
 }
 
 // Emulator holds the state of the emulated WeChat servers. It is safe for
@@ -109,6 +124,7 @@ type Emulator struct {
 	wxacode wxacodeState   // getUnlimited quota (wxacode.go)
 	phones  phoneState     // getPhoneNumber codes (phone.go)
 	subs    subscribeState // subscribe message credits and log (subscribe.go)
+	ship    shippingState  // shipping management per transaction (shipping.go)
 }
 
 // userKey names a test user within an app: openids differ per app.
@@ -138,6 +154,7 @@ func New(o Options) *Emulator {
 		stable:      map[string]*stable{},
 		calls:       map[string]int{},
 		faults:      map[string]*fault{},
+		ship:        newShippingState(o),
 	}
 }
 
@@ -160,6 +177,10 @@ func (e *Emulator) routes(mux *http.ServeMux) {
 	e.api(mux, "/wxa/getwxacodeunlimit", e.getUnlimited)
 	e.api(mux, "/wxa/business/getuserphonenumber", e.getPhoneNumber)
 	e.api(mux, "/cgi-bin/message/subscribe/send", e.sendSubscribe)
+	e.api(mux, "/wxa/sec/order/upload_shipping_info", e.uploadShipping)
+	e.api(mux, "/wxa/sec/order/is_trade_managed", e.isTradeManaged)
+	e.api(mux, "/wxa/sec/order/notify_confirm_receive", e.notifyConfirmReceive)
+	e.api(mux, "/wxa/sec/order/get_order", e.getShippingOrder)
 }
 
 // checkApp checks an appid and its secret the way WeChat's credential APIs do.
