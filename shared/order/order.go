@@ -109,6 +109,10 @@ type Order struct {
 	// Scene and Referrer: where this order came from (attribution, package scene).
 	Scene    string `json:"scene,omitempty"`
 	Referrer string `json:"referrer,omitempty"`
+	// Address is where an express order goes; Shipping its upload to
+	// WeChat's shipping management (nil when shipping is off).
+	Address  *Address  `json:"address,omitempty"`
+	Shipping *Shipping `json:"shipping,omitempty"`
 }
 
 // openRefund returns the refund in flight, if any.
@@ -177,6 +181,7 @@ type CreateRequest struct {
 	CouponID string        `json:"coupon_id,omitempty"`
 	Scene    string        `json:"scene,omitempty"`    // the Mini-Program code scene the order came from
 	Referrer string        `json:"referrer,omitempty"` // the openid that shared it
+	Address  *Address      `json:"address,omitempty"`  // required when an item ships by express
 }
 
 // Validate checks the request's shape.
@@ -200,6 +205,9 @@ func (r CreateRequest) Validate() error {
 	}
 	if len(r.Scene) > 32 || len(r.Referrer) > 64 {
 		return apperr.Invalidf("field \"scene\" or \"referrer\" is too long")
+	}
+	if r.Address != nil {
+		return r.Address.Validate()
 	}
 	return nil
 }

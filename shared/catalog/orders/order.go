@@ -108,7 +108,8 @@ func OrdersHandler(svc *order.Service) http.Handler {
 
 // listOrders returns the list the caller may see: every user's orders for
 // the admin (?status= filters them, ?attention=1 keeps those that need the
-// merchant), the user's own otherwise.
+// merchant, ?shipping=pending those whose shipping is not with WeChat
+// yet), the user's own otherwise.
 func listOrders(r *http.Request, svc *order.Service, limit int) ([]order.Order, string, error) {
 	q := r.URL.Query()
 	if session.IsAdmin(r.Context()) {
