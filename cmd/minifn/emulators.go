@@ -38,8 +38,11 @@ func newEmulators(now func() time.Time) (*emulators, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &emulators{wechat: emulator.New(emulator.Options{Now: now}), merchantKey: key,
-		certSerial: randomHex(20), apiv3Key: randomHex(16), wechatOn: true, payOn: true}
+	e := &emulators{merchantKey: key, certSerial: randomHex(20), apiv3Key: randomHex(16), wechatOn: true, payOn: true}
+	// The shipping APIs know the Pay emulator's payments (10060001 for an
+	// unknown one, 10060004 once refunded); with a real WeChat Pay they take
+	// every payment as known.
+	e.wechat = emulator.New(emulator.Options{Now: now, Payments: e.payment})
 	e.pay, err = payemu.New(payemu.Options{Now: now, Merchants: map[string]payemu.Merchant{
 		devMchID: {PublicKey: &key.PublicKey, CertSerial: e.certSerial, APIv3Key: e.apiv3Key},
 	}})
@@ -47,6 +50,16 @@ func newEmulators(now func() time.Time) (*emulators, error) {
 		return nil, fmt.Errorf("the WeChat Pay emulator: %w", err)
 	}
 	return e, nil
+}
+
+// payment is the WeChat emulator's view of a Pay emulator payment.
+func (e *emulators) payment(tx, mchid, no string) (emulator.Payment, bool) {
+	if !e.payOn || e.pay == nil {
+		return emulator.Payment{TransactionID: tx, MchID: mchid, OutTradeNo: no, State: "SUCCESS"}, tx != "" || no != ""
+	}
+	p, ok := e.pay.Payment(tx, mchid, no)
+	return emulator.Payment{AppID: p.AppID, MchID: p.MchID, OutTradeNo: p.OutTradeNo, TransactionID: p.TransactionID,
+		OpenID: p.OpenID, State: p.State, PaidAt: p.PaidAt, Total: p.Total, Refunded: p.Refunded}, ok
 }
 
 // routes returns the emulators' handlers by path prefix. ServeMux picks the

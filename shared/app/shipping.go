@@ -19,6 +19,8 @@ func LoadShipping() (Shipping, error) {
 		return c, fmt.Errorf("shipping configuration: %w", err)
 	}
 	switch c.Mode {
+	case "": // set but empty (a deploy file passing an unset variable): the default
+		c.Mode = "virtual"
 	case "virtual", "pickup", "express", "off":
 	default:
 		return c, fmt.Errorf("MINIFN_SHIPPING_MODE must be virtual, pickup, express or off")
