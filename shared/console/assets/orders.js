@@ -73,7 +73,7 @@ export async function render(main) {
         { label: 'Items', value: (o) => o.items.map((i) => i.title || i.sku).join(', ') },
         { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
         { label: 'Status', value: (o) => [badge(o.status), o.attention ? [' ', badge('attention')] : ''] },
-        { label: 'Shipping', value: (o) => (o.shipping ? [o.shipping.type, ' ', badge(o.shipping.status)] : '') },
+        { label: 'Shipping', value: (o) => (o.shipping ? o.shipping.type + ': ' + o.shipping.status : '') },
       ], res.orders, none);
       const moreBtn = next && h('p', { class: 'more' }, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
       if (more) {
