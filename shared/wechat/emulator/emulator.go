@@ -37,6 +37,8 @@
 //	     errcode (HTTP 200), or a bare HTTP status, or normally when neither is set.
 //	GET  /_emulator/calls → {"calls":{"/sns/jscode2session":3,…}}: calls per
 //	     WeChat API path since start (faulted calls included).
+//	GET  /_emulator/shipping/{transaction_id}, POST …/settle, …/remind,
+//	POST /_emulator/shipping/managed: shipping management (shipping.go).
 //
 // For example, with `minifn emulator` on :9090:
 //
