@@ -240,6 +240,27 @@ func TestShippingExpressHTTP(t *testing.T) {
 		if ids := pendingShipping(t, e); len(ids) != 1 || ids[0] != id {
 			t.Fatalf("to ship: %v", ids)
 		}
+		// WeChat reminds the merchant to ship: recorded on the order. A push
+		// naming another payment of the order's number changes nothing.
+		tx := ordGet(t, e, "u1", id)["transaction_id"].(string)
+		if resp, err := http.Post(s.URL+"/_emulator/shipping/"+tx+"/remind", "application/json", nil); err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("remind: %v %v", resp, err)
+		}
+		remind := s.Pushes()[len(s.Pushes())-1]
+		if remind["Event"] != "trade_manage_remind_shipping" || remind["merchant_trade_no"] != id {
+			t.Fatalf("remind push %v", remind)
+		}
+		forged := map[string]any{"Event": "trade_manage_order_settlement", "transaction_id": "4200000000000000000000000001",
+			"merchant_trade_no": id, "settlement_time": 1, "confirm_receive_time": 1, "confirm_receive_method": 2}
+		before := ordGet(t, e, "u1", id)
+		deliver(t, e, forged)
+		if after := ordGet(t, e, "u1", id); after["updated_at"] != before["updated_at"] {
+			t.Fatalf("a push for another payment changed the order: %v", after["shipping"])
+		}
+		deliver(t, e, remind)
+		if sh := shippingOf(t, ordGet(t, e, "u1", id)); sh["reminded_at"] == nil || sh["status"] != "pending" {
+			t.Fatalf("after the reminder: %v", sh)
+		}
 		if st, _, _ := e.Do(t, "GET", "/orders?shipping=pending", "u1", nil); st != http.StatusForbidden {
 			t.Fatalf("a user lists what waits: %d", st)
 		}
