@@ -394,3 +394,45 @@ test('orders: filter by status, open one, refund it in part and then in full', a
   assert.deepEqual(api.body.order.refunds.map((r) => [r.amount, r.status]), [[500, 'success'], [2000, 'success']]);
   await shot('order-refunded');
 });
+
+test('orders: an express order waits in "To ship", the ship form uploads its tracking number', async () => {
+  const sku = 'ship-e2e-' + Date.now();
+  const p = await admin(dev, 'POST', '/products', { sku, title: 'Tea set', price: 8800, fulfillment: 'express' });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const u = await user('e2e-ship-' + Date.now());
+  const address = { name: '张三', phone: '13800005678', region: '上海市 浦东新区', detail: '世纪大道 1 号' };
+  const noAddress = await as(u, 'POST', '/orders', { items: [{ sku, quantity: 1 }] });
+  assert.equal(noAddress.status, 400, JSON.stringify(noAddress.body));
+  const o = await as(u, 'POST', '/orders', { items: [{ sku, quantity: 1 }], address }, 'e2e-ship-' + Date.now());
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  const id = o.body.order.id;
+  const payNow = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(id), { method: 'POST' });
+  assert.equal(payNow.status, 200, await payNow.text());
+  await until('the paid notify', async () => (await as(u, 'GET', '/orders/' + id)).body.order.status === 'paid');
+
+  await go('Orders');
+  await page.getByLabel('Status').selectOption('');
+  await page.getByLabel('To ship').check();
+  const row = page.locator('tr[data-id="' + id + '"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /express: pending/);
+  await row.getByRole('link', { name: id }).click();
+  const detail = page.locator('.detail');
+  await detail.getByRole('heading', { name: 'Order ' + id }).waitFor();
+  assert.match(await detail.textContent(), /13800005678/);
+  await shot('order-to-ship');
+  await detail.getByLabel('Express company').fill('SF');
+  await detail.getByLabel('Tracking number').fill('SF1000000001');
+  await detail.getByRole('button', { name: 'Ship' }).click();
+  await detail.locator('dd', { hasText: 'SF SF1000000001' }).waitFor();
+  await detail.locator('dl .badge', { hasText: /^uploaded$/ }).waitFor();
+  await row.waitFor({ state: 'detached' }); // no longer waits
+  await shot('order-shipped');
+
+  const api = await admin(dev, 'GET', '/orders/' + id);
+  assert.equal(api.body.order.shipping.status, 'uploaded');
+  const seen = await fetch(dev.url + '/_emulator/shipping/' + api.body.order.transaction_id).then((r) => r.json());
+  assert.equal(seen.logistics_type, 1);
+  assert.equal(seen.shipping_list[0].tracking_no, 'SF1000000001');
+  assert.equal(seen.shipping_list[0].contact.receiver_contact, '138****5678');
+});

@@ -52,8 +52,11 @@ type paySettings struct {
 }
 
 func newEmulatorsFor(now func() time.Time, s paySettings) (*emulators, error) {
-	e := &emulators{wechat: emulator.New(emulator.Options{Now: now}),
-		certSerial: s.certSerial, apiv3Key: s.apiv3Key, mchid: s.mchid, payMode: s.mode, wechatOn: true, payOn: true}
+	e := &emulators{certSerial: s.certSerial, apiv3Key: s.apiv3Key, mchid: s.mchid, payMode: s.mode, wechatOn: true, payOn: true}
+	// The shipping APIs know the Pay emulator's payments (10060001 for an
+	// unknown one, 10060004 once refunded); with a real WeChat Pay they take
+	// every payment as known.
+	e.wechat = emulator.New(emulator.Options{Now: now, Payments: e.payment})
 	pub := s.merchant
 	if pub == nil {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -79,6 +82,16 @@ func newEmulatorsFor(now func() time.Time, s paySettings) (*emulators, error) {
 		return nil, fmt.Errorf("the WeChat Pay emulator: %w", err)
 	}
 	return e, nil
+}
+
+// payment is the WeChat emulator's view of a Pay emulator payment.
+func (e *emulators) payment(tx, mchid, no string) (emulator.Payment, bool) {
+	if !e.payOn || e.pay == nil {
+		return emulator.Payment{TransactionID: tx, MchID: mchid, OutTradeNo: no, State: "SUCCESS"}, tx != "" || no != ""
+	}
+	p, ok := e.pay.Payment(tx, mchid, no)
+	return emulator.Payment{AppID: p.AppID, MchID: p.MchID, OutTradeNo: p.OutTradeNo, TransactionID: p.TransactionID,
+		OpenID: p.OpenID, State: p.State, PaidAt: p.PaidAt, Total: p.Total, Refunded: p.Refunded}, ok
 }
 
 // routes returns the emulators' handlers by path prefix. ServeMux picks the

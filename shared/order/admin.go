@@ -26,8 +26,11 @@ type AllQuery struct {
 	// Attention selects only the orders that need the merchant (an
 	// automatic refund that failed: Order.Attention is set).
 	Attention bool
-	After     string // the cursor: "next" of the previous page
-	Limit     int    // at most this many orders; 1 to 100, 20 when 0
+	// Shipping "pending" selects the paid orders whose shipping is not
+	// with WeChat yet: express orders to ship, uploads not taken yet.
+	Shipping string
+	After    string // the cursor: "next" of the previous page
+	Limit    int    // at most this many orders; 1 to 100, 20 when 0
 }
 
 // Validate checks the query's shape.
@@ -37,6 +40,9 @@ func (q AllQuery) Validate() error {
 	default:
 		return apperr.Invalidf("status must be one of pending, paid, cancelled, closed, refunding, refunded")
 	}
+	if q.Shipping != "" && q.Shipping != ShipPending {
+		return apperr.Invalidf("shipping must be pending")
+	}
 	if q.After != "" && !validID(q.After) {
 		return apperr.Invalidf("after is not a cursor of this list")
 	}
@@ -44,6 +50,11 @@ func (q AllQuery) Validate() error {
 		return apperr.Invalidf("limit must be 1 to 100")
 	}
 	return nil
+}
+
+// shipping applies the Shipping filter.
+func (q AllQuery) shipping(o *Order) bool {
+	return q.Shipping == "" || (o.Status == Paid && o.Shipping != nil && o.Shipping.Status == ShipPending)
 }
 
 // Find returns the order id, whoever owns it (an admin's view). A pending
@@ -90,7 +101,7 @@ func (s *Service) ListAll(ctx context.Context, q AllQuery) ([]Order, string, err
 		}
 		for i, o := range orders {
 			scanned, last = scanned+1, entries[i].SK
-			if o != nil && (q.Status == "" || o.Status == q.Status) && (!q.Attention || o.Attention != "") {
+			if o != nil && (q.Status == "" || o.Status == q.Status) && (!q.Attention || o.Attention != "") && q.shipping(o) {
 				out = append(out, *o)
 			}
 		}

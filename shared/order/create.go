@@ -121,6 +121,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 	}}
 	var ops []store.Op
 	stockOp := map[int]string{} // op index → sku
+	var fulfillments []string
 	for _, l := range lines {
 		p, err := s.Products.Get(ctx, l.SKU)
 		if err != nil {
@@ -139,7 +140,13 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		}
 		r.Items = append(r.Items, Item{SKU: p.SKU, Title: p.Title, Quantity: l.Quantity, Price: p.Price})
 		r.Subtotal += p.Price * l.Quantity
+		fulfillments = append(fulfillments, p.Fulfillment)
 	}
+	shipping, err := s.shippingFor(fulfillments, req.Address) // shipping.go
+	if err != nil {
+		return record{}, err
+	}
+	r.Shipping, r.Address = shipping, req.Address
 	couponFrom, couponTo := len(ops), len(ops)
 	if couponID != "" {
 		if s.Coupons == nil {

@@ -47,6 +47,8 @@
 //	order#pending          / <id>      pending orders, oldest first, for the expiry job
 //	order#all#<0-7>        / <id>      every order, in AllShards shards by a hash of the id (admin list)
 //	order#notify#<id>      / notify    a processed WeChat Pay notify id (kept 30 days)
+//	order#refunding        / <id>      orders with a refund in flight, for the refund sweep
+//	order#shipping         / <id>      orders whose shipping upload to WeChat is due (shipping.go)
 //	product#catalog        / <sku>     the product; its counter N is the stock (package product)
 //	idem#<openid>          / order-create#…  the Idempotency-Key record (package idem)
 //

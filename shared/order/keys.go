@@ -39,6 +39,8 @@ func refundingOp(r *record) store.Op {
 	return store.Put(store.Item{Key: refundingKey(r.ID), Value: ix})
 }
 
+// (order#shipping, the orders whose shipping upload is due: shipping.go.)
+
 // notifyKey records a processed WeChat Pay notify id.
 func notifyKey(notifyID string) store.Key {
 	return store.Key{PK: "order#notify#" + notifyID, SK: "notify"}

@@ -120,6 +120,10 @@ type Order struct {
 	Note       string `json:"note,omitempty"`
 	NoteReview bool   `json:"note_review,omitempty"`
 	NoteCheck  string `json:"note_check,omitempty"`
+	// Address is where an express order goes; Shipping its upload to
+	// WeChat's shipping management (nil when shipping is off).
+	Address  *Address  `json:"address,omitempty"`
+	Shipping *Shipping `json:"shipping,omitempty"`
 }
 
 // openRefund returns the refund in flight, if any.
@@ -189,6 +193,7 @@ type CreateRequest struct {
 	Scene    string        `json:"scene,omitempty"`    // the Mini-Program code scene the order came from
 	Referrer string        `json:"referrer,omitempty"` // the openid that shared it
 	Note     string        `json:"note,omitempty"`     // the buyer's note, at most MaxNote characters
+	Address  *Address      `json:"address,omitempty"`  // required when an item ships by express
 }
 
 // Validate checks the request's shape.
@@ -218,6 +223,9 @@ func (r CreateRequest) Validate() error {
 	}
 	if strings.ContainsFunc(r.Note, func(c rune) bool { return unicode.IsControl(c) && c != '\n' }) {
 		return apperr.Invalidf("field \"note\" holds a control character")
+	}
+	if r.Address != nil {
+		return r.Address.Validate()
 	}
 	return nil
 }

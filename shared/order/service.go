@@ -81,6 +81,12 @@ type Service struct {
 	// notify before SweepRefunds asks WeChat Pay; DefaultRefundSweepAfter
 	// when 0.
 	RefundSweepAfter time.Duration
+	// Shipper uploads shipping information to WeChat (shipping.go); nil:
+	// orders carry no shipping.
+	Shipper Shipper
+	// ShippingMode is MINIFN_SHIPPING_MODE: the fulfillment of products
+	// that name none (ShippingVirtual when ""), or ShippingOff.
+	ShippingMode string
 }
 
 // PaidHook is told, after the paid Write, each time WeChat Pay confirms an

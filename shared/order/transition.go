@@ -102,6 +102,9 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 			r.Status, r.PaidAt, r.TransactionID = Paid, &paidAt, tx.TransactionID
 			ops = append(ops, store.Delete(pendingKey(r.ID)))
 			r.Reserved = nil // the stock is sold, no longer held
+			if r.Shipping != nil && r.Shipping.Type != ShippingExpress {
+				ops = append(ops, shippingOp(r)) // uploaded below, else by the timer (shipping.go)
+			}
 			if r.Coupon {
 				cops, err := s.Coupons.ConsumeOps(ctx, r.Owner, r.CouponID, r.ID)
 				if err != nil {
@@ -181,6 +184,11 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 			slog.WarnContext(ctx, "order: automatic refund refused", "order", out.ID, "err", err)
 			err = nil
 		}
+	}
+	// Upload the shipping of a virtual or pickup order (best effort: the
+	// timer retries what WeChat does not take yet).
+	if err == nil && out.Status == Paid && out.TransactionID == tx.TransactionID {
+		out = s.shipBestEffort(ctx, out)
 	}
 	// Tell the hook on every confirmation of the payment, not only the one
 	// that changed the order: a crash between the Write and the hook is

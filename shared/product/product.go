@@ -86,14 +86,18 @@ var (
 
 // Product is one item of the catalog.
 type Product struct {
-	SKU       string    `json:"sku"`
-	Title     string    `json:"title"`
-	Price     int64     `json:"price"`           // fen
-	Stock     *int64    `json:"stock,omitempty"` // remaining; absent when unlimited
-	Active    bool      `json:"active"`          // on sale; inactive products are listed to admins only
-	Version   int64     `json:"version"`         // counts the merchant's edits (see the package doc)
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	SKU     string `json:"sku"`
+	Title   string `json:"title"`
+	Price   int64  `json:"price"`           // fen
+	Stock   *int64 `json:"stock,omitempty"` // remaining; absent when unlimited
+	Active  bool   `json:"active"`          // on sale; inactive products are listed to admins only
+	Version int64  `json:"version"`         // counts the merchant's edits (see the package doc)
+	// Fulfillment is how the product reaches the buyer, for WeChat's
+	// shipping upload: FulfillVirtual, FulfillPickup or FulfillExpress;
+	// "" follows MINIFN_SHIPPING_MODE.
+	Fulfillment string    `json:"fulfillment,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // Limited reports whether the product's stock is counted.
@@ -110,8 +114,22 @@ func (p Product) Validate() error {
 		return apperr.Invalidf("field \"price\" must be 1 to %d fen", MaxPrice)
 	case p.Stock != nil && (*p.Stock < 0 || *p.Stock > MaxStock):
 		return apperr.Invalidf("field \"stock\" must be 0 to %d", MaxStock)
+	case !ValidFulfillment(p.Fulfillment):
+		return apperr.Invalidf("field \"fulfillment\" must be virtual, pickup or express")
 	}
 	return nil
+}
+
+// Fulfillments of a product (Product.Fulfillment).
+const (
+	FulfillVirtual = "virtual" // nothing is carried (WeChat logistics type 3)
+	FulfillPickup  = "pickup"  // the buyer collects it (4)
+	FulfillExpress = "express" // an express company carries it (1): the order needs an address
+)
+
+// ValidFulfillment reports whether f is a fulfillment ("" included: the default).
+func ValidFulfillment(f string) bool {
+	return f == "" || f == FulfillVirtual || f == FulfillPickup || f == FulfillExpress
 }
 
 // Key returns the store key of the product with this SKU; its counter is the
@@ -132,6 +150,7 @@ type record struct {
 	Limited   bool      `json:"limited"`
 	Active    bool      `json:"active"`
 	Version   int64     `json:"version,omitempty"` // absent in records older than versions: 1
+	Fulfill   string    `json:"fulfillment,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -149,7 +168,7 @@ func decodeRecord(it store.Item) (record, error) {
 
 func (r record) product(n int64) Product {
 	p := Product{SKU: r.SKU, Title: r.Title, Price: r.Price, Active: r.Active, Version: r.Version,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Fulfillment: r.Fulfill, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Limited {
 		p.Stock = &n
 	}
@@ -223,6 +242,8 @@ type Edit struct {
 	Stock      *int64 // the absolute number left to sell from now on
 	StockDelta *int64 // added to the stock as it is when the edit lands
 	IfVersion  *int64 // the Version the editor loaded; 0: the product must not exist yet
+	// Fulfillment sets Product.Fulfillment ("" sets it back to the default).
+	Fulfillment *string
 }
 
 // Validate checks the fields that are set, on their own.
@@ -238,6 +259,9 @@ func (e Edit) Validate() error {
 		return apperr.Invalidf("field \"if_version\" must be 0 or more")
 	}
 	p := Product{SKU: e.SKU, Title: "t", Price: 1, Stock: e.Stock}
+	if e.Fulfillment != nil {
+		p.Fulfillment = *e.Fulfillment
+	}
 	if e.Title != nil {
 		p.Title = *e.Title
 	}
@@ -250,7 +274,7 @@ func (e Edit) Validate() error {
 // fields reports whether e sets a field that counts as an edit (everything
 // but StockDelta, which moves the stock as a sale does).
 func (e Edit) fields() bool {
-	return e.Title != nil || e.Price != nil || e.Active != nil || e.Stock != nil
+	return e.Title != nil || e.Price != nil || e.Active != nil || e.Stock != nil || e.Fulfillment != nil
 }
 
 // PutResult is the outcome of Put, and what its idempotency record holds.
@@ -274,7 +298,8 @@ func (s *Service) Put(ctx context.Context, p Product, idemKey idem.Key) (res Put
 	if err := p.Validate(); err != nil {
 		return PutResult{}, err
 	}
-	return s.Save(ctx, Edit{SKU: p.SKU, Title: &p.Title, Price: &p.Price, Active: &p.Active, Stock: p.Stock}, idemKey)
+	return s.Save(ctx, Edit{SKU: p.SKU, Title: &p.Title, Price: &p.Price, Active: &p.Active, Stock: p.Stock,
+		Fulfillment: &p.Fulfillment}, idemKey)
 }
 
 // Save applies an edit: it creates the product or changes the fields e sets.
@@ -351,6 +376,9 @@ func (s *Service) save(ctx context.Context, e Edit, idemKey idem.Key) (PutResult
 	}
 	if e.Active != nil {
 		r.Active = *e.Active
+	}
+	if e.Fulfillment != nil {
+		r.Fulfill = *e.Fulfillment
 	}
 	if e.Stock != nil {
 		r.Limited, n = true, *e.Stock

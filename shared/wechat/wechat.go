@@ -11,6 +11,7 @@
 //	wechat#token / {appid}        Value {"access_token","expires_at"} (a minute before WeChat's
 //	                              expiry); the item outlives it by an hour (see cachedToken)
 //	wechat#token-lease / {appid}  the refresher's lease; Value its random id; ExpiresAt Timeout+2s ahead
+//	wechat#trade-managed / {appid} is_trade_managed's answer and when it was asked (shipping.go)
 //
 // One instance refreshes at a time: it takes the lease with a put-if-absent;
 // the others wait briefly and re-read the cache. When WeChat answers 40001 or

@@ -15,6 +15,9 @@ import (
 // Require middleware normally stops it first).
 var errNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user token is required")
 
+// errShipAdminOnly answers a ship request without the admin token.
+var errShipAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token ships orders")
+
 // errAdminOnly answers a user who asks for every user's orders.
 var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token lists every user's orders")
 
@@ -58,7 +61,8 @@ func OrderCreateHandler(svc *order.Service) http.Handler {
 }
 
 // OrdersHandler serves GET /orders (newest first, ?limit= and ?after=<next>),
-// GET /orders/{id} and POST /orders/{id}/cancel. A user sees and cancels
+// GET /orders/{id}, POST /orders/{id}/cancel and (admin) POST
+// /orders/{id}/ship {"express_company","tracking_no"}. A user sees and cancels
 // only their own orders (another user's order is 404). The admin token
 // (behind session.RequireAny) lists every user's orders, with
 // ?status= to filter them, and reads any order.
@@ -92,6 +96,25 @@ func OrdersHandler(svc *order.Service) http.Handler {
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
 	})
+	rt.HandleFunc("POST /orders/{id}/ship", func(w http.ResponseWriter, r *http.Request) error {
+		if !session.IsAdmin(r.Context()) {
+			return errShipAdminOnly
+		}
+		key := r.Header.Get(idem.Header)
+		if err := idem.Check(key); err != nil {
+			return err
+		}
+		var req order.ShipRequest
+		if err := httpapi.Decode(r, &req); err != nil {
+			return err
+		}
+		o, err := svc.Ship(r.Context(), r.PathValue("id"), req, key)
+		if err != nil {
+			return err
+		}
+		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
+		return nil
+	})
 	rt.HandleFunc("POST /orders/{id}/cancel", func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
@@ -109,7 +132,8 @@ func OrdersHandler(svc *order.Service) http.Handler {
 
 // listOrders returns the list the caller may see: every user's orders for
 // the admin (?status= filters them, ?attention=1 keeps those that need the
-// merchant), the user's own otherwise.
+// merchant, ?shipping=pending those whose shipping is not with WeChat
+// yet), the user's own otherwise.
 func listOrders(r *http.Request, svc *order.Service, limit int) ([]order.Order, string, error) {
 	q := r.URL.Query()
 	if session.IsAdmin(r.Context()) {
@@ -118,13 +142,13 @@ func listOrders(r *http.Request, svc *order.Service, limit int) ([]order.Order, 
 			return nil, "", apperr.Invalidf("query parameter \"attention\" must be 1")
 		}
 		return svc.ListAll(r.Context(), order.AllQuery{Status: order.Status(q.Get("status")), Attention: att == "1",
-			After: q.Get("after"), Limit: limit})
+			Shipping: q.Get("shipping"), After: q.Get("after"), Limit: limit})
 	}
 	openid, ok := session.UserFrom(r.Context())
 	switch {
 	case !ok:
 		return nil, "", errNoUser
-	case q.Has("all") || q.Has("status") || q.Has("attention"):
+	case q.Has("all") || q.Has("status") || q.Has("attention") || q.Has("shipping"):
 		return nil, "", errAdminOnly
 	}
 	return svc.List(r.Context(), openid, q.Get("after"), limit)

@@ -36,8 +36,16 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	if a.WeChat != nil {
 		notes.WeChat = a.WeChat
 	}
-	return &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
-		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points, Notes: notes}, pc, nil
+	ship, err := app.LoadShipping()
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
+		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points, Notes: notes, ShippingMode: ship.Mode}
+	if a.WeChat != nil {
+		svc.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
+	}
+	return svc, pc, nil
 }
 
 // OrderCreate places an order and prepays it at WeChat Pay.
@@ -63,7 +71,7 @@ var OrderCreate = app.Spec{
 // lists and shows every user's.
 var Orders = app.Spec{
 	Name:   "orders",
-	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel"},
+	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship"},
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
 		if err != nil {
@@ -73,6 +81,7 @@ var Orders = app.Spec{
 		read := a.Sessions.RequireAny(h)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /orders": read, "GET /orders/{id}": read, "POST /orders/{id}/cancel": a.Sessions.Require(h),
+			"POST /orders/{id}/ship": a.Sessions.RequireAdmin(h),
 		})}, nil
 	},
 }
@@ -94,7 +103,8 @@ var PayNotify = app.Spec{
 }
 
 // OrderExpire is the timer that closes unpaid orders older than
-// MINIFN_ORDER_TTL, and finishes refunds whose notify never came.
+// MINIFN_ORDER_TTL, finishes refunds whose notify never came, and retries
+// shipping uploads WeChat has not taken yet.
 var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
@@ -106,8 +116,11 @@ var OrderExpire = app.Spec{
 			n, err := svc.Expire(ctx)
 			// Then the refunds whose notify never came (order.SweepRefunds).
 			m, serr := svc.SweepRefunds(ctx)
-			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "err", err, "sweep_err", serr)
-			return errors.Join(err, serr)
+			// Then the shipping uploads WeChat has not taken yet (order.SweepShipping).
+			k, sherr := svc.SweepShipping(ctx)
+			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "shipping_done", k,
+				"err", err, "sweep_err", serr, "shipping_err", sherr)
+			return errors.Join(err, serr, sherr)
 		}}, nil
 	},
 }

@@ -57,6 +57,8 @@ type productInput struct {
 	StockDelta *int64  `json:"stock_delta"` // relative to the stock now
 	Active     *bool   `json:"active"`
 	IfVersion  *int64  `json:"if_version"` // the version the editor loaded
+	// Fulfillment: virtual, pickup or express (WeChat shipping); "" the default.
+	Fulfillment *string `json:"fulfillment"`
 }
 
 func putProduct(ps *product.Service, st store.Store) httpapi.Func {
@@ -73,7 +75,7 @@ func putProduct(ps *product.Service, st store.Store) httpapi.Func {
 			return err
 		}
 		edit := product.Edit{SKU: in.SKU, Title: in.Title, Price: in.Price, Active: in.Active,
-			Stock: in.Stock, StockDelta: in.StockDelta, IfVersion: in.IfVersion}
+			Stock: in.Stock, StockDelta: in.StockDelta, IfVersion: in.IfVersion, Fulfillment: in.Fulfillment}
 		if err := edit.Validate(); err != nil {
 			return err
 		}

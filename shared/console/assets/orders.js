@@ -7,6 +7,10 @@
 // refunding order is read again until it is not. A buyer's note that
 // WeChat's content check flagged (note_review: it suggested a look, or could
 // not check it) shows a "note" badge in the list and the reason in the detail.
+// Shipping (WeChat's order shipping management): "To ship" lists
+// ?shipping=pending (express orders the merchant has not shipped, uploads
+// WeChat has not taken yet); the detail of a paid express order has the ship
+// form (POST /orders/{id}/ship {"express_company","tracking_no"}, admin).
 import { get, post, newKey } from './api.js';
 import { h, action, field, section, table, yuan, fen, when, toast, errorBox } from './ui.js';
 
@@ -39,9 +43,11 @@ export async function render(main) {
   const status = h('select', { id: 'f-status', name: 'status' },
     STATUSES.map((s) => h('option', { value: s }, s || 'any status')));
   const attention = h('input', { type: 'checkbox', id: 'f-attention', name: 'attention' });
+  const toShip = h('input', { type: 'checkbox', id: 'f-ship', name: 'shipping' });
   const filter = h('form', { class: 'row', 'aria-label': 'Filter orders' },
     h('div', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), status),
     h('div', { class: 'field' }, h('label', { for: 'f-attention' }, attention, ' Needs attention')),
+    h('div', { class: 'field' }, h('label', { for: 'f-ship' }, toShip, ' To ship')),
     field('Order id', { name: 'id', class: 'mono', size: 32, placeholder: 'open one order' }),
     h('button', { type: 'submit' }, 'Show'));
   action(filter, async (d) => {
@@ -50,6 +56,7 @@ export async function render(main) {
   });
   status.addEventListener('change', () => load(false));
   attention.addEventListener('change', () => load(false));
+  toShip.addEventListener('change', () => load(false));
 
   let loads = 0; // only the latest load draws (the filter may change while one runs)
   async function load(more) {
@@ -57,6 +64,7 @@ export async function render(main) {
     const q = new URLSearchParams({ all: '1', limit: '50' });
     if (status.value) q.set('status', status.value);
     if (attention.checked) q.set('attention', '1');
+    if (toShip.checked) q.set('shipping', 'pending');
     if (more && next) q.set('after', next);
     try {
       const res = await get('/orders?' + q);
@@ -65,7 +73,7 @@ export async function render(main) {
       // The status filter is applied while paging: a page may hold fewer
       // orders than asked, even none, and still have more after it.
       const none = 'No orders' + (status.value ? ' with status ' + status.value : '') +
-        (attention.checked ? ' needing attention' : '') +
+        (attention.checked ? ' needing attention' : '') + (toShip.checked ? ' to ship' : '') +
         (next ? ' in this stretch of history; More looks further back.' : '.');
       const t = table([
         { label: 'Order', value: (o) => h('a', { href: '#/orders', class: 'mono', onclick: (e) => { e.preventDefault(); open(o.id); } }, o.id) },
@@ -74,6 +82,7 @@ export async function render(main) {
         { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
         { label: 'Status', value: (o) => [badge(o.status), o.attention ? [' ', badge('attention')] : '',
           o.note_review ? [' ', badge('note')] : ''] },
+        { label: 'Shipping', value: (o) => (o.shipping ? o.shipping.type + ': ' + o.shipping.status : '') },
       ], res.orders, none);
       const moreBtn = next && h('p', { class: 'more' }, h('button', { class: 'secondary', onclick: () => load(true) }, 'More'));
       if (more) {
@@ -126,6 +135,24 @@ export async function render(main) {
         load(false);
       });
     }
+    const sh = o.shipping;
+    let shipKey = newKey();
+    const shipForm = o.status === 'paid' && sh && sh.type === 'express' && !sh.tracking_no &&
+      h('form', { class: 'row', 'aria-label': 'Ship' },
+        field('Express company', { name: 'express_company', required: true, maxlength: 32, size: 8, placeholder: 'SF, ZTO, YTO…' }),
+        field('Tracking number', { name: 'tracking_no', required: true, maxlength: 128, class: 'mono' }),
+        h('button', { type: 'submit' }, 'Ship'));
+    if (shipForm) {
+      action(shipForm, async (d) => {
+        const body = { express_company: String(d.get('express_company')).trim(), tracking_no: String(d.get('tracking_no')).trim() };
+        const { order } = await post('/orders/' + encodeURIComponent(o.id) + '/ship', body, { key: shipKey });
+        shipKey = newKey();
+        toast(o.id + ' shipped: ' + order.shipping.status);
+        show(order);
+        load(false);
+      });
+    }
+    const addr = o.address;
     const rows = [
       ['Attention', o.attention ? h('strong', { class: 'attention' }, ATTENTION[o.attention] || o.attention) : ''],
       ['Status', badge(o.status)], ['Created', when(o.created_at)], ['Paid', when(o.paid_at)],
@@ -134,7 +161,12 @@ export async function render(main) {
       ['Transaction', o.transaction_id || ''], ['Closed', o.close_reason || ''],
       ['Note', o.note ? [o.note, o.note_review
         ? [' ', h('strong', { class: 'attention' }, NOTE_CHECK[o.note_check] || 'flagged for review')] : ''] : ''],
-    ].filter(([, v]) => v !== '');
+      ['Shipping', sh ? [sh.type, ' ', badge(sh.status), sh.error ? ' ' + sh.error : ''] : ''],
+      ['Tracking', sh && sh.tracking_no ? sh.express_company + ' ' + sh.tracking_no : ''],
+      ['Uploaded', sh ? when(sh.uploaded_at) : ''], ['Confirmed', sh && sh.confirmed_at ? [when(sh.confirmed_at), ' ', sh.confirm_method || ''] : ''],
+      ['Settled', sh ? when(sh.settled_at) : ''],
+      ['Address', addr ? [addr.name, ' ', addr.phone, ' · ', addr.region, ' ', addr.detail] : ''],
+    ].filter(([, v]) => v !== '' && v != null);
     detail.replaceChildren(section('Order ' + o.id,
       h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
       table([
@@ -149,6 +181,7 @@ export async function render(main) {
         { label: 'Status', value: (r) => [badge(r.status), r.error ? ' ' + r.error : ''] },
         { label: 'Reason', value: (r) => r.reason || (r.auto ? 'automatic' : '') },
       ], o.refunds)] : '',
+      shipForm ? [h('h3', {}, 'Ship'), shipForm] : '',
       form ? [h('h3', {}, 'Refund'), form] : ''));
   }
 

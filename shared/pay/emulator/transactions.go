@@ -306,3 +306,29 @@ func (e *Emulator) pay(mchid, outTradeNo string) (transactionJSON, error) {
 	e.enqueueLocked(o.MchID, o.NotifyURL, "TRANSACTION.SUCCESS", t, o.OutTradeNo, "")
 	return t, nil
 }
+
+// Payment is what the emulator knows of a paid transaction, for other
+// emulators that depend on it (the WeChat emulator's shipping APIs).
+type Payment struct {
+	AppID, MchID, OutTradeNo, TransactionID, OpenID string
+	State                                           string // SUCCESS, REFUND, …
+	PaidAt                                          time.Time
+	Total, Refunded                                 int64 // fen; Refunded counts refunds not closed or abnormal
+}
+
+// Payment returns the paid transaction transactionID, or, with an empty
+// transactionID, the one of mchid and outTradeNo; ok is false when there
+// is none (or it is not paid).
+func (e *Emulator) Payment(transactionID, mchid, outTradeNo string) (Payment, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	o := e.byTxID[transactionID]
+	if transactionID == "" {
+		o = e.orders[tradeKey{mchid, outTradeNo}]
+	}
+	if o == nil || o.TransactionID == "" {
+		return Payment{}, false
+	}
+	return Payment{AppID: o.AppID, MchID: o.MchID, OutTradeNo: o.OutTradeNo, TransactionID: o.TransactionID,
+		OpenID: o.OpenID, State: o.State, PaidAt: o.successTime, Total: o.Total, Refunded: o.refunded}, true
+}

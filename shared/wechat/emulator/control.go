@@ -107,6 +107,7 @@ func (e *Emulator) controlRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /_emulator/risk", control(e.handleRisk))
 	mux.Handle("GET /_emulator/content-words", control(e.handleContentWords))
 	mux.Handle("PUT /_emulator/content-words", control(e.handleContentWords))
+	e.shippingControlRoutes(mux)
 	mux.Handle("/_emulator/", control(func(w http.ResponseWriter, r *http.Request) error {
 		return &controlError{http.StatusNotFound, "not_found", "no such emulator route"}
 	}))

@@ -14,6 +14,8 @@
 //	POST /cgi-bin/message/subscribe/send   one send per Accept'ed credit (subscribe.go)
 //	POST /wxa/getuserriskrank   the rank SetRiskRank gave the user, 0 by default (security.go)
 //	POST /wxa/msg_sec_check     version 2: risky/review when the text holds a SetContentWords word (security.go)
+//	POST /wxa/sec/order/upload_shipping_info, is_trade_managed,
+//	     notify_confirm_receive, get_order     shipping management (shipping.go)
 //
 // APIs that need an access_token call requireToken (CheckToken for code
 // outside the package), which answers 41001 (missing), 40001 (unknown or
@@ -49,6 +51,9 @@
 // who has not opened the Mini-Program; to make them fail otherwise, use
 // faults: {"path":"/wxa/getuserriskrank","count":1,"http_status":503}
 // (WeChat unreachable), "errcode":61010, 48001 (risk control not enabled)…
+//
+//	GET  /_emulator/shipping/{transaction_id}, POST …/settle, …/remind,
+//	POST /_emulator/shipping/managed: shipping management (shipping.go).
 //
 // For example, with `minifn emulator` on :9090:
 //
@@ -100,6 +105,19 @@ type App struct {
 type Options struct {
 	Apps map[string]App   // appid → app; empty: DevAppID with DevSecret
 	Now  func() time.Time // nil: time.Now
+
+	// Payments looks up a paid WeChat Pay transaction for the shipping APIs
+	// (shipping.go), by transaction_id or by mchid and out_trade_no; the
+	// Pay emulator's Payment method fits. nil: every payment an upload names
+	// is taken as paid by its payer long ago.
+	Payments func(transactionID, mchid, outTradeNo string) (Payment, bool)
+	// ShippingAfter is how long after a payment upload_shipping_info still
+	// answers 10060001 (WeChat: about a minute). 0: at once.
+	ShippingAfter time.Duration
+	// OnPush receives the message pushes the shipping APIs cause
+	// (trade_manage_* events, as the JSON a push carries, decrypted). nil:
+	// they are dropped. SetOnPush changes it later.
+	OnPush func(msg map[string]any)
 }
 
 // Emulator holds the state of the emulated WeChat servers. It is safe for
@@ -124,6 +142,7 @@ type Emulator struct {
 	phones   phoneState     // getPhoneNumber codes (phone.go)
 	subs     subscribeState // subscribe message credits and log (subscribe.go)
 	security securityState  // risk ranks, visits, content words (security.go)
+	ship     shippingState  // shipping management per transaction (shipping.go)
 }
 
 // userKey names a test user within an app: openids differ per app.
@@ -153,6 +172,7 @@ func New(o Options) *Emulator {
 		stable:      map[string]*stable{},
 		calls:       map[string]int{},
 		faults:      map[string]*fault{},
+		ship:        newShippingState(o),
 	}
 }
 
@@ -177,6 +197,10 @@ func (e *Emulator) routes(mux *http.ServeMux) {
 	e.api(mux, "/cgi-bin/message/subscribe/send", e.sendSubscribe)
 	e.api(mux, "/wxa/getuserriskrank", e.getUserRiskRank)
 	e.api(mux, "/wxa/msg_sec_check", e.msgSecCheck)
+	e.api(mux, "/wxa/sec/order/upload_shipping_info", e.uploadShipping)
+	e.api(mux, "/wxa/sec/order/is_trade_managed", e.isTradeManaged)
+	e.api(mux, "/wxa/sec/order/notify_confirm_receive", e.notifyConfirmReceive)
+	e.api(mux, "/wxa/sec/order/get_order", e.getShippingOrder)
 }
 
 // checkApp checks an appid and its secret the way WeChat's credential APIs do.
