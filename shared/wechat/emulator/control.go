@@ -104,6 +104,8 @@ func (e *Emulator) controlRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /_emulator/faults", control(e.handleFaults))
 	mux.Handle("GET /_emulator/calls", control(e.handleCalls))
 	mux.Handle("GET /_emulator/messages", control(e.handleMessages))
+	mux.Handle("POST /_emulator/push", control(e.handlePush))
+	mux.Handle("GET /_emulator/pushes", control(e.handlePushes))
 	mux.Handle("/_emulator/", control(func(w http.ResponseWriter, r *http.Request) error {
 		return &controlError{http.StatusNotFound, "not_found", "no such emulator route"}
 	}))
