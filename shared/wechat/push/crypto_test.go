@@ -167,3 +167,30 @@ func FuzzOpen(f *testing.F) {
 		_ = push.MessageKey(ev.Raw)
 	})
 }
+
+// FuzzDecrypt opens arbitrary ciphertexts (whole AES blocks, so that the
+// padding, length and appid checks run on every input): it refuses or
+// returns a message that re-encrypts and opens to itself.
+func FuzzDecrypt(f *testing.F) {
+	k, _ := push.ParseKey(vecKey)
+	ct, _ := base64.StdEncoding.DecodeString(vecEncrypt)
+	f.Add(ct)
+	f.Add(make([]byte, 32))
+	f.Add(bytes.Repeat([]byte{0xff}, 64))
+	f.Fuzz(func(t *testing.T, ct []byte) {
+		msg, err := push.Decrypt(k, vecAppID, base64.StdEncoding.EncodeToString(ct))
+		if err != nil {
+			if !errors.Is(err, push.ErrDecrypt) && !errors.Is(err, push.ErrWrongApp) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			return
+		}
+		enc, err := push.Encrypt(k, vecAppID, msg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, err := push.Decrypt(k, vecAppID, enc); err != nil || !bytes.Equal(back, msg) {
+			t.Fatalf("round trip of %q: %v", msg, err)
+		}
+	})
+}
