@@ -10,6 +10,7 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 
 // emulatorCmd serves the WeChat and WeChat Pay emulators alone, for function
@@ -19,6 +20,7 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("emulator")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
 	dir := fs.String("dir", filepath.Join(defaultDir, "emulator"), "where the generated Pay keys are written")
+	pushURL := fs.String("push-url", "http://127.0.0.1:8080/wx/push", "where the emulator sends message pushes (your wx-push)")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -34,8 +36,14 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	var cfg app.Config
+	// A Token and AES key for this run's message pushes (safe mode).
+	cfg := app.Config{WechatPushToken: app.Secret(randomHex(16)), WechatPushAESKey: app.Secret(randomHex(22)[:43])}
 	emu.configure(&cfg, base)
+	if err := emu.wechat.SetPush(emulator.PushConfig{URL: *pushURL, Token: string(cfg.WechatPushToken),
+		AESKey: string(cfg.WechatPushAESKey), AppID: cfg.WechatAppid}); err != nil {
+		ln.Close()
+		return err
+	}
 	keys, err := writeKeys(*dir, cfg)
 	if err != nil {
 		ln.Close()
@@ -53,9 +61,12 @@ Mint a login code for a test user:
   curl -s -X POST %[1]s/_emulator/login-code -H 'Content-Type: application/json' -d '{"user":"alice"}'
 Pay a pending order ("the user pays now"):
   curl -s -X POST %[1]s/_emulator/pay/OUT_TRADE_NO
+Message pushes go to %[10]s (safe mode); give your wx-push:
+  export MINIFN_WECHAT_PUSH_TOKEN=%[11]s MINIFN_WECHAT_PUSH_AES_KEY=%[12]s
+  curl -s -X POST %[1]s/_emulator/push -H 'Content-Type: application/json' -d '{"event":"subscribe_msg_popup_event","user":"alice"}'
 
 `, base, cfg.WechatAppid, string(cfg.WechatSecret), cfg.PayMchid, cfg.PayCertSerial, string(cfg.PayApiv3Key),
-		keys[0], cfg.PayPublicKeyID, keys[1])
+		keys[0], cfg.PayPublicKeyID, keys[1], *pushURL, string(cfg.WechatPushToken), string(cfg.WechatPushAESKey))
 	return platform.Serve(ctx, ln, emu.handler())
 }
 
