@@ -210,6 +210,7 @@ func coldStartEnv(b *testing.B) []string {
 		"AWS_SECRET_ACCESS_KEY=example", "AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:9",
 		"MINIFN_WECHAT_APPID=wx0123456789abcdef", "MINIFN_WECHAT_SECRET=0123456789abcdef0123456789abcdef",
 		"MINIFN_WECHAT_API_BASE=http://127.0.0.1:9",
+		"MINIFN_WECHAT_PUSH_TOKEN=push-token-for-the-benchmark", "MINIFN_WECHAT_PUSH_AES_KEY=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
 		"MINIFN_SESSION_SECRET=" + fmt.Sprintf("%064x", 1), "MINIFN_ADMIN_TOKEN=admin-token-for-the-benchmark",
 		"MINIFN_PAY_MCHID=1900000109", "MINIFN_PAY_CERT_SERIAL=0123456789ABCDEF",
 		"MINIFN_PAY_PRIVATE_KEY=" + pemText("PRIVATE KEY", priv),

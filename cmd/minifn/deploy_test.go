@@ -259,7 +259,8 @@ func checkTable(t *testing.T, resources map[string]any) {
 // checkSecrets: secrets are NoEcho with no default, so a deploy can neither
 // show one nor go out with a well-known value.
 func checkSecrets(t *testing.T, params map[string]any) {
-	for _, name := range []string{"SessionSecret", "WechatSecret", "AdminToken", "PayApiv3Key", "PayPrivateKey"} {
+	for _, name := range []string{"SessionSecret", "WechatSecret", "AdminToken", "PayApiv3Key", "PayPrivateKey",
+		"WechatPushToken", "WechatPushAesKey"} {
 		p, ok := params[name].(map[string]any)
 		if !ok {
 			t.Errorf("no parameter %s", name)

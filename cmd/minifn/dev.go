@@ -25,7 +25,7 @@ import (
 )
 
 // defaultDir holds what dev keeps between runs: the bolt file and the
-// generated session secret and admin token.
+// generated session secret, admin token and message push Token and AES key.
 const defaultDir = ".minifn"
 
 func devCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -82,6 +82,19 @@ func devConfig(dir string) (app.Config, error) {
 			return app.Config{}, err
 		}
 		cfg.SessionSecret = app.Secret(s)
+	}
+	if cfg.WechatPushToken == "" {
+		// The message push in safe mode, as WeChat's admin would configure
+		// it: the emulator signs and encrypts its pushes with these.
+		tok, err := kept(filepath.Join(dir, "push-token"), 16)
+		if err != nil {
+			return app.Config{}, err
+		}
+		key, err := kept(filepath.Join(dir, "push-aes-key"), 22) // 44 hex characters; an EncodingAESKey has 43
+		if err != nil {
+			return app.Config{}, err
+		}
+		cfg.WechatPushToken, cfg.WechatPushAESKey = app.Secret(tok), app.Secret(key[:43])
 	}
 	if cfg.AdminToken == "" {
 		s, err := kept(filepath.Join(dir, "admin-token"), 24)
@@ -190,6 +203,10 @@ func (d *dev) banner(w io.Writer, dir string) {
 	if d.Emu != nil && d.Emu.payOn {
 		fmt.Fprintf(w, "WeChat Pay: emulated on %[1]s (merchant %[2]s); pay a pending order: curl -X POST %[1]s/_emulator/pay/OUT_TRADE_NO\n",
 			d.URL, d.App.Config.PayMchid)
+	}
+	if d.Emu != nil && d.Emu.wechatOn && d.App.Config.WechatPushToken != "" {
+		fmt.Fprintf(w, "message push: the emulator pushes to %[1]s/wx/push (Token and AES key kept in %[2]s); send one: curl -X POST %[1]s/_emulator/push -d '{\"event\":\"subscribe_msg_popup_event\",\"user\":\"alice\",\"fields\":{\"List\":{\"TemplateId\":\"T\",\"SubscribeStatusString\":\"accept\"}}}'\n",
+			d.URL, dir)
 	}
 	fmt.Fprintf(w, "console: %s/admin/  (sign in with the admin token)\n", d.URL)
 	if d.Emu == nil || !d.Emu.wechatOn {

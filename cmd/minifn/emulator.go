@@ -17,6 +17,7 @@ import (
 	"github.com/minifn/minifn/shared/pay"
 	payemu "github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 
 // emulatorCmd serves the WeChat and WeChat Pay emulators alone, for function
@@ -34,6 +35,7 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 	merchantKey := fs.String("pay-merchant-public-key", "", "PEM file of the merchant's public key (or API certificate) that verifies its requests; default: a generated pair")
 	serial := fs.String("pay-merchant-serial", "", "the merchant API certificate serial its requests carry (hex, either case); default: generated")
 	apiv3 := fs.String("pay-apiv3-key", "", "the merchant's 32-byte APIv3 key; default: generated")
+	pushURL := fs.String("push-url", "http://127.0.0.1:8080/wx/push", "where the emulator sends message pushes (your wx-push)")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -65,8 +67,14 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	var cfg app.Config
+	// A Token and AES key for this run's message pushes (safe mode).
+	cfg := app.Config{WechatPushToken: app.Secret(randomHex(16)), WechatPushAESKey: app.Secret(randomHex(22)[:43])}
 	emu.configure(&cfg, base)
+	if err := emu.wechat.SetPush(emulator.PushConfig{URL: *pushURL, Token: string(cfg.WechatPushToken),
+		AESKey: string(cfg.WechatPushAESKey), AppID: cfg.WechatAppid}); err != nil {
+		ln.Close()
+		return err
+	}
 	keys, err := writeKeys(*dir, cfg, emu.pay.PublicKeyPEM())
 	if err != nil {
 		ln.Close()
@@ -93,8 +101,11 @@ Mint a login code for a test user:
   curl -s -X POST %[1]s/_emulator/login-code -H 'Content-Type: application/json' -d '{"user":"alice"}'
 Pay a pending order ("the user pays now"):
   curl -s -X POST %[1]s/_emulator/pay/OUT_TRADE_NO
+Message pushes go to %[5]s (safe mode); give your wx-push:
+  export MINIFN_WECHAT_PUSH_TOKEN=%[6]s MINIFN_WECHAT_PUSH_AES_KEY=%[7]s
+  curl -s -X POST %[1]s/_emulator/push -H 'Content-Type: application/json' -d '{"event":"subscribe_msg_popup_event","user":"alice"}'
 
-`, base, s.mode, keyID, keys[1])
+`, base, s.mode, keyID, keys[1], *pushURL, string(cfg.WechatPushToken), string(cfg.WechatPushAESKey))
 	return platform.Serve(ctx, ln, emu.handler())
 }
 

@@ -27,6 +27,11 @@ type Config struct {
 	WechatSecret  Secret `envconfig:"MINIFN_WECHAT_SECRET" desc:"Mini-Program AppSecret"`
 	WechatAPIBase string `envconfig:"MINIFN_WECHAT_API_BASE" default:"https://api.weixin.qq.com" desc:"base URL of the WeChat API"`
 
+	// The message push (function wx-push): the Token and EncodingAESKey of
+	// the push configuration in the Mini-Program admin (docs/push.md).
+	WechatPushToken  Secret `envconfig:"MINIFN_WECHAT_PUSH_TOKEN" desc:"Token of the message push configuration; required by wx-push"`
+	WechatPushAESKey Secret `envconfig:"MINIFN_WECHAT_PUSH_AES_KEY" desc:"EncodingAESKey (43 characters) of the message push: safe mode; unset: plain mode"`
+
 	SessionSecret Secret        `envconfig:"MINIFN_SESSION_SECRET" desc:"HMAC key of session tokens, at least 32 bytes"`
 	SessionTTL    time.Duration `envconfig:"MINIFN_SESSION_TTL" default:"2h" desc:"session token lifetime"`
 	AdminToken    Secret        `envconfig:"MINIFN_ADMIN_TOKEN" desc:"bearer token of the admin API; unset: admin routes refuse"`

@@ -23,9 +23,11 @@ import (
 	"github.com/minifn/minifn/shared/store"
 )
 
-// contractVars is the contract's configuration table, exactly.
+// contractVars is the contract's configuration table, exactly, with the push
+// variables of its "Going live" additions.
 var contractVars = []string{
 	"MINIFN_STORE", "MINIFN_WECHAT_APPID", "MINIFN_WECHAT_SECRET", "MINIFN_WECHAT_API_BASE",
+	"MINIFN_WECHAT_PUSH_TOKEN", "MINIFN_WECHAT_PUSH_AES_KEY",
 	"MINIFN_SESSION_SECRET", "MINIFN_SESSION_TTL", "MINIFN_ADMIN_TOKEN",
 	"MINIFN_PAY_MCHID", "MINIFN_PAY_CERT_SERIAL", "MINIFN_PAY_PRIVATE_KEY", "MINIFN_PAY_APIV3_KEY",
 	"MINIFN_PAY_PUBLIC_KEY_ID", "MINIFN_PAY_PUBLIC_KEY", "MINIFN_PAY_API_BASE", "MINIFN_PAY_NOTIFY_URL",

@@ -11,6 +11,7 @@
 //   - orders: order-create, orders, pay-notify, order-expire, refund
 //   - engage: qrcode, points
 //   - admin: admin (the merchant console)
+//   - wxpush: wx-push (WeChat's message push)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR
@@ -36,6 +37,7 @@ import (
 	"github.com/minifn/minifn/shared/catalog/engage"
 	"github.com/minifn/minifn/shared/catalog/orders"
 	"github.com/minifn/minifn/shared/catalog/products"
+	"github.com/minifn/minifn/shared/catalog/wxpush"
 )
 
 // Spec describes one function (see app.Spec).
@@ -59,6 +61,7 @@ func All() []Spec {
 		orders.OrderExpire,
 		orders.Refund,
 		admin.Admin,
+		wxpush.WxPush,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs

@@ -9,7 +9,10 @@
 // message is sent (OrderPaid). The order hook runs on every confirmation of
 // the payment (WeChat Pay repeats notifies), so the credit is taken and the
 // order marked (put-if-absent on the order id) in one Write: a notify that
-// arrives three times sends at most once. WeChat's 43101
+// arrives three times sends at most once. When WeChat's message push is
+// configured (function wx-push), its subscribe events take over from the
+// reports: a popup's accept banks a credit, a reject or a refused send
+// clears them (Pushed). WeChat's 43101
 // (no quota left) means our count was off: the credit stays spent and the
 // send is not retried.
 //
@@ -18,6 +21,8 @@
 //	sub#<openid>          / <template id>  N: the user's credits for the template
 //	sub#sent#<order id>   / sent           the order's paid message was handled: "sent" (a credit
 //	                                       was taken for it) or "no_credit"; put-if-absent, so once
+//	sub#push              / active         WeChat's push delivered a subscribe event lately: it is
+//	                                       authoritative, reports bank nothing (Pushed); PushTTL
 //
 // # Caveats
 //
@@ -170,6 +175,12 @@ func validResults(results map[string]string) error {
 func (s *Service) recordOps(ctx context.Context, openid string, results map[string]string) (Recorded, []store.Op, error) {
 	out := Recorded{Credits: make(map[string]int64, len(results))}
 	var ops []store.Op
+	// WeChat's push tells of the same popups, and is authoritative when it
+	// comes (see Pushed): the report then only reads the credits.
+	pushed, err := s.pushActive(ctx)
+	if err != nil {
+		return Recorded{}, nil, err
+	}
 	for tmpl, res := range results {
 		if !s.sends(tmpl) {
 			// Never sent by this server: a credit would be useless, and a
@@ -182,7 +193,7 @@ func (s *Service) recordOps(ctx context.Context, openid string, results map[stri
 			return Recorded{}, nil, err
 		}
 		out.Credits[tmpl] = n
-		if res != "accept" || n >= MaxCredits {
+		if res != "accept" || n >= MaxCredits || pushed {
 			continue
 		}
 		ops = append(ops, store.Add(creditKey(openid, tmpl), 1).AtMost(MaxCredits))

@@ -1,7 +1,8 @@
 // emulator.js (minifn dev only): the emulated WeChat and WeChat Pay servers.
 // Mint login codes for named test users (and act as one, to see their
-// orders), pay pending transactions as the user would, and watch notifies
-// and subscribe messages.
+// orders), pay pending transactions as the user would, send WeChat's
+// message pushes (subscribe message events) to wx-push, and watch notifies,
+// pushes and subscribe messages.
 import { call, get, post } from './api.js';
 import { h, action, field, section, table, yuan, when, toast, errorBox } from './ui.js';
 
@@ -48,6 +49,33 @@ export async function render(main) {
       status.replaceChildren(errorBox(err));
     }
   });
+
+  // Message push: what WeChat pushes to /wx/push when a user answers the
+  // subscribe popup, changes a template in their settings, or a send ends.
+  const sel = (label, name, opts) => h('div', { class: 'field' }, h('label', { for: 'f-' + name }, label),
+    h('select', { id: 'f-' + name, name }, opts.map(([v, t]) => h('option', { value: v }, t))));
+  const pushForm = h('form', { class: 'row', 'aria-label': 'Send a message push' },
+    field('Test user', { name: 'push-user', required: true, value: 'alice', maxlength: 64 }),
+    field('Template id', { name: 'push-template', required: true, maxlength: 128 }),
+    sel('Event', 'push-event', [['popup-accept', 'Popup: accept'], ['popup-reject', 'Popup: reject'],
+      ['change-reject', 'Settings: reject'], ['sent-43101', 'Send refused (43101)'], ['sent-ok', 'Send delivered']]),
+    sel('Mode', 'push-mode', [['', 'as configured'], ['safe', 'safe (encrypted)'], ['plain', 'plain']]),
+    h('button', { type: 'submit', name: 'push' }, 'Send push'));
+  action(pushForm, async (d) => {
+    const tmpl = String(d.get('push-template')).trim();
+    const [kind, what] = String(d.get('push-event')).split('-');
+    const item = kind === 'sent'
+      ? { TemplateId: tmpl, MsgID: String(Date.now()), ErrorCode: what === 'ok' ? '0' : '43101',
+          ErrorStatus: what === 'ok' ? 'success' : 'fail:user refuse to accept the msg' }
+      : { TemplateId: tmpl, SubscribeStatusString: what, ...(kind === 'popup' ? { PopupScene: '0' } : {}) };
+    const r = await post('/_emulator/push', {
+      event: 'subscribe_msg_' + kind + '_event', user: String(d.get('push-user')).trim(),
+      mode: String(d.get('push-mode')), fields: { List: item },
+    }, { auth: false });
+    toast(r.success ? 'Pushed: the server answered success' : 'Pushed: the server answered ' + (r.push.status || r.push.answer), r.success ? 'ok' : 'error');
+    refresh();
+  });
+  const pushes = h('div');
 
   const userOrders = h('div');
   const pending = h('div');
@@ -123,6 +151,13 @@ export async function render(main) {
         { label: 'Delivered', value: (n) => h('span', { class: 'badge ' + (n.delivered ? 'paid' : n.done ? 'closed' : 'pending') },
           n.delivered ? 'yes' : n.done ? 'gave up' : 'retrying') },
       ], (r.notifies || []).slice().reverse(), 'No notify sent yet.')),
+      show(pushes, '/_emulator/pushes', (r) => table([
+        { label: 'Sent', value: (p) => when(p.at) },
+        { label: 'Event', value: (p) => p.event },
+        { label: 'Mode', value: (p) => p.mode },
+        { label: 'Answer', value: (p) => h('span', { class: 'badge ' + (p.status === 200 && p.answer === 'success' ? 'paid' : 'closed') },
+          (p.status ? p.status + ' ' : '') + p.answer.slice(0, 80)) },
+      ], (r.pushes || []).slice().reverse(), 'No push sent yet.')),
       show(messages, '/_emulator/messages', (r) => table([
         { label: 'Sent', value: (m) => when(m.at) },
         { label: 'To', value: (m) => h('code', {}, m.touser) },
@@ -138,6 +173,8 @@ export async function render(main) {
       mint, minted, userOrders),
     section('Pending payments', pending),
     section('Pay notifies', notifies),
+    section('Message push', h('p', { class: 'muted' }, 'WeChat\'s subscribe message events, signed with the push Token (and encrypted in safe mode), sent to /wx/push.'),
+      pushForm, pushes),
     section('Subscribe messages', messages));
   await refresh();
   const timer = setInterval(refresh, POLL_MS);

@@ -108,6 +108,8 @@ func (e *Emulator) controlRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /_emulator/content-words", control(e.handleContentWords))
 	mux.Handle("PUT /_emulator/content-words", control(e.handleContentWords))
 	e.shippingControlRoutes(mux)
+	mux.Handle("POST /_emulator/push", control(e.handlePush))
+	mux.Handle("GET /_emulator/pushes", control(e.handlePushes))
 	mux.Handle("/_emulator/", control(func(w http.ResponseWriter, r *http.Request) error {
 		return &controlError{http.StatusNotFound, "not_found", "no such emulator route"}
 	}))

@@ -55,11 +55,22 @@
 //	GET  /_emulator/shipping/{transaction_id}, POST …/settle, …/remind,
 //	POST /_emulator/shipping/managed: shipping management (shipping.go).
 //
+//	POST /_emulator/push {"event":"subscribe_msg_popup_event","mode"?:"safe|plain",
+//	     "user"?:"alice" | "openid"?:"o…","fields"?:{"List":{"TemplateId":"…",
+//	     "SubscribeStatusString":"accept"}}} or {"message":{…}} (a message sent
+//	     before, verbatim: WeChat's retry)
+//	     → 200 {"push":{"mode","event","message","status","answer","at"},"success"}:
+//	     WeChat's message push of one event to the configured push URL (SetPush;
+//	     `minifn dev` points it at its own /wx/push), signed with the Token and,
+//	     in safe mode, encrypted with the EncodingAESKey. ToUserName, CreateTime
+//	     and MsgType "event" are filled in. 409 push_not_configured without a URL.
+//	GET  /_emulator/pushes → {"pushes":[…]}: the pushes sent, oldest first.
+//
 // For example, with `minifn emulator` on :9090:
 //
 //	curl -s -XPOST localhost:9090/_emulator/login-code -d '{"user":"alice"}'
 //
-// Go tests use MintCode, Block, Fail, Slow and Calls directly.
+// Go tests use MintCode, Block, Fail, Slow, Calls and Push directly.
 //
 // # Caveats
 //
@@ -143,6 +154,7 @@ type Emulator struct {
 	subs     subscribeState // subscribe message credits and log (subscribe.go)
 	security securityState  // risk ranks, visits, content words (security.go)
 	ship     shippingState  // shipping management per transaction (shipping.go)
+	push     pushState      // message pushes to the server (push.go)
 }
 
 // userKey names a test user within an app: openids differ per app.

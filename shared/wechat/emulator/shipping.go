@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -132,14 +133,19 @@ func (e *Emulator) ShipmentOf(transactionID string) (Shipment, bool) {
 	return out, true
 }
 
-// push hands one event to OnPush, outside the lock.
-func (e *Emulator) push(msg map[string]any) {
+// shipPush hands one event to OnPush, outside the lock; without OnPush it
+// goes out as a message push (SetPush: `minifn dev` sends it to its own
+// /wx/push), in the background as WeChat sends pushes, and is dropped when
+// no push is configured.
+func (e *Emulator) shipPush(msg map[string]any) {
 	e.ship.mu.Lock()
 	f := e.ship.onPush
 	e.ship.mu.Unlock()
 	if f != nil {
 		f(msg)
+		return
 	}
+	go e.Push(context.Background(), msg)
 }
 
 // event builds a push message of appid: the JSON data format's envelope.
@@ -319,7 +325,7 @@ func (e *Emulator) uploadShipping(w http.ResponseWriter, r *http.Request) {
 	st.mu.Unlock()
 	writeJSON(w, jsonType, map[string]any{"errcode": 0, "errmsg": "ok"})
 	if first {
-		e.push(ev)
+		e.shipPush(ev)
 	}
 }
 
@@ -375,14 +381,14 @@ func (e *Emulator) SettleShipping(transactionID string, manual bool) error {
 	ev := e.settlementEvent(s, now, true)
 	s.OrderState, s.SettledAt = 4, &now
 	st.mu.Unlock()
-	e.push(ev)
+	e.shipPush(ev)
 	return nil
 }
 
 // RemindShipping pushes trade_manage_remind_shipping for a payment not
 // shipped yet (WeChat sends it when a payment waits unshipped).
 func (e *Emulator) RemindShipping(appid string, p Payment) {
-	e.push(e.event(appid, "trade_manage_remind_shipping", e.now(), map[string]any{
+	e.shipPush(e.event(appid, "trade_manage_remind_shipping", e.now(), map[string]any{
 		"transaction_id": p.TransactionID, "merchant_id": p.MchID, "sub_merchant_id": "",
 		"merchant_trade_no": p.OutTradeNo, "pay_time": p.PaidAt.Unix(),
 		"msg": "你有一笔订单尚未发货，请尽快发货",

@@ -1,0 +1,9 @@
+// Command wx-push serves GET and POST /wx/push: WeChat's message push.
+package main
+
+import (
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/catalog/wxpush"
+)
+
+func main() { app.Main(wxpush.WxPush) }
