@@ -264,6 +264,9 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("emulator pay: %d %s", res.StatusCode, raw)
 	}
 	waitDelivered(t, d, tradeNo, "TRANSACTION.SUCCESS")
+	// The paid order's shipping is uploaded, and WeChat's settlement push
+	// (sent in the background) records when it will settle: wait for it.
+	waitPushAnswered(t, g, "trade_manage_order_settlement")
 	paid := g.do("get the paid order", "GET", "/orders/"+orderID, goldenReq{token: alice}).must(t, 200)
 
 	g.group = "pay"
@@ -451,6 +454,29 @@ func waitDelivered(t *testing.T, d *dev, outTradeNo, eventType string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("the %s notify for %s was not delivered: %+v", eventType, outTradeNo, d.Emu.pay.Notifies())
+}
+
+// waitPushAnswered waits until the WeChat emulator's push of event was
+// answered success by /wx/push.
+func waitPushAnswered(t *testing.T, g *goldenRun, event string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		_, raw := g.send("GET", "/_emulator/pushes", goldenReq{})
+		var out struct {
+			Pushes []struct {
+				Event, Answer string
+			} `json:"pushes"`
+		}
+		json.Unmarshal(raw, &out)
+		for _, p := range out.Pushes {
+			if p.Event == event && p.Answer == "success" {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %s push was answered success", event)
 }
 
 // decodeQR fetches a PNG QR code and returns the text it encodes.
