@@ -1,9 +1,11 @@
 package orders
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/minifn/minifn/shared/httpapi"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
@@ -113,6 +115,26 @@ func OrdersHandler(svc *order.Service) http.Handler {
 			return err
 		}
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
+		return nil
+	})
+	rt.HandleFunc("POST /orders/{id}/remind-receipt", func(w http.ResponseWriter, r *http.Request) error {
+		if !session.IsAdmin(r.Context()) {
+			return errShipAdminOnly
+		}
+		var req struct {
+			ReceivedAt *time.Time `json:"received_at"` // when the carrier delivered; default now
+		}
+		if err := httpapi.Decode(r, &req); err != nil {
+			return err
+		}
+		at := time.Now()
+		if req.ReceivedAt != nil {
+			at = *req.ReceivedAt
+		}
+		if err := svc.RemindReceipt(r.Context(), r.PathValue("id"), at); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return nil
 	})
 	rt.HandleFunc("POST /orders/{id}/cancel", func(w http.ResponseWriter, r *http.Request) error {

@@ -3,16 +3,13 @@ package orders_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/store/storetest"
-	"github.com/minifn/minifn/shared/wechat"
 )
 
 const (
@@ -317,15 +314,23 @@ func TestShippingExpressHTTP(t *testing.T) {
 		if st, out, _ := e.Do(t, "POST", "/orders/"+v["id"].(string)+"/ship", "admin", ship); st != http.StatusConflict || ordMap(t, out, "error")["code"] != "not_shippable" {
 			t.Fatalf("ship a virtual order: %d %v", st, out)
 		}
-		// The carrier delivered: remind the buyer to confirm, once.
-		if err := e.Orders.RemindReceipt(context.Background(), id, e.Clock.Now()); err != nil {
-			t.Fatal(err)
+		// The carrier delivered: the merchant has WeChat remind the buyer to
+		// confirm, once (POST /orders/{id}/remind-receipt, admin).
+		remindReceipt := func(user, id string) (int, map[string]any) {
+			st, out, _ := e.Do(t, "POST", "/orders/"+id+"/remind-receipt", user, map[string]any{"received_at": e.Clock.Now()})
+			return st, out
 		}
-		if err := e.Orders.RemindReceipt(context.Background(), id, e.Clock.Now()); !errors.Is(err, wechat.ErrConfirmRefused) {
-			t.Fatalf("a second reminder: %v", err)
+		if st, out := remindReceipt("u1", id); st != http.StatusForbidden {
+			t.Fatalf("a user reminds: %d %v", st, out)
 		}
-		if err := e.Orders.RemindReceipt(context.Background(), v["id"].(string), e.Clock.Now()); !errors.Is(err, order.ErrNotShippable) {
-			t.Fatalf("a reminder for a virtual order: %v", err)
+		if st, out := remindReceipt("admin", id); st != http.StatusNoContent {
+			t.Fatalf("remind receipt: %d %v", st, out)
+		}
+		if st, out := remindReceipt("admin", id); st != http.StatusConflict || ordMap(t, out, "error")["code"] != "confirm_receive_refused" {
+			t.Fatalf("a second reminder: %d %v", st, out)
+		}
+		if st, out := remindReceipt("admin", v["id"].(string)); st != http.StatusConflict || ordMap(t, out, "error")["code"] != "not_shippable" {
+			t.Fatalf("a reminder for a virtual order: %d %v", st, out)
 		}
 	})
 }

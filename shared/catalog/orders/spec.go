@@ -71,7 +71,7 @@ var OrderCreate = app.Spec{
 // lists and shows every user's.
 var Orders = app.Spec{
 	Name:   "orders",
-	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship"},
+	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt"},
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
 		if err != nil {
@@ -81,7 +81,7 @@ var Orders = app.Spec{
 		read := a.Sessions.RequireAny(h)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /orders": read, "GET /orders/{id}": read, "POST /orders/{id}/cancel": a.Sessions.Require(h),
-			"POST /orders/{id}/ship": a.Sessions.RequireAdmin(h),
+			"POST /orders/{id}/ship": a.Sessions.RequireAdmin(h), "POST /orders/{id}/remind-receipt": a.Sessions.RequireAdmin(h),
 		})}, nil
 	},
 }

@@ -158,6 +158,7 @@ func (e *Env) routes() http.Handler {
 	mux.Handle("GET /orders/{id}", list)
 	mux.Handle("POST /orders/{id}/cancel", list)
 	mux.Handle("POST /orders/{id}/ship", list)
+	mux.Handle("POST /orders/{id}/remind-receipt", list)
 	mux.Handle("POST /orders/{id}/refund", orders.RefundHandler(e.Orders))
 	mux.Handle("POST /pay/notify", orders.PayNotifyHandler(e.Client, e.Orders))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
