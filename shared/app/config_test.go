@@ -237,3 +237,26 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("Get through the second Open = %v; want ErrUnavailable", err)
 	}
 }
+
+// TestEngageEmptyIsDefault: the deploy files pass the subscribe variables
+// to every function that reads them, empty when the merchant sets none; an
+// empty page or state must mean the default, not a message that opens no
+// page.
+func TestEngageEmptyIsDefault(t *testing.T) {
+	for _, k := range []string{"MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS",
+		"MINIFN_SUBSCRIBE_PAID_PAGE", "MINIFN_SUBSCRIBE_STATE"} {
+		t.Setenv(k, "")
+	}
+	c, err := app.LoadEngage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SubscribePaidPage != app.DefaultSubscribePaidPage || c.SubscribeState != "formal" || c.SubscribePaidTemplate != "" {
+		t.Errorf("empty variables: page %q, state %q, template %q; want the defaults", c.SubscribePaidPage, c.SubscribeState, c.SubscribePaidTemplate)
+	}
+	t.Setenv("MINIFN_SUBSCRIBE_PAID_PAGE", "pages/x?o={order_id}")
+	t.Setenv("MINIFN_SUBSCRIBE_STATE", "trial")
+	if c, err = app.LoadEngage(); err != nil || c.SubscribePaidPage != "pages/x?o={order_id}" || c.SubscribeState != "trial" {
+		t.Errorf("set variables: %+v, %v", c, err)
+	}
+}

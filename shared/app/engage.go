@@ -17,9 +17,12 @@ type Engage struct {
 	QrcodeUserLimit       int    `envconfig:"MINIFN_QRCODE_USER_LIMIT" default:"30" desc:"new share codes a user may make per hour"`
 	SubscribePaidTemplate string `envconfig:"MINIFN_SUBSCRIBE_PAID_TEMPLATE" desc:"template id of the order-paid subscribe message; unset: none"`
 	SubscribePaidFields   string `envconfig:"MINIFN_SUBSCRIBE_PAID_FIELDS" desc:"template key=order field pairs: order_id, title, total, paid_at"`
-	SubscribePaidPage     string `envconfig:"MINIFN_SUBSCRIBE_PAID_PAGE" default:"pages/order/detail?id={order_id}" desc:"page the message opens"`
+	SubscribePaidPage     string `envconfig:"MINIFN_SUBSCRIBE_PAID_PAGE" default:"pages/order/detail?id={order_id}" desc:"page the message opens; empty: the default"`
 	SubscribeState        string `envconfig:"MINIFN_SUBSCRIBE_STATE" default:"formal" desc:"miniprogram_state: developer, trial or formal"`
 }
+
+// DefaultSubscribePaidPage is MINIFN_SUBSCRIBE_PAID_PAGE's default.
+const DefaultSubscribePaidPage = "pages/order/detail?id={order_id}"
 
 // LoadEngage reads the engagement variables. Its error is one line naming
 // the variable.
@@ -27,6 +30,14 @@ func LoadEngage() (Engage, error) {
 	var c Engage
 	if err := envconfig.Process("", &c); err != nil {
 		return c, fmt.Errorf("engagement configuration: %w", err)
+	}
+	// Set but empty, as the deploy files pass a variable the merchant left
+	// out of .env or a template parameter left empty: the default, as unset.
+	if c.SubscribePaidPage == "" {
+		c.SubscribePaidPage = DefaultSubscribePaidPage
+	}
+	if c.SubscribeState == "" {
+		c.SubscribeState = "formal"
 	}
 	if c.PointsPerYuan < 0 || c.PointsPerYuan > 10_000 {
 		return c, fmt.Errorf("MINIFN_POINTS_PER_YUAN must be 0 to 10000")
