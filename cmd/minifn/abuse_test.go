@@ -54,29 +54,15 @@ func (s *shop) login(t *testing.T, user string) string {
 	return a.str("token")
 }
 
-// call sends a JSON request with an Idempotency-Key and decodes the answer.
+// call sends a JSON request (with a fresh Idempotency-Key when it has a
+// body) and decodes the answer.
 func (s *shop) call(t *testing.T, method, path, token, body string) answer {
 	t.Helper()
-	var r io.Reader
+	key := ""
 	if body != "" {
-		r = strings.NewReader(body)
+		key = fmt.Sprintf("k%d", time.Now().UnixNano())
 	}
-	req, _ := http.NewRequest(method, s.base+path, r)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("k%d", time.Now().UnixNano()))
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, raw: string(raw)}
-	json.Unmarshal(raw, &a.body)
+	a, _ := s.callKey(t, method, path, token, key, body)
 	return a
 }
 

@@ -48,6 +48,12 @@ func startDev(t *testing.T, dir string) (string, *dev) {
 // may be called more than once).
 func startStoppableDev(t *testing.T, dir string) (string, *dev, func()) {
 	t.Helper()
+	return startWrappedDev(t, dir, func(h http.Handler) http.Handler { return h })
+}
+
+// startWrappedDev is startStoppableDev with wrap in front of dev's handler.
+func startWrappedDev(t *testing.T, dir string, wrap func(http.Handler) http.Handler) (string, *dev, func()) {
+	t.Helper()
 	cfg, err := devConfig(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +69,7 @@ func startStoppableDev(t *testing.T, dir string) (string, *dev, func()) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- platform.Serve(ctx, ln, d.Handler) }()
+	go func() { done <- platform.Serve(ctx, ln, wrap(d.Handler)) }()
 	var once sync.Once
 	return d.URL, d, func() {
 		once.Do(func() {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,7 +13,6 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -29,8 +27,6 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
-
-	"github.com/minifn/minifn/shared/platform"
 )
 
 // The golden responses: TestGolden drives the server of `minifn dev` (every
@@ -394,31 +390,9 @@ func (g *notifyGate) wrap(h http.Handler) http.Handler {
 // startGoldenDev is startDev with the notify gate in front of the server.
 func startGoldenDev(t *testing.T, dir string, gate *notifyGate) (string, *dev) {
 	t.Helper()
-	cfg, err := devConfig(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- platform.Serve(ctx, ln, gate.wrap(d.Handler)) }()
-	t.Cleanup(func() {
-		gate.open()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		d.Close()
-	})
-	return d.URL, d
+	base, d, stop := startWrappedDev(t, dir, gate.wrap)
+	t.Cleanup(func() { gate.open(); stop() })
+	return base, d
 }
 
 // notify posts a TRANSACTION.SUCCESS notify signed by the Pay emulator's

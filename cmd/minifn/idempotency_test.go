@@ -9,13 +9,22 @@ import (
 	"time"
 )
 
-// callKey sends a JSON request with the given Idempotency-Key and decodes the
-// answer; replayed says whether it carried Idempotent-Replayed: true.
+// callKey sends a request, JSON when it has a body, with the given
+// Idempotency-Key ("": none) and decodes the answer; replayed says whether
+// it carried Idempotent-Replayed: true.
 func (s *shop) callKey(t *testing.T, method, path, token, key, body string) (a answer, replayed bool) {
 	t.Helper()
-	req, _ := http.NewRequest(method, s.base+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, s.base+path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
