@@ -55,7 +55,7 @@ export async function render(main) {
   const sel = (label, name, opts) => h('div', { class: 'field' }, h('label', { for: 'f-' + name }, label),
     h('select', { id: 'f-' + name, name }, opts.map(([v, t]) => h('option', { value: v }, t))));
   const pushForm = h('form', { class: 'row', 'aria-label': 'Send a message push' },
-    field('Test user', { name: 'push-user', required: true, value: 'alice', maxlength: 64 }),
+    field('From test user', { name: 'push-user', required: true, value: 'alice', maxlength: 64 }),
     field('Template id', { name: 'push-template', required: true, maxlength: 128 }),
     sel('Event', 'push-event', [['popup-accept', 'Popup: accept'], ['popup-reject', 'Popup: reject'],
       ['change-reject', 'Settings: reject'], ['sent-43101', 'Send refused (43101)'], ['sent-ok', 'Send delivered']]),
