@@ -17,6 +17,8 @@ Usage:
       emulator on the same address unless MINIFN_WECHAT_APPID is set.
   minifn invoke FUNCTION --event FILE [--platform lambda|scf] [--dir D]
       run one function in-process on an event file; print the platform's response.
+      Exit 0 when the function answered, even 4xx (its answer to the event);
+      exit 1 on a 5xx, and when D's store is held by a running dev (use another D).
   minifn emulator [--addr A] [--dir D]
       the WeChat and WeChat Pay emulators alone (default 127.0.0.1:9090), for
       binaries started by hand; prints the variables that point them at it.

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/catalog"
 	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/store"
+	"github.com/minifn/minifn/shared/store/bolt"
 )
 
 func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -35,6 +40,9 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	}
 	cfg, err := devConfig(*dir)
 	if err != nil {
+		return err
+	}
+	if err := checkBoltFree(cfg.Store, *dir); err != nil {
 		return err
 	}
 	// Servers left unconfigured are emulated for the run, on a loopback port.
@@ -70,6 +78,36 @@ func invoke(ctx context.Context, cfg app.Config, spec catalog.Spec, kind string,
 	if err != nil {
 		return fmt.Errorf("the invocation failed, as %s would report it: %w", kind, err)
 	}
-	_, err = fmt.Fprintf(out, "%s\n", res)
-	return err
+	if _, err := fmt.Fprintf(out, "%s\n", res); err != nil {
+		return err
+	}
+	// The function's own 4xx is its answer to the event (exit 0); a 5xx
+	// means it could not answer, and scripts should see that.
+	var status struct {
+		StatusCode int `json:"statusCode"`
+	}
+	if json.Unmarshal(res, &status) == nil && status.StatusCode >= 500 {
+		return fmt.Errorf("the function answered %d (the response is above)", status.StatusCode)
+	}
+	return nil
+}
+
+// checkBoltFree fails, naming the fix, when the bolt file of MINIFN_STORE is
+// held by another process, usually a `minifn dev` on the same --dir: bbolt
+// allows one process per file, and the function would only answer 503.
+func checkBoltFree(storeVar, dir string) error {
+	u, err := app.ParseStore(storeVar)
+	if err != nil || u.Kind != app.StoreBolt {
+		return err
+	}
+	s, err := bolt.Open(u.Target, bolt.Options{LockTimeout: 500 * time.Millisecond})
+	if errors.Is(err, store.ErrUnavailable) {
+		return fmt.Errorf("%s is locked by another process, usually a running `minifn dev` on --dir %s "+
+			"(bbolt allows one process per file): stop it, or run invoke with another --dir "+
+			"(e.g. --dir \"$(mktemp -d)\"), or send the request to dev over HTTP instead", u.Target, dir)
+	}
+	if err != nil {
+		return err
+	}
+	return s.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/minifn/minifn/shared/catalog/accounts"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -129,5 +130,49 @@ func TestInvokeErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q", code, errOut.String())
 			}
 		})
+	}
+}
+
+// TestInvokeWhileDevRuns runs the README's invoke beside a running `minifn
+// dev` on the same directory: bbolt's file lock is dev's, so invoke says so
+// (and what to do) and exits non-zero instead of printing a 503.
+func TestInvokeWhileDevRuns(t *testing.T) {
+	cleanEnv(t)
+	dir := t.TempDir()
+	startDev(t, dir)
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"invoke", "login", "--event", "testdata/login.lambda.json", "--platform", "lambda", "--dir", dir}, &out, &errOut)
+	if code == 0 || !strings.Contains(errOut.String(), "minifn dev") || !strings.Contains(errOut.String(), "--dir") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
+	}
+	// Another directory works while dev runs.
+	res, _ := runInvoke(t, "me", "--event", "testdata/me.lambda.json", "--dir", t.TempDir())
+	if res.StatusCode != 401 {
+		t.Fatalf("GET /me in another dir: %d %s", res.StatusCode, res.Body)
+	}
+}
+
+// TestInvoke5xxExitsNonZero: a function that answers 5xx (here 503
+// store_unavailable, the store being unreachable) makes invoke exit 1,
+// with the platform's response still printed.
+func TestInvoke5xxExitsNonZero(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("MINIFN_STORE", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	// GET /campaigns: public, and read from the store.
+	evt, err := os.ReadFile("testdata/me.lambda.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evt = bytes.ReplaceAll(evt, []byte(`"/me"`), []byte(`"/campaigns"`))
+	file := filepath.Join(t.TempDir(), "campaigns.json")
+	if err := os.WriteFile(file, evt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"invoke", "campaigns", "--event", file, "--dir", t.TempDir()}, &out, &errOut)
+	var res platformResponse
+	json.Unmarshal(out.Bytes(), &res)
+	if code != 1 || res.StatusCode != 503 || !strings.Contains(errOut.String(), "503") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out.String(), errOut.String())
 	}
 }

@@ -157,9 +157,12 @@ func (c *Config) Validate() error {
 		c.validateSession,
 		c.validatePay,
 		func() error {
-			if c.OrderTTL < time.Minute {
-				// WeChat Pay's time_expire must be at least a minute ahead.
-				return errors.New("MINIFN_ORDER_TTL must be at least 1m")
+			if c.OrderTTL < 2*time.Minute {
+				// An order's time_expire is created+TTL, sent to WeChat Pay a
+				// moment later; WeChat Pay raises one under a minute ahead to
+				// a minute (WECHAT-PROTOCOLS.md §1.6), so a TTL near a minute
+				// would let a payment outlive the order. Two leave room.
+				return errors.New("MINIFN_ORDER_TTL must be at least 2m (WeChat Pay keeps a payment open at least 1 minute after the prepay)")
 			}
 			return nil
 		},

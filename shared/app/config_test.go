@@ -142,6 +142,10 @@ func TestErrors(t *testing.T) {
 		{"short admin token", map[string]string{"MINIFN_ADMIN_TOKEN": "hunter2"}, "MINIFN_ADMIN_TOKEN"},
 		{"order ttl", map[string]string{"MINIFN_ORDER_TTL": "30s"}, "MINIFN_ORDER_TTL"},
 		{"bad order ttl", map[string]string{"MINIFN_ORDER_TTL": "soon"}, "MINIFN_ORDER_TTL"},
+		// A minute would leave a prepay a few ms later less than the minute
+		// WeChat Pay gives a payment at least; two leave room.
+		{"order ttl of a minute", map[string]string{"MINIFN_ORDER_TTL": "1m"}, "MINIFN_ORDER_TTL"},
+		{"order ttl of two minutes", map[string]string{"MINIFN_ORDER_TTL": "2m"}, ""},
 		{"pay", pay, ""},
 		{"pay keys set empty", map[string]string{"MINIFN_PAY_PRIVATE_KEY": "", "MINIFN_PAY_PUBLIC_KEY": "", "MINIFN_PAY_MCHID": ""}, ""},
 		{"pay inline key", with(pay, "MINIFN_PAY_PRIVATE_KEY", keyText), ""},

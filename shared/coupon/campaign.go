@@ -68,23 +68,23 @@ func (d Discount) Off(subtotal int64) int64 {
 func (d Discount) Validate() error {
 	switch {
 	case d.AmountOff != 0 && d.PercentOff != 0:
-		return apperr.Invalidf("discount: set amount_off or percent_off, not both")
+		return apperr.Invalidf(`field "discount": set amount_off or percent_off, not both`)
 	case d.AmountOff != 0:
 		if d.AmountOff < 1 || d.AmountOff > MaxAmountOff {
-			return apperr.Invalidf("discount.amount_off must be 1 to %d fen", MaxAmountOff)
+			return apperr.Invalidf(`field "discount.amount_off" must be 1 to %d fen`, MaxAmountOff)
 		}
 		if d.MaxOff != 0 {
-			return apperr.Invalidf("discount.max_off goes only with percent_off")
+			return apperr.Invalidf(`field "discount.max_off" goes only with percent_off`)
 		}
 	case d.PercentOff != 0:
 		if d.PercentOff < 1 || d.PercentOff > 99 {
-			return apperr.Invalidf("discount.percent_off must be 1 to 99")
+			return apperr.Invalidf(`field "discount.percent_off" must be 1 to 99`)
 		}
 		if d.MaxOff < 0 || d.MaxOff > MaxAmountOff {
-			return apperr.Invalidf("discount.max_off must be 0 (no cap) to %d fen", MaxAmountOff)
+			return apperr.Invalidf(`field "discount.max_off" must be 0 (no cap) to %d fen`, MaxAmountOff)
 		}
 	default:
-		return apperr.Invalidf("discount: amount_off or percent_off is required")
+		return apperr.Invalidf(`field "discount": amount_off or percent_off is required`)
 	}
 	return nil
 }
@@ -198,25 +198,25 @@ func (in CampaignInput) Validate(now time.Time) (Campaign, error) {
 func (in CampaignInput) validateNumbers() error {
 	switch n := utf8.RuneCountInString(strings.TrimSpace(in.Title)); {
 	case n == 0:
-		return apperr.Invalidf("title is required")
+		return apperr.Invalidf(`field "title" is required`)
 	case n > 100:
-		return apperr.Invalidf("title must be at most 100 characters")
+		return apperr.Invalidf(`field "title" must be at most 100 characters`)
 	case utf8.RuneCountInString(in.Description) > 2000:
-		return apperr.Invalidf("description must be at most 2000 characters")
+		return apperr.Invalidf(`field "description" must be at most 2000 characters`)
 	case in.Discount == nil:
-		return apperr.Invalidf("discount is required")
+		return apperr.Invalidf(`field "discount" is required`)
 	case in.MinSpend < 0 || in.MinSpend > MaxAmountOff:
-		return apperr.Invalidf("min_spend must be 0 to %d fen", MaxAmountOff)
+		return apperr.Invalidf(`field "min_spend" must be 0 to %d fen`, MaxAmountOff)
 	case in.Stock < 1 || in.Stock > MaxStock:
-		return apperr.Invalidf("stock must be 1 to %d", MaxStock)
+		return apperr.Invalidf(`field "stock" must be 1 to %d`, MaxStock)
 	case in.StockShards < 0 || in.StockShards > MaxStockShards:
-		return apperr.Invalidf("stock_shards must be 1 to %d", MaxStockShards)
+		return apperr.Invalidf(`field "stock_shards" must be 1 to %d`, MaxStockShards)
 	case int64(in.StockShards) > in.Stock:
-		return apperr.Invalidf("stock_shards must not exceed stock")
+		return apperr.Invalidf(`field "stock_shards" must not exceed stock`)
 	case in.PerUserLimit < 0 || in.PerUserLimit > MaxPerUserLimit:
-		return apperr.Invalidf("per_user_limit must be 1 to %d", MaxPerUserLimit)
+		return apperr.Invalidf(`field "per_user_limit" must be 1 to %d`, MaxPerUserLimit)
 	case in.ValidDays < 0 || in.ValidDays > MaxValidDays:
-		return apperr.Invalidf("valid_days must be 1 to %d", MaxValidDays)
+		return apperr.Invalidf(`field "valid_days" must be 1 to %d`, MaxValidDays)
 	}
 	return in.Discount.Validate()
 }
@@ -229,7 +229,7 @@ func (in CampaignInput) validateTimes(c *Campaign, now time.Time) error {
 		}
 		t, perr := time.Parse(time.RFC3339, v)
 		if perr != nil {
-			err = apperr.Invalidf("%s must be an RFC 3339 time", name)
+			err = apperr.Invalidf(`field %q must be an RFC 3339 time`, name)
 			return nil
 		}
 		return &t
@@ -245,17 +245,17 @@ func (in CampaignInput) validateTimes(c *Campaign, now time.Time) error {
 	}
 	switch {
 	case in.ValidDays > 0 && (c.ValidUntil != nil || c.ValidFrom != nil):
-		return apperr.Invalidf("valid_days excludes valid_from and valid_until")
+		return apperr.Invalidf(`field "valid_days" excludes valid_from and valid_until`)
 	case in.ValidDays == 0 && c.ValidUntil == nil:
-		return apperr.Invalidf("valid_until or valid_days is required")
+		return apperr.Invalidf(`field "valid_until" or "valid_days" is required`)
 	case c.ValidUntil != nil && !c.ValidUntil.After(now):
-		return apperr.Invalidf("valid_until must be in the future")
+		return apperr.Invalidf(`field "valid_until" must be in the future`)
 	case c.ValidUntil != nil && c.ValidFrom != nil && !c.ValidUntil.After(*c.ValidFrom):
-		return apperr.Invalidf("valid_until must be after valid_from")
+		return apperr.Invalidf(`field "valid_until" must be after valid_from`)
 	case ends != nil && !ends.After(c.ClaimStartsAt):
-		return apperr.Invalidf("claim_ends_at must be after claim_starts_at")
+		return apperr.Invalidf(`field "claim_ends_at" must be after claim_starts_at`)
 	case ends != nil && !ends.After(now):
-		return apperr.Invalidf("claim_ends_at must be in the future")
+		return apperr.Invalidf(`field "claim_ends_at" must be in the future`)
 	}
 	if c.ClaimEndsAt == nil && c.ValidUntil != nil {
 		c.ClaimEndsAt = c.ValidUntil // a coupon that expired at birth is no use

@@ -20,16 +20,16 @@ func TestCampaignInputValidate(t *testing.T) {
 	}
 	for name, tc := range map[string]struct {
 		edit  func(*coupon.CampaignInput)
-		field string // "" means valid
+		field string // "" means valid; else named as other routes do: field "…"
 	}{
 		"ok":                 {func(*coupon.CampaignInput) {}, ""},
 		"percent with cap":   {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{PercentOff: 20, MaxOff: 1000} }, ""},
 		"absolute validity":  {func(in *coupon.CampaignInput) { in.ValidDays, in.ValidUntil = 0, "2030-07-01T00:00:00Z" }, ""},
 		"no title":           {func(in *coupon.CampaignInput) { in.Title = " " }, "title"},
 		"no discount":        {func(in *coupon.CampaignInput) { in.Discount = nil }, "discount"},
-		"both discounts":     {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{AmountOff: 1, PercentOff: 5} }, "amount_off"},
-		"percent 100":        {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{PercentOff: 100} }, "percent_off"},
-		"cap on amount":      {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{AmountOff: 5, MaxOff: 5} }, "max_off"},
+		"both discounts":     {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{AmountOff: 1, PercentOff: 5} }, "discount"},
+		"percent 100":        {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{PercentOff: 100} }, "discount.percent_off"},
+		"cap on amount":      {func(in *coupon.CampaignInput) { in.Discount = &coupon.Discount{AmountOff: 5, MaxOff: 5} }, "discount.max_off"},
 		"stock 0":            {func(in *coupon.CampaignInput) { in.Stock = 0 }, "stock"},
 		"shards over stock":  {func(in *coupon.CampaignInput) { in.StockShards = 11 }, "stock_shards"},
 		"shards over max":    {func(in *coupon.CampaignInput) { in.Stock, in.StockShards = 1000, 65 }, "stock_shards"},
@@ -56,7 +56,7 @@ func TestCampaignInputValidate(t *testing.T) {
 				}
 				return
 			}
-			if apperr.CodeOf(err) != "invalid_request" || !strings.Contains(err.Error(), tc.field) {
+			if apperr.CodeOf(err) != "invalid_request" || !strings.Contains(err.Error(), `field "`+tc.field+`"`) {
 				t.Errorf("err %v, want invalid_request naming %q", err, tc.field)
 			}
 		})

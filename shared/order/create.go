@@ -206,11 +206,16 @@ func (s *Service) prepay(ctx context.Context, r record, replayed bool) (Created,
 	if err != nil {
 		rctx, cancel := detached(ctx)
 		defer cancel()
+		// Say which side refused: our client (never sent) or WeChat Pay.
+		failed := ErrPrepayFailed.Wrap(err)
+		if errors.Is(err, pay.ErrRequestInvalid) {
+			failed = ErrPrepayRefused.WithMessage("%s: %s", ErrPrepayRefused.Message, apperr.From(err).Message).Wrap(err)
+		}
 		if _, _, cerr := s.update(rctx, r.Owner, r.ID, s.endChange(rctx, Closed, ReasonPrepayFailed)); cerr != nil {
 			// The order stays pending and the expiry job will release it.
-			return Created{}, errors.Join(ErrPrepayFailed.Wrap(err), cerr)
+			return Created{}, errors.Join(failed, cerr)
 		}
-		return Created{}, ErrPrepayFailed.Wrap(err)
+		return Created{}, failed
 	}
 	saved, _, err := s.update(ctx, r.Owner, r.ID, func(n *record) ([]store.Op, error) {
 		if n.Status != Pending || n.PrepayID == prepayID {

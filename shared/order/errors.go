@@ -13,6 +13,11 @@ var (
 	// ErrPrepayFailed is returned when WeChat Pay did not create the
 	// transaction; the order is closed and its stock and coupon released.
 	ErrPrepayFailed = apperr.New(apperr.Upstream, "prepay_failed", "WeChat Pay could not create the payment; nothing was reserved")
+	// ErrPrepayRefused is returned when our own WeChat Pay client refused the
+	// prepay request before sending it (pay.ErrRequestInvalid: a setting or
+	// a bug of ours, not WeChat Pay); the order is closed and its stock and
+	// coupon released, as for ErrPrepayFailed.
+	ErrPrepayRefused = apperr.New(apperr.Internal, "prepay_refused", "minifn's WeChat Pay client refused the payment request before sending it (WeChat Pay was not called); nothing was reserved")
 	// ErrNotCancellable is returned when cancelling an order that is not pending.
 	ErrNotCancellable = apperr.New(apperr.Conflict, "not_cancellable", "only a pending order can be cancelled")
 	// ErrNotRefundable is returned when refunding an order that is not paid,

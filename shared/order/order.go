@@ -182,7 +182,7 @@ type record struct {
 // LineRequest is one line of a create request.
 type LineRequest struct {
 	SKU      string `json:"sku"`
-	Quantity int64  `json:"quantity"`
+	Quantity int64  `json:"quantity" want:"an integer 1 to 99"` // MaxQuantity
 }
 
 // CreateRequest is what a client may say about a new order. Prices are not
@@ -209,7 +209,7 @@ func (r CreateRequest) Validate() error {
 			return apperr.Invalidf("field \"items[%d].sku\" is required", i)
 		}
 		if l.Quantity < 1 || l.Quantity > MaxQuantity {
-			return apperr.Invalidf("field \"items[%d].quantity\" must be 1 to %d", i, MaxQuantity)
+			return apperr.Invalidf("field \"items[%d].quantity\" must be an integer 1 to %d", i, MaxQuantity)
 		}
 	}
 	if len(r.CouponID) > 128 {

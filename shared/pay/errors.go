@@ -11,6 +11,9 @@ var (
 	// ErrUnavailable is returned when WeChat Pay cannot be reached, times out,
 	// answers 5xx or 429, or sends a response whose signature does not verify.
 	ErrUnavailable = apperr.New(apperr.Upstream, "pay_unavailable", "WeChat Pay is unavailable")
+	// ErrRequestInvalid is returned when a request breaks WeChat Pay's
+	// documented limits: it was refused here and never sent.
+	ErrRequestInvalid = apperr.New(apperr.Invalid, "invalid_request", "the WeChat Pay request breaks its documented limits; it was not sent")
 	// ErrRejected is returned when WeChat Pay refuses a request for a reason
 	// callers do not branch on (PARAM_ERROR, NOT_ENOUGH, …); the cause is an *APIError.
 	ErrRejected = apperr.New(apperr.Upstream, "pay_rejected", "WeChat Pay rejected the request")

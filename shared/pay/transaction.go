@@ -28,26 +28,27 @@ type PrepayRequest struct {
 	Description string    // ≤127 bytes, shown to the payer
 	Total       int64     // fen, ≥1
 	PayerOpenID string    // the payer's openid under AppID
-	TimeExpire  time.Time // optional; ≥1 minute ahead; WeChat's default is 7 days
+	TimeExpire  time.Time // optional; WeChat Pay raises one under a minute ahead to a minute; its default is 7 days
 	Attach      string    // optional, ≤128 bytes, echoed in query and notify
 }
 
 // Validate checks r against the documented limits, so that a bad order fails
-// here (400 invalid_request) rather than as a PARAM_ERROR from WeChat Pay.
+// here (ErrRequestInvalid) rather than as a PARAM_ERROR from WeChat Pay. A
+// time_expire under a minute ahead is not refused: WeChat Pay raises it to a
+// minute (WECHAT-PROTOCOLS.md §1.6), and refusing it here would blame an
+// order on WeChat Pay that WeChat Pay accepts.
 func (r PrepayRequest) Validate(now time.Time) error {
 	switch {
 	case !ident.Valid(r.OutTradeNo, 6, 32, "_-|*") /* the documented alphabet and length */ :
-		return apperr.Invalidf("out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]")
+		return ErrRequestInvalid.WithMessage("out_trade_no must be 6-32 characters of [0-9A-Za-z_-|*]")
 	case r.Description == "" || len(r.Description) > 127:
-		return apperr.Invalidf("description must be 1-127 bytes")
+		return ErrRequestInvalid.WithMessage("description must be 1-127 bytes")
 	case r.Total < 1:
-		return apperr.Invalidf("total must be at least 1 fen")
+		return ErrRequestInvalid.WithMessage("total must be at least 1 fen")
 	case r.PayerOpenID == "":
-		return apperr.Invalidf("payer openid is required")
+		return ErrRequestInvalid.WithMessage("payer openid is required")
 	case len(r.Attach) > 128:
-		return apperr.Invalidf("attach must be at most 128 bytes")
-	case !r.TimeExpire.IsZero() && r.TimeExpire.Before(now.Add(time.Minute)):
-		return apperr.Invalidf("time_expire must be at least 1 minute ahead")
+		return ErrRequestInvalid.WithMessage("attach must be at most 128 bytes")
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 func needPostgres(t *testing.T) {
 	if os.Getenv(storetest.PostgresEnv) == "" {
+		storetest.NoticePostgresSkipped()
 		t.Skipf("set %s=postgres://… to run the PostgreSQL tests (see README)", storetest.PostgresEnv)
 	}
 }
