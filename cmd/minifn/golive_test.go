@@ -46,19 +46,29 @@ func TestDevShippingThroughPush(t *testing.T) {
 	if sh["status"] != "confirmed" || sh["confirm_method"] != "manual" || sh["confirmed_at"] == nil {
 		t.Fatalf("after settlement: %v", sh)
 	}
-	// Both pushes went through /wx/push, answered success.
-	pushes := do(t, "GET", s.base+"/_emulator/pushes", "", nil).body["pushes"].([]any)
+	// Both pushes went through /wx/push, answered success. The emulator
+	// logs a push once its answer is back, a moment after wx-push wrote it.
+	var pushes []any
 	n := 0
-	for _, p := range pushes {
-		p := p.(map[string]any)
-		if p["event"] == "trade_manage_order_settlement" {
-			n++
-			if p["answer"] != "success" || p["mode"] != "safe" {
-				t.Errorf("push %v; want answered success, in safe mode", p)
+	for range 250 {
+		pushes = do(t, "GET", s.base+"/_emulator/pushes", "", nil).body["pushes"].([]any)
+		n = 0
+		for _, p := range pushes {
+			if p.(map[string]any)["event"] == "trade_manage_order_settlement" {
+				n++
 			}
 		}
+		if n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if n != 2 {
 		t.Fatalf("%d settlement pushes; want 2: %v", n, pushes)
+	}
+	for _, p := range pushes {
+		if p := p.(map[string]any); p["answer"] != "success" || p["mode"] != "safe" {
+			t.Errorf("push %v; want answered success, in safe mode", p)
+		}
 	}
 }

@@ -262,6 +262,16 @@ func (s *Service) uploadShipping(ctx context.Context, cur record) (out record, d
 	now := s.Now().UTC()
 	out, _, werr := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		if !r.uploadDue() {
+			// WeChat's settlement push can record the shipping before this
+			// upload's answer is written (it follows the upload within
+			// moments): the upload still happened, so it still counts.
+			if status == ShipUploaded && r.Shipping != nil && r.Shipping.Attempts == cur.Shipping.Attempts &&
+				(r.Shipping.Status == ShipUploaded || r.Shipping.Status == ShipConfirmed) {
+				sh := *r.Shipping
+				r.Shipping = &sh
+				sh.Attempts++
+				return nil, nil
+			}
 			return nil, errNoChange // another run recorded it meanwhile
 		}
 		sh := *r.Shipping

@@ -362,3 +362,24 @@ func TestShippingOffAndUnmanagedHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestShippingPushBeforeUploadAnswer has WeChat's settlement push reach the
+// order before the upload's own answer does (the emulator hands it over
+// inside the upload call, as a fast push can in production): the upload is
+// still counted once, and the order reads the same whichever came first.
+func TestShippingPushBeforeUploadAnswer(t *testing.T) {
+	shipEach(t, "", 0, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+		s.WeChat.SetOnPush(func(msg map[string]any) { deliver(t, e, msg) })
+		e.Product(t, "tea", 1000, nil)
+		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")
+		id := o["id"].(string)
+		payOrder(t, e, id)
+		sh := shippingOf(t, ordGet(t, e, "u1", id))
+		if sh["status"] != "uploaded" || sh["attempts"] != 1.0 || sh["estimated_settlement_at"] == nil || sh["uploaded_at"] == nil {
+			t.Fatalf("shipping %v; want uploaded once, with the settlement estimate", sh)
+		}
+		if ids := pendingShipping(t, e); len(ids) != 0 {
+			t.Fatalf("still to ship: %v", ids)
+		}
+	})
+}
