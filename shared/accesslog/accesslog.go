@@ -11,7 +11,7 @@
 // lines group by route), the caller's openid, kept only as a hash
 // (SetUser), and the error code and cause of a failed request (SetError,
 // called by httpapi.Error). So a request logs one line, at ERROR when it
-// answered 5xx (with its cause), else at INFO:
+// answered 5xx (with its cause), else at INFO (WARN for a refused pay notify):
 //
 //	{"time":"…","level":"INFO","msg":"request","request_id":"…","function":"orders",
 //	 "method":"POST","route":"POST /orders/{id}/refund","status":200,"latency_ms":12.4,
@@ -112,8 +112,9 @@ func SetUser(ctx context.Context, openid string) {
 	}
 }
 
-// SetError records the error code answered and, for a failure of ours
-// (5xx) or a client that went away, its cause. It reports whether an access
+// SetError records the error code answered and its cause (nil for none):
+// httpapi.Error gives the cause of a failure of ours (5xx) or of a client
+// that went away; the pay notify, of every refusal. It reports whether an access
 // line will carry them, so that the caller logs them itself when not.
 func SetError(ctx context.Context, code string, cause error) bool {
 	e := From(ctx)
@@ -136,7 +137,8 @@ func HashOpenID(openid string) string {
 }
 
 // Log writes the access line for an answer of status: at ERROR for a 5xx,
-// else at INFO.
+// at WARN for a 4xx that recorded a cause (a refused pay notify), else at
+// INFO (a 499, client gone, included).
 func (e *Entry) Log(ctx context.Context, status int) {
 	if e == nil {
 		return
@@ -165,8 +167,11 @@ func (e *Entry) Log(ctx context.Context, status int) {
 		attrs = append(attrs, slog.String("err", e.err.Error()))
 	}
 	level := slog.LevelInfo
-	if status >= 500 {
+	switch {
+	case status >= 500:
 		level = slog.LevelError
+	case status >= 400 && status < 499 && e.err != nil:
+		level = slog.LevelWarn // a refusal whose cause is worth a look (a pay notify's)
 	}
 	slog.LogAttrs(ctx, level, "request", attrs...)
 }
