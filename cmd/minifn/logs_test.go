@@ -67,6 +67,7 @@ func (l *requestLogs) check(t *testing.T, secrets map[string]string) {
 			base64.RawURLEncoding.EncodeToString([]byte(v))} {
 			if strings.Contains(logs, form) {
 				t.Errorf("the %s was logged", name)
+				break
 			}
 		}
 	}
