@@ -24,7 +24,8 @@
 //
 // NewHandler writes one JSON object per line, which CloudWatch Logs Insights
 // and Tencent Cloud CLS both take as is: Lambda and SCF send a function's
-// stderr (and stdout) to them, line by line. See README, "Logs".
+// standard output to them, line by line (app.Main logs there). See README,
+// "Logs".
 package accesslog
 
 import (
@@ -72,6 +73,16 @@ func Start(ctx context.Context, id, invocation, method string) (context.Context,
 		e.invocation = invocation
 	}
 	return context.WithValue(ctx, key{}, e), e
+}
+
+// SetInvocation records the platform's invocation id when it is known only
+// after Start (an SCF web function's X-Scf-Request-Id header).
+func SetInvocation(ctx context.Context, id string) {
+	if e := From(ctx); e != nil && id != e.id {
+		e.mu.Lock()
+		e.invocation = id
+		e.mu.Unlock()
+	}
 }
 
 // From returns the Entry of ctx, or nil.

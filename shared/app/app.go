@@ -109,9 +109,11 @@ type Spec struct {
 // App, build the function of spec and run it on its platform (platform.Run).
 // Any start error is one line on stderr ("minifn: …") and exit status 1.
 func Main(spec Spec) {
-	// One JSON object a line on stderr, which Lambda and SCF send to
-	// CloudWatch Logs and CLS (README, "Logs"). Building it costs nothing.
-	slog.SetDefault(slog.New(accesslog.NewHandler(os.Stderr)))
+	// One JSON object a line on stdout, which Lambda and SCF send to
+	// CloudWatch Logs and CLS (SCF documents capturing standard output:
+	// https://cloud.tencent.com/document/product/583/60336; README, "Logs").
+	// Building it costs nothing.
+	slog.SetDefault(slog.New(accesslog.NewHandler(os.Stdout)))
 	cfg, err := LoadConfig()
 	if err != nil {
 		fatal(err)
