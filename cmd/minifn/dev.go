@@ -14,10 +14,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/catalog"
 	"github.com/minifn/minifn/shared/httpapi"
@@ -158,8 +158,9 @@ func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*d
 			d.skipped[s.Name] = err
 			continue
 		}
+		h := accesslog.Named(s.Name, f.Handler)
 		for _, route := range s.Routes {
-			rt.Handle(route, f.Handler)
+			rt.Handle(route, h)
 		}
 		if f.Job != nil {
 			d.jobs[s.Name] = f.Job
@@ -167,11 +168,13 @@ func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*d
 	}
 	if d.Emu != nil {
 		for prefix, h := range d.Emu.routes() {
-			rt.Handle(prefix, h)
+			rt.Handle(prefix, accesslog.Named("emulator", h))
 		}
 	}
-	rt.HandleFunc("POST /_minifn/jobs/{name}", d.runJob)
-	d.Handler = logRequests(log, rt)
+	rt.Handle("POST /_minifn/jobs/{name}", accesslog.Named("minifn", httpapi.Func(d.runJob)))
+	// Every request logs its access line (shared/accesslog) through slog,
+	// as on the clouds: on stderr, in the default text format here.
+	d.Handler = rt
 	return d, nil
 }
 
@@ -256,29 +259,3 @@ func (d *dev) runJobs(ctx context.Context) {
 		}
 	}
 }
-
-// logRequests prints one line per request: method, path, status, time.
-func logRequests(w io.Writer, h http.Handler) http.Handler {
-	var mu sync.Mutex
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(w, "%s %s %s → %d (%s)\n", start.Format("15:04:05"), r.Method, r.URL.Path, sw.status,
-			time.Since(start).Round(time.Microsecond))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

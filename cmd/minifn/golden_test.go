@@ -179,7 +179,8 @@ func jsonBody(v any) string {
 func TestGolden(t *testing.T) {
 	cleanEnv(t)
 	hold := &notifyGate{}
-	base, d := startGoldenDev(t, t.TempDir(), hold)
+	logs := captureRequestLogs(t)
+	base, d := startGoldenDev(t, t.TempDir(), hold, logs.wrap)
 	if d.Emu == nil || !d.Emu.wechatOn || !d.Emu.payOn {
 		t.Fatal("dev runs without its emulators")
 	}
@@ -197,7 +198,7 @@ func TestGolden(t *testing.T) {
 		a := g.do("login "+user, "POST", "/login", goldenReq{body: `{"code":"` + c.Code + `"}`}).must(t, 200)
 		return str(t, a, "token"), str(t, a, "openid")
 	}
-	alice, _ := loginAs("alice")
+	alice, aliceID := loginAs("alice")
 	bob, bobID := loginAs("bob")
 	g.do("me", "GET", "/me", goldenReq{token: alice}).must(t, 200)
 	phoneCode, _ := d.Emu.wechat.MintPhoneCode(d.App.Config.WechatAppid, "alice")
@@ -349,6 +350,7 @@ func TestGolden(t *testing.T) {
 
 	checkGolden(t, g.steps)
 	checkContractRoutes(t, g.steps)
+	logs.check(t, devSecrets(t, d, aliceID, bobID))
 }
 
 // notifyGate holds WeChat Pay's notifies at the door of /pay/notify while
@@ -387,10 +389,11 @@ func (g *notifyGate) wrap(h http.Handler) http.Handler {
 	})
 }
 
-// startGoldenDev is startDev with the notify gate in front of the server.
-func startGoldenDev(t *testing.T, dir string, gate *notifyGate) (string, *dev) {
+// startGoldenDev is startDev with the notify gate in front of the server,
+// and outer in front of the gate.
+func startGoldenDev(t *testing.T, dir string, gate *notifyGate, outer func(http.Handler) http.Handler) (string, *dev) {
 	t.Helper()
-	base, d, stop := startWrappedDev(t, dir, gate.wrap)
+	base, d, stop := startWrappedDev(t, dir, func(h http.Handler) http.Handler { return outer(gate.wrap(h)) })
 	t.Cleanup(func() { gate.open(); stop() })
 	return base, d
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/requestid"
 )
@@ -52,20 +53,29 @@ type errorBody struct {
 
 // Error writes err in the contract's shape. Internal errors are logged with
 // their cause and shown only as "internal error"; upstream and store errors
-// are logged too, since their causes are ours to investigate.
+// are logged too, since their causes are ours to investigate. The code, and
+// the cause of a 5xx, go on the request's access line (shared/accesslog),
+// which logs at ERROR for a 5xx; a request without one (a handler run on its
+// own) logs the failure on a line of its own.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if gone(r, err) {
 		// The client hung up (or the server is shutting down): nobody reads
 		// this answer and nothing failed on our side, so it is no 5xx and
 		// no ERROR line to alert on. 499 is nginx's "client closed request".
-		slog.InfoContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path,
-			"err", err, "request_id", requestid.From(r.Context()))
+		if !accesslog.SetError(r.Context(), "client_closed_request", err) {
+			slog.InfoContext(r.Context(), "client went away", "method", r.Method, "path", r.URL.Path,
+				"err", err, "request_id", requestid.From(r.Context()))
+		}
 		JSON(w, StatusClientClosed, errorOf("client_closed_request", "the client closed the request"))
 		return
 	}
 	e := apperr.From(err)
 	status := Status(e)
+	var cause error
 	if status >= 500 {
+		cause = err
+	}
+	if !accesslog.SetError(r.Context(), e.Code, cause) && status >= 500 {
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
 			"status", status, "code", e.Code, "err", err, "request_id", requestid.From(r.Context()))
 	}

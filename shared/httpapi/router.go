@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/requestid"
 )
@@ -46,6 +47,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.miss(w, r, h)
 		return
 	}
+	accesslog.SetRoute(r.Context(), pattern)
 	rt.mux.ServeHTTP(w, r)
 }
 

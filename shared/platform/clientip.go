@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/minifn/minifn/shared/accesslog"
 )
 
 // Where HTTP mode takes the client's address from (MINIFN_CLIENT_IP).
@@ -40,12 +42,19 @@ func clientIPFrom(getenv func(string) string) (string, error) {
 
 // withSCFWebClientIP sets r.RemoteAddr to "ip:0", ip being the client the
 // SCF platform names in the request's headers (scfWebClientIP), as the event
-// adapters do. Without such a header RemoteAddr stays the TCP peer.
+// adapters do. Without such a header RemoteAddr stays the TCP peer. It also
+// puts SCF's X-Scf-Request-Id on the access line, as invocation_id.
 func withSCFWebClientIP(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ip, ok := scfWebClientIP(r.Header); ok {
 			r = r.WithContext(r.Context()) // a shallow copy: the caller's request stays as it was
 			r.RemoteAddr = netip.AddrPortFrom(ip, 0).String()
+		}
+		// SCF's id of the invocation, which CLS shows as SCF_RequestId on
+		// the platform's own lines: the access line carries it too. Like
+		// X-Scf-Remote-Addr, only the platform can set it (see below).
+		if id := r.Header.Get("X-Scf-Request-Id"); saneID(id) {
+			accesslog.SetInvocation(r.Context(), id)
 		}
 		h.ServeHTTP(w, r)
 	})

@@ -2,11 +2,13 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strings"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/requestid"
@@ -69,7 +71,8 @@ func cutBase(path, base string) (string, bool) {
 	return path, false
 }
 
-// withRequestID gives each request its id and turns a panic before the
+// withRequestID gives each request its id and its access line
+// (shared/accesslog), and turns a panic before the
 // response started into a 500 in the contract's shape. After the response
 // started, the connection is aborted, as net/http itself would.
 func withRequestID(h http.Handler) http.Handler {
@@ -79,18 +82,23 @@ func withRequestID(h http.Handler) http.Handler {
 			id = requestid.New()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(requestid.With(r.Context(), id))
+		ctx, entry := accesslog.Start(requestid.With(r.Context(), id), id, "", r.Method)
+		r = r.WithContext(ctx)
 		tw := &trackingWriter{ResponseWriter: w}
 		defer func() {
 			v := recover()
 			if v == nil {
+				entry.Log(ctx, tw.status())
 				return
 			}
 			if v == http.ErrAbortHandler || tw.started {
+				accesslog.SetError(ctx, "aborted", fmt.Errorf("panic after the answer started: %v", v))
+				entry.Log(ctx, tw.status())
 				panic(http.ErrAbortHandler)
 			}
 			slog.ErrorContext(r.Context(), "handler panic", "value", v, "stack", string(debug.Stack()), "request_id", id)
-			httpapi.Error(w, r, errInternal)
+			httpapi.Error(tw, r, errInternal)
+			entry.Log(ctx, tw.status())
 		}()
 		h.ServeHTTP(tw, r)
 	})
@@ -110,15 +118,27 @@ func saneID(id string) bool {
 	return true
 }
 
-// trackingWriter notes whether the response has started.
+// trackingWriter notes whether the response has started, and its status.
 type trackingWriter struct {
 	http.ResponseWriter
 	started bool
+	code    int
 }
 
 func (t *trackingWriter) WriteHeader(status int) {
+	if !t.started {
+		t.code = status
+	}
 	t.started = true
 	t.ResponseWriter.WriteHeader(status)
+}
+
+// status is the status answered: 200 when the handler wrote without one.
+func (t *trackingWriter) status() int {
+	if t.code == 0 {
+		return http.StatusOK
+	}
+	return t.code
 }
 
 func (t *trackingWriter) Write(b []byte) (int, error) {

@@ -1,11 +1,17 @@
 package session
 
-import "context"
+import (
+	"context"
+
+	"github.com/minifn/minifn/shared/accesslog"
+)
 
 type userKey struct{}
 
-// WithUser returns ctx carrying the authenticated user's openid.
+// WithUser returns ctx carrying the authenticated user's openid, and puts
+// its hash on the request's access line.
 func WithUser(ctx context.Context, openid string) context.Context {
+	accesslog.SetUser(ctx, openid)
 	return context.WithValue(ctx, userKey{}, openid)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
 )
 
@@ -16,12 +17,12 @@ func (s *Sessions) Require(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := bearer(r)
 		if !ok {
-			fail(w, ErrUnauthenticated)
+			fail(w, r, ErrUnauthenticated)
 			return
 		}
 		openid, err := s.Verify(tok)
 		if err != nil {
-			fail(w, err)
+			fail(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(WithUser(r.Context(), openid)))
@@ -34,16 +35,16 @@ func (s *Sessions) Require(h http.Handler) http.Handler {
 func (s *Sessions) RequireAdmin(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.hasAd {
-			fail(w, ErrForbidden.WithMessage("the admin API is disabled: MINIFN_ADMIN_TOKEN is not set"))
+			fail(w, r, ErrForbidden.WithMessage("the admin API is disabled: MINIFN_ADMIN_TOKEN is not set"))
 			return
 		}
 		tok, ok := bearer(r)
 		if !ok {
-			fail(w, ErrUnauthenticated.WithMessage("this route needs the admin token as Authorization: Bearer"))
+			fail(w, r, ErrUnauthenticated.WithMessage("this route needs the admin token as Authorization: Bearer"))
 			return
 		}
 		if !s.isAdmin(tok) {
-			fail(w, ErrForbidden)
+			fail(w, r, ErrForbidden)
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(WithAdmin(r.Context())))
@@ -56,7 +57,7 @@ func (s *Sessions) RequireAny(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := bearer(r)
 		if !ok {
-			fail(w, ErrUnauthenticated)
+			fail(w, r, ErrUnauthenticated)
 			return
 		}
 		if s.isAdmin(tok) {
@@ -65,7 +66,7 @@ func (s *Sessions) RequireAny(h http.Handler) http.Handler {
 		}
 		openid, err := s.Verify(tok)
 		if err != nil {
-			fail(w, err)
+			fail(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(WithUser(r.Context(), openid)))
@@ -106,7 +107,8 @@ func bearer(r *http.Request) (string, bool) {
 // httpapi.Error: httpapi imports this package for UserFrom. Only two kinds
 // reach it, and both statuses are fixed by RFC 6750 (401 with
 // WWW-Authenticate, 403).
-func fail(w http.ResponseWriter, err error) {
+func fail(w http.ResponseWriter, r *http.Request, err error) {
+	accesslog.SetError(r.Context(), apperr.From(err).Code, nil)
 	e := apperr.From(err)
 	status := http.StatusUnauthorized
 	if e.Kind == apperr.Forbidden {

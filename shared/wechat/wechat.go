@@ -39,6 +39,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -111,7 +112,8 @@ func (s Session) String() string {
 // GoString hides the session key from fmt's %#v.
 func (s Session) GoString() string { return s.String() }
 
-// LogValue hides the session key from slog.
+// LogValue hides the session key from slog, and the openid behind its hash
+// (the access lines' "user").
 func (s Session) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("openid", s.OpenID), slog.String("unionid", s.UnionID))
+	return slog.GroupValue(slog.String("user", accesslog.HashOpenID(s.OpenID)))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/account"
 	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/scene"
@@ -45,6 +46,7 @@ func LoginHandler(accounts *account.Service, sessions *session.Sessions, touches
 		if err != nil {
 			return err
 		}
+		accesslog.SetUser(r.Context(), u.OpenID)
 		if err := ratelimit.CountOpenID(r.Context(), u.OpenID); err != nil { // MINIFN_RATE_LOGIN's openid limit
 			return err
 		}
@@ -78,6 +80,6 @@ func recordTouch(ctx context.Context, tc Toucher, accounts *account.Service, u a
 		})
 	}
 	if err != nil {
-		slog.WarnContext(ctx, "login: recording the scene failed", "openid", u.OpenID, "err", err)
+		slog.WarnContext(ctx, "login: recording the scene failed", "user", accesslog.HashOpenID(u.OpenID), "err", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
@@ -79,8 +80,12 @@ func notifyFail(w http.ResponseWriter, r *http.Request, err error) {
 	if status < 400 {
 		status = http.StatusInternalServerError
 	}
-	slog.WarnContext(r.Context(), "pay notify refused", "status", status, "code", e.Code, "err", err,
-		"request_id", requestid.From(r.Context()))
+	// The access line carries the code and cause (at WARN for a 4xx): a
+	// refused notify is WeChat Pay's money we did not take.
+	if !accesslog.SetError(r.Context(), e.Code, err) {
+		slog.WarnContext(r.Context(), "pay notify refused", "status", status, "code", e.Code, "err", err,
+			"request_id", requestid.From(r.Context()))
+	}
 	msg := e.Message
 	if e.Kind == apperr.Internal {
 		msg = "internal error"

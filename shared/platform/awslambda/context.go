@@ -21,8 +21,19 @@ func requestID(ctx context.Context, evt *events.APIGatewayV2HTTPRequest) string 
 // invocationID is the Lambda invocation id, or a fresh id when the event is
 // run in-process (minifn invoke) with no Lambda context.
 func invocationID(ctx context.Context) string {
-	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
-		return lc.AwsRequestID
+	if id := contextID(ctx); id != "" {
+		return id
 	}
 	return requestid.New()
+}
+
+// contextID is the Lambda invocation id of ctx, or "" outside Lambda. The
+// access line carries it (as invocation_id) when the request is known by
+// API Gateway's id, so that the platform's own lines about the invocation
+// can be found from it.
+func contextID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
 }

@@ -62,6 +62,6 @@ func (h *Handler) serveHTTP(ctx context.Context, evt *events.APIGatewayV2HTTPReq
 	if err != nil {
 		return nil, err
 	}
-	rec := bridge.Serve(h.HTTP, r, requestID(ctx, evt))
+	rec := bridge.Serve(h.HTTP, r, requestID(ctx, evt), contextID(ctx))
 	return json.Marshal(newResponse(rec))
 }

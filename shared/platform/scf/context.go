@@ -17,11 +17,22 @@ func requestID(ctx context.Context, evt *event) string {
 	return invocationID(ctx)
 }
 
-// invocationID is the SCF invocation id, or a fresh id when the event is run
-// in-process (minifn invoke) with no SCF context.
+// invocationID is the SCF invocation id, or a fresh id when the event is
+// run in-process (minifn invoke) with no SCF context.
 func invocationID(ctx context.Context) string {
-	if fc, ok := functioncontext.FromContext(ctx); ok && fc.RequestID != "" {
-		return fc.RequestID
+	if id := contextID(ctx); id != "" {
+		return id
 	}
 	return requestid.New()
+}
+
+// contextID is the SCF invocation id of ctx, or "" outside SCF. The
+// access line carries it (as invocation_id) when the request is known by
+// API Gateway's id, so that the platform's own lines about the invocation
+// can be found from it.
+func contextID(ctx context.Context) string {
+	if fc, ok := functioncontext.FromContext(ctx); ok {
+		return fc.RequestID
+	}
+	return ""
 }

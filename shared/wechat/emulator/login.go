@@ -168,3 +168,9 @@ func (e *Emulator) sessionKey(appid, openid string) (string, bool) {
 	key, ok := e.sessionKeys[k]
 	return key, ok
 }
+
+// SessionKey returns the session_key WeChat holds for an app's user, by
+// openid: for tests that check it is never logged nor answered.
+func (e *Emulator) SessionKey(appid, openid string) (string, bool) {
+	return e.sessionKey(appid, openid)
+}

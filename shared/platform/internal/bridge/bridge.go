@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/requestid"
@@ -34,12 +35,14 @@ var errInternal = apperr.New(apperr.Internal, "internal", "internal error")
 const RequestIDHeader = "X-Request-Id"
 
 // Serve runs h on r with id as its request id and returns the buffered
-// response. A panic in h becomes a 500 in the contract's JSON shape: on an
+// response, and logs its access line (shared/accesslog) naming invocation,
+// the platform's invocation id, when it differs from id. A panic in h becomes a 500 in the contract's JSON shape: on an
 // event platform a panic must not take the warm process down with it.
-func Serve(h http.Handler, r *http.Request, id string) (rec *Recorder) {
+func Serve(h http.Handler, r *http.Request, id, invocation string) (rec *Recorder) {
 	rec = NewRecorder()
 	rec.Header().Set(RequestIDHeader, id)
-	r = r.WithContext(requestid.With(r.Context(), id))
+	ctx, entry := accesslog.Start(requestid.With(r.Context(), id), id, invocation, r.Method)
+	r = r.WithContext(ctx)
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(r.Context(), "handler panic", "value", v, "stack", string(debug.Stack()), "request_id", id)
@@ -47,6 +50,7 @@ func Serve(h http.Handler, r *http.Request, id string) (rec *Recorder) {
 			rec.Header().Set(RequestIDHeader, id)
 			httpapi.Error(rec, r, errInternal)
 		}
+		entry.Log(ctx, rec.Status())
 	}()
 	h.ServeHTTP(rec, r)
 	return rec
