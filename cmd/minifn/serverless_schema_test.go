@@ -522,8 +522,10 @@ func (c *faasBase) check(at string) []error {
 	return errs
 }
 
-// API gateway values: https://cloud.tencent.com/document/product/628/14886
-// and docs/configure.md ("API 网关触发器", "Parameter").
+// API gateway values: SCF's API gateway trigger (methods ANY, GET, HEAD,
+// POST, PUT, DELETE; environments release, test, prepub), in
+// https://cloud.tencent.com/document/product/583/39901, and
+// docs/configure.md ("API 网关触发器", "Parameter").
 var (
 	apigwMethods   = []string{"GET", "POST", "PUT", "DELETE", "HEAD", "ANY"}
 	apigwPositions = []string{"PATH", "QUERY", "HEADER"}
