@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 )
 
 // cloud is one deployment target of `minifn build`.
@@ -160,7 +160,7 @@ func (c cloud) goEnv() []string {
 // hasRoutes reports whether the function name serves HTTP (and so may run
 // as an SCF web function); timer-only functions get no scf_bootstrap.
 func hasRoutes(name string) bool {
-	s, ok := catalog.Lookup(name)
+	s, ok := functions.Lookup(name)
 	return ok && len(s.Routes) > 0
 }
 
@@ -335,7 +335,7 @@ func moduleRoot() (string, error) {
 }
 
 // functionDirs lists functions/*/ that hold a main.go, sorted, and checks
-// that they are exactly the catalog's functions: a directory without a Spec
+// that they are exactly the functions of functions.All: a directory without a Spec
 // (or a Spec without a directory) would deploy something dev never runs.
 func functionDirs(root string) ([]string, error) {
 	ents, err := os.ReadDir(filepath.Join(root, "functions"))
@@ -349,17 +349,17 @@ func functionDirs(root string) ([]string, error) {
 		}
 	}
 	var specs []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		specs = append(specs, s.Name)
 	}
 	for _, d := range dirs {
 		if !slices.Contains(specs, d) {
-			return nil, fmt.Errorf("functions/%s has no Spec in shared/catalog (add it to catalog.All)", d)
+			return nil, fmt.Errorf("functions/%s has no Spec in shared/functions (add it to functions.All)", d)
 		}
 	}
 	for _, s := range specs {
 		if !slices.Contains(dirs, s) {
-			return nil, fmt.Errorf("catalog function %q has no functions/%s/main.go", s, s)
+			return nil, fmt.Errorf("function %q (functions.All) has no functions/%s/main.go", s, s)
 		}
 	}
 	return dirs, nil

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 )
 
 // buildOnce runs `minifn build --out dir args...` in-process and returns
@@ -149,11 +149,11 @@ func TestFunctionDirsMatchCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		names = append(names, s.Name)
 	}
 	if !reflect.DeepEqual(dirs, names) {
-		t.Fatalf("functions/ %v, catalog %v", dirs, names)
+		t.Fatalf("functions/ %v, functions.All %v", dirs, names)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 	"github.com/minifn/minifn/shared/platform/lambdatest"
 )
 
@@ -60,7 +60,7 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		m.report(b, hello, hello, m)
 	})
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		t := coldTarget{name: s.Name, pkg: "./functions/" + s.Name, timerOnly: len(s.Routes) == 0}
 		t.build(b, root, dir)
 		b.Run(t.name, func(b *testing.B) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 )
 
 // The variables each function's deploy entry must hold are derived from the
@@ -91,13 +91,13 @@ func envGroups(t *testing.T) map[string][]string {
 	return g
 }
 
-// orderGroups: orderService (shared/catalog/orders) builds the Pay client,
+// orderGroups: orderService (shared/functions/orderfn) builds the Pay client,
 // the paid hook (app.Subscribe) and the shipping uploads (app.LoadShipping,
 // WeChat).
 var orderGroups = []string{"wechat", "pay", "subscribe", "shipping"}
 
 // deployGroups says which groups each function's Spec Build reads
-// (shared/catalog/*/spec.go).
+// (shared/functions/*/spec.go).
 var deployGroups = map[string][]string{
 	"admin":         {},
 	"campaigns":     {"admin"},
@@ -135,7 +135,7 @@ func wantEnv(t *testing.T, groups map[string][]string, name string) []string {
 func TestDeployEnvGroups(t *testing.T) {
 	groups := envGroups(t)
 	var names []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		names = append(names, s.Name)
 	}
 	var listed []string
@@ -149,7 +149,7 @@ func TestDeployEnvGroups(t *testing.T) {
 	}
 	slices.Sort(listed)
 	if !slices.Equal(listed, names) {
-		t.Errorf("deployGroups lists %v, catalog %v", listed, names)
+		t.Errorf("deployGroups lists %v, functions.All %v", listed, names)
 	}
 }
 
@@ -159,7 +159,7 @@ func TestTemplateEnv(t *testing.T) {
 	groups := envGroups(t)
 	tpl := loadYAML(t, repoFile(t, "template.yaml"))
 	global := get(t, tpl, "Globals", "Function", "Environment", "Variables").(map[string]any)
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		var got []string
 		for k := range global {
 			got = append(got, k)
@@ -182,10 +182,10 @@ func TestTemplateEnv(t *testing.T) {
 func TestServerlessEnv(t *testing.T) {
 	groups := envGroups(t)
 	sls := loadYAML(t, repoFile(t, "serverless.yml"))
-	functions := get(t, sls, "inputs", "functions").(map[string]any)
-	for _, s := range catalog.All() {
+	fns := get(t, sls, "inputs", "functions").(map[string]any)
+	for _, s := range functions.All() {
 		var got []string
-		for _, e := range get(t, functions, s.Name, "environments").([]any) {
+		for _, e := range get(t, fns, s.Name, "environments").([]any) {
 			got = append(got, get(t, e, "key").(string))
 		}
 		slices.Sort(got)

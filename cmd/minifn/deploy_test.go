@@ -13,11 +13,11 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 )
 
 // The deploy files (template.yaml, Makefile, serverless.yml) are checked
-// against the catalog, the single list of functions and routes, and against
+// against shared/functions, the single list of functions and routes, and against
 // what `minifn build` writes.
 
 // tagged is a YAML value with a CloudFormation short-form tag (!Ref, !Sub,
@@ -99,7 +99,7 @@ func logicalID(name string) string {
 }
 
 // catalogRoutes returns a function's routes as a sorted set.
-func catalogRoutes(s catalog.Spec) []string {
+func listedRoutes(s functions.Spec) []string {
 	r := slices.Clone(s.Routes)
 	slices.Sort(r)
 	return r
@@ -137,21 +137,21 @@ func TestTemplate(t *testing.T) {
 	resources := get(t, tpl, "Resources").(map[string]any)
 	params := get(t, tpl, "Parameters").(map[string]any)
 
-	var functions []string
+	var fns []string
 	for id, r := range resources {
 		if get(t, r, "Type") == "AWS::Serverless::Function" {
-			functions = append(functions, id)
+			fns = append(fns, id)
 		}
 	}
 	var want []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		want = append(want, logicalID(s.Name))
 		t.Run(s.Name, func(t *testing.T) { checkTemplateFunction(t, tpl, s, params) })
 	}
-	slices.Sort(functions)
+	slices.Sort(fns)
 	slices.Sort(want)
-	if !slices.Equal(functions, want) {
-		t.Errorf("template functions %v, want one per catalog function %v", functions, want)
+	if !slices.Equal(fns, want) {
+		t.Errorf("template functions %v, want one per listed function %v", fns, want)
 	}
 	checkTable(t, resources)
 	checkSecrets(t, params)
@@ -160,7 +160,7 @@ func TestTemplate(t *testing.T) {
 // checkTemplateFunction checks one function's resource: built by the
 // Makefile, its routes on the HTTP API and a function URL (or a schedule),
 // the store policy, only references to existing parameters, an output URL.
-func checkTemplateFunction(t *testing.T, tpl map[string]any, s catalog.Spec, params map[string]any) {
+func checkTemplateFunction(t *testing.T, tpl map[string]any, s functions.Spec, params map[string]any) {
 	id := logicalID(s.Name)
 	r := get(t, tpl, "Resources", id)
 	if get(t, r, "Metadata", "BuildMethod") != "makefile" || get(t, r, "Properties", "CodeUri") != "." {
@@ -190,8 +190,8 @@ func checkTemplateFunction(t *testing.T, tpl map[string]any, s catalog.Spec, par
 		}
 	}
 	slices.Sort(routes)
-	if !slices.Equal(routes, catalogRoutes(s)) {
-		t.Errorf("%s: HttpApi routes %v, catalog %v", id, routes, catalogRoutes(s))
+	if !slices.Equal(routes, listedRoutes(s)) {
+		t.Errorf("%s: HttpApi routes %v, listed %v", id, routes, listedRoutes(s))
 	}
 	url, hasURL := props["FunctionUrlConfig"]
 	outputs := get(t, tpl, "Outputs").(map[string]any)
@@ -285,7 +285,7 @@ func TestMakefile(t *testing.T) {
 		t.Skip("make is not installed")
 	}
 	var targets []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		targets = append(targets, "build-"+logicalID(s.Name))
 	}
 	cmd := exec.Command("make", append([]string{"-n", "ARTIFACTS_DIR=/artifacts"}, targets...)...)
@@ -307,7 +307,7 @@ func TestMakefile(t *testing.T) {
 		}
 	}
 	var names []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		names = append(names, s.Name)
 	}
 	if !slices.Equal(built, names) {
@@ -330,7 +330,7 @@ func TestServerless(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dist, "scf"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		fake := filepath.Join(t.TempDir(), s.Name)
 		if err := os.WriteFile(fake, []byte("stand-in for "+s.Name), 0o755); err != nil {
 			t.Fatal(err)
@@ -339,7 +339,7 @@ func TestServerless(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	functions := get(t, in, "functions").(map[string]any)
+	fns := get(t, in, "functions").(map[string]any)
 	apis := map[string][]string{}
 	for _, a := range get(t, in, "triggers").([]any) {
 		if get(t, a, "type") != "apigw" {
@@ -353,9 +353,9 @@ func TestServerless(t *testing.T) {
 		}
 	}
 	var names []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		names = append(names, s.Name)
-		f, ok := functions[s.Name].(map[string]any)
+		f, ok := fns[s.Name].(map[string]any)
 		if !ok {
 			t.Errorf("serverless.yml lacks function %s", s.Name)
 			continue
@@ -376,17 +376,17 @@ func TestServerless(t *testing.T) {
 		checkSCFEnv(t, s.Name, f)
 		got := apis[s.Name]
 		slices.Sort(got)
-		if !slices.Equal(got, catalogRoutes(s)) {
-			t.Errorf("%s: API gateway routes %v, catalog %v", s.Name, got, catalogRoutes(s))
+		if !slices.Equal(got, listedRoutes(s)) {
+			t.Errorf("%s: API gateway routes %v, listed %v", s.Name, got, listedRoutes(s))
 		}
 	}
 	var keys []string
-	for k := range functions {
+	for k := range fns {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	if !slices.Equal(keys, names) {
-		t.Errorf("serverless.yml functions %v, catalog %v", keys, names)
+		t.Errorf("serverless.yml functions %v, listed %v", keys, names)
 	}
 	checkTimer(t, in)
 }
@@ -438,7 +438,7 @@ func checkTimer(t *testing.T, in map[string]any) {
 		}
 	}
 	var want []string
-	for _, s := range catalog.All() {
+	for _, s := range functions.All() {
 		if len(s.Routes) == 0 {
 			want = append(want, s.Name)
 		}

@@ -19,7 +19,7 @@ import (
 
 	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/platform"
 )
@@ -122,13 +122,13 @@ func kept(path string, n int) (string, error) {
 	return s, os.WriteFile(path, []byte(s+"\n"), 0o600)
 }
 
-// dev is every function of the catalog on one handler, with the emulators.
+// dev is every function of functions.All on one handler, with the emulators.
 type dev struct {
 	Handler http.Handler
 	URL     string
 	App     *app.App
 	Emu     *emulators // nil when every server is real
-	specs   []catalog.Spec
+	specs   []functions.Spec
 	jobs    map[string]func(context.Context) error
 	skipped map[string]error
 	log     io.Writer
@@ -137,7 +137,7 @@ type dev struct {
 // newDev opens the App on cfg (pointing unconfigured servers at the
 // emulators served at base) and builds every function.
 func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*dev, error) {
-	d := &dev{URL: base, specs: catalog.All(), jobs: map[string]func(context.Context) error{},
+	d := &dev{URL: base, specs: functions.All(), jobs: map[string]func(context.Context) error{},
 		skipped: map[string]error{}, log: log}
 	emu, err := newEmulators(time.Now)
 	if err != nil {

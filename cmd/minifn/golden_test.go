@@ -204,7 +204,7 @@ func TestGolden(t *testing.T) {
 	phoneCode, _ := d.Emu.wechat.MintPhoneCode(d.App.Config.WechatAppid, "alice")
 	g.do("bind the phone number", "POST", "/me/phone", goldenReq{token: alice, body: `{"code":"` + phoneCode + `"}`}).must(t, 200)
 
-	// --- catalog: products (admin), campaigns (admin), claim, coupons, qr, redeem, staff
+	// --- products (admin), campaigns (admin), claim, coupons, qr, redeem, staff
 	g.group = "products"
 	g.do("create a product", "POST", "/products", goldenReq{token: admin, header: map[string]string{"Idempotency-Key": "p1"},
 		body: `{"sku":"latte","title":"Latte","price":2800,"stock":10}`}).must(t, 201)

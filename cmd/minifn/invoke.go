@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog"
+	"github.com/minifn/minifn/shared/functions"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/bolt"
@@ -30,7 +30,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 	if len(rest) != 1 || *event == "" {
 		return fmt.Errorf("%w: want FUNCTION and --event FILE", errUsage)
 	}
-	spec, ok := catalog.Lookup(rest[0])
+	spec, ok := functions.Lookup(rest[0])
 	if !ok {
 		return fmt.Errorf("%w: no function named %q", errUsage, rest[0])
 	}
@@ -64,7 +64,7 @@ func invokeCmd(ctx context.Context, args []string, out io.Writer) error {
 
 // invoke runs one event through spec's function in-process, as the platform
 // kind would deliver it, and prints the platform's response.
-func invoke(ctx context.Context, cfg app.Config, spec catalog.Spec, kind string, event []byte, out io.Writer) error {
+func invoke(ctx context.Context, cfg app.Config, spec functions.Spec, kind string, event []byte, out io.Writer) error {
 	a, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		return err

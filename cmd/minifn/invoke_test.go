@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/minifn/minifn/shared/catalog/accounts"
+	"github.com/minifn/minifn/shared/functions/accountfn"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -99,7 +99,7 @@ func TestInvokeLogin(t *testing.T) {
 	}
 	evt = bytes.Replace(evt, []byte("0a1LoginCodeFromWxLogin00000000"), []byte(code), 1)
 	var out bytes.Buffer
-	if err := invoke(context.Background(), cfg, accounts.Login, "lambda", evt, &out); err != nil {
+	if err := invoke(context.Background(), cfg, accountfn.Login, "lambda", evt, &out); err != nil {
 		t.Fatal(err)
 	}
 	var res platformResponse

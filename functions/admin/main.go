@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/admin"
+	"github.com/minifn/minifn/shared/functions/adminfn"
 )
 
-func main() { app.Main(admin.Admin) }
+func main() { app.Main(adminfn.Admin) }

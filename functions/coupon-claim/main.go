@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/coupons"
+	"github.com/minifn/minifn/shared/functions/couponfn"
 )
 
-func main() { app.Main(coupons.CouponClaim) }
+func main() { app.Main(couponfn.CouponClaim) }

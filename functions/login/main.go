@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/accounts"
+	"github.com/minifn/minifn/shared/functions/accountfn"
 )
 
-func main() { app.Main(accounts.Login) }
+func main() { app.Main(accountfn.Login) }

@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/engage"
+	"github.com/minifn/minifn/shared/functions/engagefn"
 )
 
-func main() { app.Main(engage.Points) }
+func main() { app.Main(engagefn.Points) }

@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/products"
+	"github.com/minifn/minifn/shared/functions/productfn"
 )
 
-func main() { app.Main(products.Products) }
+func main() { app.Main(productfn.Products) }

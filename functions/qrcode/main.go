@@ -4,7 +4,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/engage"
+	"github.com/minifn/minifn/shared/functions/engagefn"
 )
 
-func main() { app.Main(engage.QRCode) }
+func main() { app.Main(engagefn.QRCode) }

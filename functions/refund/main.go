@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/orders"
+	"github.com/minifn/minifn/shared/functions/orderfn"
 )
 
-func main() { app.Main(orders.Refund) }
+func main() { app.Main(orderfn.Refund) }

@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/catalog/wxpush"
+	"github.com/minifn/minifn/shared/functions/wxpushfn"
 )
 
-func main() { app.Main(wxpush.WxPush) }
+func main() { app.Main(wxpushfn.WxPush) }

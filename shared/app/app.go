@@ -91,7 +91,7 @@ func (a *App) RequireWeChat() error {
 }
 
 // Spec describes one function. The Specs live with their feature's handlers
-// in shared/catalog/<feature>, and shared/catalog lists them all.
+// in shared/functions/<feature>fn, and shared/functions lists them all.
 type Spec struct {
 	// Name is the function's directory under functions/ and its name on the
 	// cloud (lambda zip, SCF function).

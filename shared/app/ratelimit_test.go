@@ -42,7 +42,7 @@ func TestRateLimitMalformed(t *testing.T) {
 	}
 }
 
-// TestRateLimit wraps a handler as the catalog does and calls it over real
+// TestRateLimit wraps a handler as the function Specs do and calls it over real
 // HTTP: a valid token counts by openid and IP; a request without a valid
 // token is passed on uncounted (the handler refuses it with 401).
 func TestRateLimit(t *testing.T) {

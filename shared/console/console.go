@@ -1,7 +1,7 @@
 // Package console holds the merchant console: a web app of plain HTML, CSS
 // and JavaScript modules, embedded in the binary so that it works offline
 // and needs no build step. The admin function serves it at /admin/ (see
-// shared/catalog/admin); it calls minifn's admin API with the admin token the
+// shared/functions/adminfn); it calls minifn's admin API with the admin token the
 // merchant signs in with, and in `minifn dev` also drives the emulators.
 //
 // # Caveats

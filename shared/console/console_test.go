@@ -2,7 +2,7 @@ package console_test
 
 import (
 	"encoding/json"
-	"github.com/minifn/minifn/shared/catalog/admin"
+	"github.com/minifn/minifn/shared/functions/adminfn"
 	"io"
 	"io/fs"
 	"net/http"
@@ -16,7 +16,7 @@ import (
 
 func serve(t *testing.T) *httptest.Server {
 	t.Helper()
-	h, err := admin.Console(console.Files())
+	h, err := adminfn.Console(console.Files())
 	if err != nil {
 		t.Fatal(err)
 	}

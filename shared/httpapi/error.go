@@ -2,8 +2,8 @@
 // the one table that turns error kinds into statuses, the error shape, JSON
 // decoding with the contract's limits, and the router that answers unknown
 // routes in JSON. The handlers themselves live with their functions, one
-// package per feature under shared/catalog, so that a function's binary
-// links only its own feature (see shared/catalog).
+// package per feature under shared/functions, so that a function's binary
+// links only its own feature (see shared/functions).
 package httpapi
 
 import (

@@ -9,7 +9,7 @@ import (
 	"github.com/minifn/minifn/shared/wechat"
 )
 
-// checker answers v or err. (The HTTP tests in shared/catalog drive the
+// checker answers v or err. (The HTTP tests in shared/functions drive the
 // real client against the emulator; this covers what they cannot reach.)
 type checker struct {
 	v     wechat.TextVerdict

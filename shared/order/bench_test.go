@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/minifn/minifn/shared/catalog/orders"
+	"github.com/minifn/minifn/shared/functions/orderfn"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
@@ -67,7 +67,7 @@ func BenchmarkNotify(b *testing.B) {
 	e := ordertest.New(b, benchBackend, ordertest.Options{})
 	e.Product(b, "tea", 1000, nil)
 	notifies := benchNotifies(b, e, b.N)
-	h := orders.PayNotifyHandler(e.Client, e.Orders)
+	h := orderfn.PayNotifyHandler(e.Client, e.Orders)
 	b.ResetTimer()
 	for _, n := range notifies {
 		req := httptest.NewRequest("POST", "/pay/notify", bytes.NewReader(n.body))

@@ -13,7 +13,7 @@ import (
 )
 
 // ranker answers rank, or err, and counts calls. (The HTTP tests in
-// shared/catalog drive the real client against the emulator; this only
+// shared/functions drive the real client against the emulator; this only
 // injects what the emulator cannot: a store that fails, a missing IP.)
 type ranker struct {
 	rank  int

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/catalog/orders"
-	"github.com/minifn/minifn/shared/catalog/products"
+	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/productfn"
 	"github.com/minifn/minifn/shared/idem"
 
 	"github.com/minifn/minifn/shared/coupon"
@@ -151,16 +151,16 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 // the session middleware.
 func (e *Env) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/products", products.ProductsHandler(e.Products, e.Store))
-	mux.Handle("POST /orders", orders.OrderCreateHandler(e.Orders))
-	list := orders.OrdersHandler(e.Orders)
+	mux.Handle("/products", productfn.ProductsHandler(e.Products, e.Store))
+	mux.Handle("POST /orders", orderfn.OrderCreateHandler(e.Orders))
+	list := orderfn.OrdersHandler(e.Orders)
 	mux.Handle("GET /orders", list)
 	mux.Handle("GET /orders/{id}", list)
 	mux.Handle("POST /orders/{id}/cancel", list)
 	mux.Handle("POST /orders/{id}/ship", list)
 	mux.Handle("POST /orders/{id}/remind-receipt", list)
-	mux.Handle("POST /orders/{id}/refund", orders.RefundHandler(e.Orders))
-	mux.Handle("POST /pay/notify", orders.PayNotifyHandler(e.Client, e.Orders))
+	mux.Handle("POST /orders/{id}/refund", orderfn.RefundHandler(e.Orders))
+	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, e.Orders))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if u := r.Header.Get(UserHeader); u != "" {

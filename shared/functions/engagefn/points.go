@@ -1,0 +1,191 @@
+package engagefn
+
+import (
+	"github.com/minifn/minifn/shared/httpapi"
+	"net/http"
+	"strconv"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/points"
+	"github.com/minifn/minifn/shared/qrpng"
+	"github.com/minifn/minifn/shared/ratelimit"
+	"github.com/minifn/minifn/shared/risk"
+	"github.com/minifn/minifn/shared/session"
+)
+
+// PointsHandler serves the points function:
+//
+//	GET  /points[?after=&limit=]        user → {"balance","ledger":[…],"next"?}
+//	POST /points/scan {"code"}          user → 200 {"earned","balance"}; 409 already_used
+//	POST /points/redeem {"reward_id"}   user → 201 {"redemption","balance"}; 409 insufficient_points / out_of_stock
+//	POST /points/codes {"points","count"}  admin → 201 {"codes":[…]}
+//	GET  /points/codes/{code}/qr[?size=]   admin → PNG QR code of the code
+//	POST /rewards {"title","points","stock"}  admin → 201 {"reward"}
+//	GET  /rewards                       user or admin → {"rewards":[…]}
+//
+// With rk (MINIFN_RISK_RANK_MAX set), a scan by a caller WeChat rates too
+// risky is refused 403 risk_refused before anything is credited; nil: no check.
+func PointsHandler(ps *points.Service, rk *risk.Service, sess *session.Sessions) http.Handler {
+	rt := httpapi.NewRouter()
+	rt.Handle("GET /points", sess.Require(pointsBalance(ps)))
+	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps, rk)))
+	rt.Handle("POST /points/redeem", sess.Require(pointsRedeem(ps)))
+	rt.Handle("POST /points/codes", sess.RequireAdmin(pointsMint(ps)))
+	rt.Handle("GET /points/codes/{code}/qr", sess.RequireAdmin(pointsCodeQR(ps)))
+	rt.Handle("POST /rewards", sess.RequireAdmin(rewardCreate(ps)))
+	rt.Handle("GET /rewards", sess.RequireAny(rewardList(ps)))
+	return rt
+}
+
+func pointsBalance(ps *points.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, err := session.Caller(r.Context())
+		if err != nil {
+			return err
+		}
+		limit, err := httpapi.IntParam(r, "limit", 50, 1, 200)
+		if err != nil {
+			return err
+		}
+		ledger, next, err := ps.Ledger(r.Context(), openid, r.URL.Query().Get("after"), limit)
+		if err != nil {
+			return err
+		}
+		bal, err := ps.Balance(r.Context(), openid)
+		if err != nil {
+			return err
+		}
+		httpapi.JSON(w, http.StatusOK, struct {
+			Balance int64          `json:"balance"`
+			Ledger  []points.Entry `json:"ledger"`
+			Next    string         `json:"next,omitempty"`
+		}{bal, ledger, next})
+		return nil
+	}
+}
+
+// pointsScan reads the request, asks risk control about the caller (here:
+// it needs the request's IP; see claimCoupon), then credits the code.
+func pointsScan(ps *points.Service, rk *risk.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, err := session.Caller(r.Context())
+		if err != nil {
+			return err
+		}
+		var in struct {
+			Code string `json:"code"`
+		}
+		if err := httpapi.Decode(r, &in); err != nil {
+			return err
+		}
+		if in.Code == "" {
+			return apperr.Invalidf(`field "code" is required`)
+		}
+		if err := rk.Allow(r.Context(), openid, ratelimit.ClientIP(r)); err != nil {
+			return err
+		}
+		out, err := ps.Scan(r.Context(), openid, in.Code, r.Header.Get(idem.Header))
+		if err != nil {
+			return err
+		}
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusOK, out)
+		return nil
+	}
+}
+
+func pointsRedeem(ps *points.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		openid, err := session.Caller(r.Context())
+		if err != nil {
+			return err
+		}
+		var in struct {
+			RewardID string `json:"reward_id"`
+		}
+		if err := httpapi.Decode(r, &in); err != nil {
+			return err
+		}
+		out, err := ps.Redeem(r.Context(), openid, in.RewardID, r.Header.Get(idem.Header))
+		if err != nil {
+			return err
+		}
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusCreated, out)
+		return nil
+	}
+}
+
+func pointsMint(ps *points.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in struct {
+			Points int64 `json:"points"`
+			Count  int   `json:"count"`
+		}
+		if err := httpapi.Decode(r, &in); err != nil {
+			return err
+		}
+		out, err := ps.Mint(r.Context(), in.Points, in.Count, r.Header.Get(idem.Header))
+		if err != nil {
+			return err
+		}
+		httpapi.MarkReplayed(w, out.Replayed)
+		httpapi.JSON(w, http.StatusCreated, out)
+		return nil
+	}
+}
+
+// pointsCodeQR draws a minted code as a QR image for printing (404
+// code_not_found for any other); the Mini-Program reads it with
+// wx.scanCode and posts it to /points/scan. X-Minifn-Points and
+// X-Minifn-Used tell the admin what the code is worth and whether it went.
+func pointsCodeQR(ps *points.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		size, err := httpapi.IntParam(r, "size", qrpng.DefaultSize, 64, qrpng.MaxSize)
+		if err != nil {
+			return err
+		}
+		info, err := ps.Code(r.Context(), r.PathValue("code"))
+		if err != nil {
+			return err
+		}
+		png, err := qrpng.Encode(info.Code, size)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", qrpng.ContentType)
+		w.Header().Set("X-Minifn-Points", strconv.FormatInt(info.Points, 10))
+		w.Header().Set("X-Minifn-Used", strconv.FormatBool(info.Used))
+		w.WriteHeader(http.StatusOK)
+		w.Write(png)
+		return nil
+	}
+}
+
+func rewardCreate(ps *points.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in points.RewardInput
+		if err := httpapi.Decode(r, &in); err != nil {
+			return err
+		}
+		rw, replayed, err := ps.CreateReward(r.Context(), in, r.Header.Get(idem.Header))
+		if err != nil {
+			return err
+		}
+		httpapi.MarkReplayed(w, replayed)
+		httpapi.JSON(w, http.StatusCreated, map[string]points.Reward{"reward": rw})
+		return nil
+	}
+}
+
+func rewardList(ps *points.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		list, err := ps.Rewards(r.Context())
+		if err != nil {
+			return err
+		}
+		httpapi.JSON(w, http.StatusOK, map[string][]points.Reward{"rewards": list})
+		return nil
+	}
+}

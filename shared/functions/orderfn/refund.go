@@ -1,0 +1,40 @@
+package orderfn
+
+import (
+	"github.com/minifn/minifn/shared/httpapi"
+	"net/http"
+
+	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/session"
+)
+
+// RefundHandler serves the admin's POST /orders/{id}/refund {"amount"?, "reason"}
+// → 200 {"order"} with the order refunding; the REFUND.* notify finishes it.
+func RefundHandler(svc *order.Service) http.Handler {
+	rt := httpapi.NewRouter()
+	rt.HandleFunc("POST /orders/{id}/refund", func(w http.ResponseWriter, r *http.Request) error {
+		if !session.IsAdmin(r.Context()) {
+			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
+		}
+		key := r.Header.Get(idem.Header)
+		if err := idem.Check(key); err != nil {
+			return err
+		}
+		var req order.RefundRequest
+		if err := httpapi.Decode(r, &req); err != nil {
+			return err
+		}
+		o, replayed, err := svc.Refund(r.Context(), r.PathValue("id"), req, key)
+		if err != nil {
+			return err
+		}
+		if replayed {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
+		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
+		return nil
+	})
+	return rt
+}

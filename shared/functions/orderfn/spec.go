@@ -1,0 +1,141 @@
+// Package orderfn holds the order functions: order-create (with the WeChat
+// Pay prepay), orders (list, show, cancel), pay-notify (WeChat Pay's
+// callbacks), order-expire (the timer) and refund, with their HTTP handlers
+// and what a paid order sets off (paid.go). They are the only functions
+// that link WeChat Pay.
+package orderfn
+
+import (
+	"context"
+	"errors"
+	"github.com/minifn/minifn/shared/coupon"
+	"log/slog"
+	"net/http"
+
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/moderation"
+	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/product"
+)
+
+// orderService builds the order service with the WeChat Pay client, which
+// every order function needs (prepay, close, query, refund).
+func orderService(a *app.App) (*order.Service, *pay.Client, error) {
+	pc, err := payClient(a)
+	if err != nil {
+		return nil, nil, err
+	}
+	hook, err := paidHook(a) // points (credited, and taken back by refunds), attribution, subscribe message (paid.go)
+	if err != nil {
+		return nil, nil, err
+	}
+	notes := &moderation.Service{} // no WeChat client: notes are stored flagged unchecked
+	if a.WeChat != nil {
+		notes.WeChat = a.WeChat
+	}
+	ship, err := app.LoadShipping()
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
+		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points, Notes: notes, ShippingMode: ship.Mode}
+	if a.WeChat != nil {
+		svc.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
+	}
+	return svc, pc, nil
+}
+
+// OrderCreate places an order and prepays it at WeChat Pay.
+var OrderCreate = app.Spec{
+	Name:   "order-create",
+	Routes: []string{"POST /orders"},
+	Build: func(a *app.App) (platform.Function, error) {
+		svc, _, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		create, err := a.RateLimit(app.RateActionOrder, a.Sessions.Require(OrderCreateHandler(svc)))
+		if err != nil {
+			return platform.Function{}, err
+		}
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /orders": create,
+		})}, nil
+	},
+}
+
+// Orders lists, shows and cancels the caller's orders; the admin token
+// lists and shows every user's.
+var Orders = app.Spec{
+	Name:   "orders",
+	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt"},
+	Build: func(a *app.App) (platform.Function, error) {
+		svc, _, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		h := OrdersHandler(svc)
+		read := a.Sessions.RequireAny(h)
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /orders": read, "GET /orders/{id}": read, "POST /orders/{id}/cancel": a.Sessions.Require(h),
+			"POST /orders/{id}/ship": a.Sessions.RequireAdmin(h), "POST /orders/{id}/remind-receipt": a.Sessions.RequireAdmin(h),
+		})}, nil
+	},
+}
+
+// PayNotify receives WeChat Pay's payment and refund notifies. It has no
+// session: the notify's signature is its authentication.
+var PayNotify = app.Spec{
+	Name:   "pay-notify",
+	Routes: []string{"POST /pay/notify"},
+	Build: func(a *app.App) (platform.Function, error) {
+		svc, pc, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /pay/notify": PayNotifyHandler(pc, svc),
+		})}, nil
+	},
+}
+
+// OrderExpire is the timer that closes unpaid orders older than
+// MINIFN_ORDER_TTL, finishes refunds whose notify never came, and retries
+// shipping uploads WeChat has not taken yet.
+var OrderExpire = app.Spec{
+	Name: "order-expire",
+	Build: func(a *app.App) (platform.Function, error) {
+		svc, _, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		return platform.Function{Job: func(ctx context.Context) error {
+			n, err := svc.Expire(ctx)
+			// Then the refunds whose notify never came (order.SweepRefunds).
+			m, serr := svc.SweepRefunds(ctx)
+			// Then the shipping uploads WeChat has not taken yet (order.SweepShipping).
+			k, sherr := svc.SweepShipping(ctx)
+			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "shipping_done", k,
+				"err", err, "sweep_err", serr, "shipping_err", sherr)
+			return errors.Join(err, serr, sherr)
+		}}, nil
+	},
+}
+
+// Refund refunds a paid order (admin).
+var Refund = app.Spec{
+	Name:   "refund",
+	Routes: []string{"POST /orders/{id}/refund"},
+	Build: func(a *app.App) (platform.Function, error) {
+		svc, _, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /orders/{id}/refund": a.Sessions.RequireAdmin(RefundHandler(svc)),
+		})}, nil
+	},
+}

@@ -1,0 +1,26 @@
+// Package productfn holds the products function: the catalog, listed to
+// anyone and written by the admin, with its HTTP handler.
+package productfn
+
+import (
+	"net/http"
+
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/product"
+)
+
+// Products lists the catalog (anyone: what is on sale; the admin: everything)
+// and creates or edits products (admin).
+var Products = app.Spec{
+	Name:   "products",
+	Routes: []string{"GET /products", "POST /products"},
+	Build: func(a *app.App) (platform.Function, error) {
+		h := ProductsHandler(&product.Service{Store: a.Store, Now: a.Now}, a.Store)
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /products":  a.Sessions.AllowAdmin(h),
+			"POST /products": a.Sessions.RequireAdmin(h),
+		})}, nil
+	},
+}
