@@ -73,7 +73,7 @@ func TestConsoleServesIndexWithPolicy(t *testing.T) {
 func TestConsoleRedirectsAndRefuses(t *testing.T) {
 	srv := serve(t)
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/admin", nil)
-	if res, _ := fetch(t, req); res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "/admin/" {
+	if res, _ := fetch(t, req); res.StatusCode != http.StatusMovedPermanently || res.Header.Get("Location") != "admin/" {
 		t.Errorf("GET /admin: %d → %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	for _, tc := range []struct {

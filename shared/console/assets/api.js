@@ -1,7 +1,22 @@
 // api.js: calls to minifn's API with the admin token, and to the dev
 // emulators. Errors become APIError carrying the API's own code and message.
+//
+// Paths are written as the contract names them ('/campaigns') and sent
+// relative to the API's root, the folder above the console's own (this file
+// is <root>/admin/api.js): behind a gateway stage or any path prefix
+// (https://host/release/admin/) the calls keep it (/release/campaigns).
+// cmd/minifn/console_gateway_test.go routes every call through the deploy
+// files' routes, and e2e/console.test.js runs the console under a prefix.
 
 const TOKEN = 'minifn.admin-token';
+
+const root = new URL('../', import.meta.url);
+
+// url turns a contract path ('/orders?status=paid') into the URL to fetch,
+// under the API's root.
+export function url(path) {
+  return new URL(path.replace(/^\//, ''), root);
+}
 
 export class APIError extends Error {
   constructor(status, code, message) {
@@ -41,7 +56,7 @@ export async function call(method, path, body, opts = {}) {
   if (opts.key) headers['Idempotency-Key'] = opts.key;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(url(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (err) {
     throw new APIError(0, 'network', 'The server did not answer: ' + err.message);
   }
@@ -60,7 +75,7 @@ export async function call(method, path, body, opts = {}) {
 // image fetches an image that needs the admin token and returns an object
 // URL for an <img> (whose src cannot send the Authorization header).
 export async function image(path) {
-  const res = await fetch(path, { headers: { Authorization: 'Bearer ' + token.get() } });
+  const res = await fetch(url(path), { headers: { Authorization: 'Bearer ' + token.get() } });
   if (!res.ok) throw await failure(res);
   return URL.createObjectURL(await res.blob());
 }
@@ -74,7 +89,7 @@ export const del = (path, opts) => call('DELETE', path, undefined, opts);
 // whose developer routes live under /_emulator/.
 export async function hasEmulator() {
   try {
-    const res = await fetch('/_emulator/calls');
+    const res = await fetch(url('/_emulator/calls'));
     return res.ok && (res.headers.get('Content-Type') || '').includes('json');
   } catch {
     return false;

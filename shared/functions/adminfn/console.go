@@ -38,7 +38,8 @@ var consoleTypes = map[string]string{
 }
 
 // Console serves the merchant console (package console) from files:
-// GET /admin redirects to /admin/, GET /admin/ is index.html, GET
+// GET /admin redirects to admin/ (relative, so that a path prefix in front
+// is kept), GET /admin/ is index.html, GET
 // /admin/{file} the other files. Files are read and hashed once, on the
 // first request rather than at start, so that a browser revalidates with
 // If-None-Match and gets 304.
@@ -48,7 +49,15 @@ func Console(files fs.FS) (http.Handler, error) {
 	}
 	load := sync.OnceValues(func() (map[string]consoleFile, error) { return readConsole(files) })
 	rt := httpapi.NewRouter()
-	rt.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+	// The Location is relative ("admin/", resolved against …/admin): behind
+	// a gateway stage or path prefix the browser lands on
+	// <prefix>/admin/, where an absolute "/admin/" would drop the prefix.
+	// http.Redirect would make it absolute, so the header is written here.
+	rt.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Location", "admin/")
+		w.WriteHeader(http.StatusMovedPermanently)
+		return nil
+	})
 	rt.HandleFunc("GET /admin/", func(w http.ResponseWriter, r *http.Request) error {
 		name := strings.TrimPrefix(r.URL.Path, "/admin/")
 		if name == "" {
