@@ -436,3 +436,58 @@ test('orders: an express order waits in "To ship", the ship form uploads its tra
   assert.equal(seen.shipping_list[0].tracking_no, 'SF1000000001');
   assert.equal(seen.shipping_list[0].contact.receiver_contact, '138****5678');
 });
+
+// A gateway stage in front (Tencent's default domain, …/release/…; an AWS
+// named stage): a proxy that serves minifn dev under /release only, and
+// strips it, as the gateway does with MINIFN_BASE_PATH set. The console,
+// opened at /release/admin, must load every file and make every call under
+// /release (cmd/minifn/console_gateway_test.go checks the deploy files'
+// routes; this runs the real code in a browser).
+test('under a path prefix: the console loads and calls the API through /release', async () => {
+  const http = require('node:http');
+  const target = new URL(dev.url);
+  const seen = [];
+  const proxy = http.createServer((req, res) => {
+    seen.push(req.method + ' ' + req.url);
+    const m = /^\/release(\/.*)$/.exec(req.url);
+    if (!m) {
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end('{"message":"There is no api match"}');
+      return;
+    }
+    const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: m[1], headers: req.headers },
+      (r) => { res.writeHead(r.statusCode, r.headers); r.pipe(res); });
+    up.on('error', (err) => { res.writeHead(502); res.end(String(err)); });
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  const base = 'http://127.0.0.1:' + proxy.address().port + '/release';
+  const tab = await context.newPage();
+  tab.setDefaultTimeout(15000);
+  const errors = [];
+  tab.on('pageerror', (err) => errors.push(err));
+  try {
+    await tab.goto(base + '/admin');
+    assert.equal(new URL(tab.url()).pathname, '/release/admin/', 'the redirect keeps the prefix');
+    await tab.getByLabel('Admin token').fill(dev.adminToken);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByRole('heading', { level: 1, name: 'Campaigns' }).waitFor();
+    // A campaign made by an earlier test is listed: GET /release/campaigns reached the API.
+    await tab.locator('tr', { hasText: campaignTitle }).waitFor();
+    // The Emulator screen shows: /release/_emulator/calls answered.
+    await tab.getByRole('link', { name: 'Orders', exact: true }).click();
+    await tab.getByRole('heading', { level: 1, name: 'Orders' }).waitFor();
+    await tab.getByRole('link', { name: 'Emulator', exact: true }).waitFor();
+    await tab.screenshot({ path: path.join(shots, String(++step).padStart(2, '0') + '-under-prefix.png'), fullPage: true });
+    const outside = seen.filter((s) => !/^[A-Z]+ \/release\//.test(s));
+    assert.deepEqual(outside, [], 'requests outside /release');
+    for (const want of ['GET /release/admin/app.js', 'GET /release/admin/console.css', 'GET /release/campaigns?all=1', 'GET /release/_emulator/calls']) {
+      assert.ok(seen.includes(want), want + ' not requested; saw ' + seen.join(', '));
+    }
+    assert.ok(seen.some((s) => s.startsWith('GET /release/orders?')), 'no GET /release/orders?…; saw ' + seen.join(', '));
+    assert.deepEqual(errors, []);
+  } finally {
+    await tab.close();
+    await new Promise((r) => proxy.close(r));
+  }
+});
