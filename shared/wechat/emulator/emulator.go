@@ -97,6 +97,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/minifn/minifn/shared/snapshot"
 )
 
 // DevAppID and DevSecret are the clearly fake credentials of the app the
@@ -155,6 +157,8 @@ type Emulator struct {
 	security securityState  // risk ranks, visits, content words (security.go)
 	ship     shippingState  // shipping management per transaction (shipping.go)
 	push     pushState      // message pushes to the server (push.go)
+
+	persist *snapshot.Writer // the state file (KeepState); nil: memory only
 }
 
 // userKey names a test user within an app: openids differ per app.
@@ -196,7 +200,10 @@ func (e *Emulator) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		e.writeErr(w, 40066, "invalid url")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		e.changed() // the state file, if any: a write unless nothing changed
+	})
 }
 
 // routes registers the WeChat APIs: one line per API. Each is counted by
