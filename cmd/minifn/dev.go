@@ -124,6 +124,13 @@ func startFresh(dir string) error {
 			return err
 		}
 	}
+	if _, err := os.Stat(filepath.Join(dir, stateLockFile)); err == nil {
+		release, err := lockState(dir)
+		if err != nil {
+			return fmt.Errorf("--fresh: %w: stop it first", err)
+		}
+		release()
+	}
 	files := append([]string{"minifn.db", "session-secret", "push-token", "push-aes-key", "admin-token"}, stateFiles...)
 	for _, f := range files {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -159,6 +166,7 @@ type dev struct {
 	jobs    map[string]func(context.Context) error
 	skipped map[string]error
 	log     io.Writer
+	release func() // unlocks the emulators' state directory
 }
 
 // newDev opens the App on cfg (pointing unconfigured servers at the
@@ -167,18 +175,22 @@ type dev struct {
 // payments and users the store refers to.
 func newDev(ctx context.Context, cfg app.Config, base, stateDir string, log io.Writer) (*dev, error) {
 	d := &dev{URL: base, specs: functions.All(), jobs: map[string]func(context.Context) error{},
-		skipped: map[string]error{}, log: log}
+		skipped: map[string]error{}, log: log, release: func() {}}
 	if stateDir != "" {
-		// Another dev on this directory holds the store and writes the
-		// emulators' state: refuse before reading that state.
-		if path, busy, err := boltBusy(cfg.Store); busy {
-			return nil, fmt.Errorf("%s is locked by another process, usually a `minifn dev` on --dir %s: stop it, or pass another --dir", path, stateDir)
-		} else if err != nil {
-			return nil, err
+		// One process writes a directory's emulator state. Another dev on
+		// it starts all the same (its store answers 503 until the file is
+		// free), with emulators in memory.
+		release, err := lockState(stateDir)
+		if err != nil {
+			slog.Warn("the emulators' state is not kept in this run", "dir", stateDir, "err", err)
+			stateDir = ""
+		} else {
+			d.release = release
 		}
 	}
 	emu, err := newEmulatorsFor(time.Now, paySettings{}, stateDir)
 	if err != nil {
+		d.release()
 		return nil, err
 	}
 	if wc, pay := emu.configure(&cfg, base); wc || pay {
@@ -189,6 +201,7 @@ func newDev(ctx context.Context, cfg app.Config, base, stateDir string, log io.W
 	a, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
 		emu.Close()
+		d.release()
 		return nil, err
 	}
 	d.App = a
@@ -219,11 +232,12 @@ func newDev(ctx context.Context, cfg app.Config, base, stateDir string, log io.W
 	return d, nil
 }
 
-// Close releases the store.
+// Close writes the emulators' state and releases the store.
 func (d *dev) Close() error {
 	if d.Emu != nil {
 		d.Emu.Close()
 	}
+	d.release()
 	return d.App.Close()
 }
 

@@ -60,6 +60,13 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		s.merchant = pub
 	}
+	if *state != "" {
+		release, err := lockState(*state)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	emu, err := newEmulatorsFor(nil, s, *state)
 	if err != nil {
 		return err

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/pay"
 	payemu "github.com/minifn/minifn/shared/pay/emulator"
@@ -71,8 +73,29 @@ const (
 	merchantAPIv3File = "pay-merchant-apiv3-key"
 )
 
+// stateLockFile is held (a bbolt file's lock: portable, and bbolt is at
+// hand) by the one process that writes a directory's emulator state.
+const stateLockFile = "emulators.lock"
+
 // stateFiles are every file the emulators keep in a state directory.
-var stateFiles = []string{wechatStateFile, payStateFile, merchantKeyFile, merchantSerialKey, merchantAPIv3File}
+var stateFiles = []string{wechatStateFile, payStateFile, merchantKeyFile, merchantSerialKey, merchantAPIv3File, stateLockFile}
+
+// lockState takes dir's emulator-state lock, or fails at once when another
+// process holds it.
+func lockState(dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, stateLockFile)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 200 * time.Millisecond})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("another process (a minifn dev or emulator) keeps its emulators' state in %s", dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() { db.Close() }, nil
+}
 
 // newEmulatorsFor returns the emulators for s. With a state directory
 // (stateDir not ""), they keep their state there across restarts: the

@@ -68,8 +68,9 @@ var notifySchedule = [...]time.Duration{
 	3 * time.Hour, 3 * time.Hour, 3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
 }
 
-// Emulator is an in-memory WeChat Pay. It is safe for concurrent use; Close
-// stops its notify retries.
+// Emulator is an in-memory WeChat Pay, kept in a state file with
+// Options.StateFile. It is safe for concurrent use; Close stops its notify
+// retries (and writes the state file).
 type Emulator struct {
 	opts    Options
 	key     *rsa.PrivateKey

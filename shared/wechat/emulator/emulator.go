@@ -85,6 +85,9 @@
 //     say WeChat does: clients must not insist on application/json.
 //   - Memory is bounded: expired login codes are dropped on every mint, and
 //     tokens are forgotten a day after they expire (then they answer 40001).
+//   - State lives in memory unless KeepState names a JSON file (state.go),
+//     as `minifn dev` does: then a restart keeps users, session keys, codes,
+//     tokens, credits, shipping records and pushes. Close writes it.
 package emulator
 
 import (
