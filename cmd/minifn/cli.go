@@ -11,17 +11,19 @@ import (
 const usage = `minifn: the developer tool of minifn
 
 Usage:
-  minifn dev [--addr A] [--dir D]
+  minifn dev [--addr A] [--dir D] [--fresh]
       every function on one local server (default 127.0.0.1:8080, or MINIFN_ADDR),
-      store and generated secrets under D (default ./.minifn), and the WeChat
-      emulator on the same address unless MINIFN_WECHAT_APPID is set.
+      store, generated secrets and the emulators' state under D (default ./.minifn),
+      and the WeChat emulator on the same address unless MINIFN_WECHAT_APPID is set.
+      --fresh: delete what dev keeps in D first, and start from nothing.
   minifn invoke FUNCTION --event FILE [--platform lambda|scf] [--dir D]
       run one function in-process on an event file; print the platform's response.
       Exit 0 when the function answered, even 4xx (its answer to the event);
       exit 1 on a 5xx, and when D's store is held by a running dev (use another D).
-  minifn emulator [--addr A] [--dir D]
+  minifn emulator [--addr A] [--dir D] [--state S]
       the WeChat and WeChat Pay emulators alone (default 127.0.0.1:9090), for
       binaries started by hand; prints the variables that point them at it.
+      --state: keep their state in S across runs (default: none).
   minifn build [--cloud lambda|scf] [--stores LIST] [--out DIR] [FUNCTION...]
       dist/lambda/<function>.zip (bootstrap, linux/arm64) and
       dist/scf/<function>.zip (main linux/amd64 + scf_bootstrap); both clouds by default.

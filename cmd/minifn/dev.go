@@ -31,11 +31,17 @@ const defaultDir = ".minifn"
 func devCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("dev")
 	addr := fs.String("addr", "", "listen address (default MINIFN_ADDR, PORT, or 127.0.0.1:8080)")
-	dir := fs.String("dir", defaultDir, "directory of the dev store and generated secrets")
+	dir := fs.String("dir", defaultDir, "directory of the dev store, generated secrets and the emulators' state")
+	fresh := fs.Bool("fresh", false, "start from nothing: delete the store, generated secrets and emulators' state in --dir first")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
 		return fmt.Errorf("%w: unexpected %q", errUsage, rest[0])
+	}
+	if *fresh {
+		if err := startFresh(*dir); err != nil {
+			return err
+		}
 	}
 	cfg, err := devConfig(*dir)
 	if err != nil {
@@ -51,7 +57,7 @@ func devCmd(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another minifn dev? use --addr)", *addr, err)
 	}
-	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), out)
+	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), *dir, out)
 	if err != nil {
 		ln.Close()
 		return err
@@ -106,6 +112,34 @@ func devConfig(dir string) (app.Config, error) {
 	return cfg, nil
 }
 
+// startFresh deletes what dev keeps in dir (the bbolt file, the generated
+// secrets, the emulators' state), and nothing else: dir may hold other
+// files. A dev running on dir is refused, as bbolt's lock shows it.
+func startFresh(dir string) error {
+	db := filepath.Join(dir, "minifn.db")
+	if _, err := os.Stat(db); err == nil {
+		if _, busy, err := boltBusy("bolt:" + db); busy {
+			return fmt.Errorf("--fresh: %s is locked by another process, usually a `minifn dev` on --dir %s: stop it first", db, dir)
+		} else if err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateLockFile)); err == nil {
+		release, err := lockState(dir)
+		if err != nil {
+			return fmt.Errorf("--fresh: %w: stop it first", err)
+		}
+		release()
+	}
+	files := append([]string{"minifn.db", "session-secret", "push-token", "push-aes-key", "admin-token"}, stateFiles...)
+	for _, f := range files {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
 // kept returns the secret stored at path, generating n random bytes (in
 // hex) the first time, so that tokens survive a restart of dev.
 func kept(path string, n int) (string, error) {
@@ -132,22 +166,42 @@ type dev struct {
 	jobs    map[string]func(context.Context) error
 	skipped map[string]error
 	log     io.Writer
+	release func() // unlocks the emulators' state directory
 }
 
 // newDev opens the App on cfg (pointing unconfigured servers at the
-// emulators served at base) and builds every function.
-func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*dev, error) {
+// emulators served at base) and builds every function. The emulators keep
+// their state in stateDir ("": in memory), so that a restart finds the
+// payments and users the store refers to.
+func newDev(ctx context.Context, cfg app.Config, base, stateDir string, log io.Writer) (*dev, error) {
 	d := &dev{URL: base, specs: functions.All(), jobs: map[string]func(context.Context) error{},
-		skipped: map[string]error{}, log: log}
-	emu, err := newEmulators(time.Now)
+		skipped: map[string]error{}, log: log, release: func() {}}
+	if stateDir != "" {
+		// One process writes a directory's emulator state. Another dev on
+		// it starts all the same (its store answers 503 until the file is
+		// free), with emulators in memory.
+		release, err := lockState(stateDir)
+		if err != nil {
+			slog.Warn("the emulators' state is not kept in this run", "dir", stateDir, "err", err)
+			stateDir = ""
+		} else {
+			d.release = release
+		}
+	}
+	emu, err := newEmulatorsFor(time.Now, paySettings{}, stateDir)
 	if err != nil {
+		d.release()
 		return nil, err
 	}
 	if wc, pay := emu.configure(&cfg, base); wc || pay {
 		d.Emu = emu
+	} else {
+		emu.Close() // every server is real
 	}
 	a, err := app.Open(ctx, cfg, app.Options{})
 	if err != nil {
+		emu.Close()
+		d.release()
 		return nil, err
 	}
 	d.App = a
@@ -178,11 +232,12 @@ func newDev(ctx context.Context, cfg app.Config, base string, log io.Writer) (*d
 	return d, nil
 }
 
-// Close releases the store.
+// Close writes the emulators' state and releases the store.
 func (d *dev) Close() error {
 	if d.Emu != nil {
 		d.Emu.Close()
 	}
+	d.release()
 	return d.App.Close()
 }
 

@@ -54,16 +54,23 @@ func startStoppableDev(t *testing.T, dir string) (string, *dev, func()) {
 // startWrappedDev is startStoppableDev with wrap in front of dev's handler.
 func startWrappedDev(t *testing.T, dir string, wrap func(http.Handler) http.Handler) (string, *dev, func()) {
 	t.Helper()
+	return startDevOn(t, dir, "127.0.0.1:0", wrap)
+}
+
+// startDevOn is startWrappedDev on addr (a restart on the address of
+// before, as `minifn dev` restarts on 127.0.0.1:8080).
+func startDevOn(t *testing.T, dir, addr string, wrap func(http.Handler) http.Handler) (string, *dev, func()) {
+	t.Helper()
 	cfg, err := devConfig(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), io.Discard)
+	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), dir, io.Discard)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

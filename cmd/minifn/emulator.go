@@ -25,7 +25,9 @@ import (
 // the generated merchant key and the emulator's public key to dir, since
 // those variables take a file path. The Pay flags set the merchant a foreign
 // client brings (its mchid, certificate serial, public key, APIv3 key) and
-// how the emulator signs (--pay-mode).
+// how the emulator signs (--pay-mode). With --state, the emulators keep their
+// state (and the generated merchant) in that directory across runs, as
+// `dev` does in its own.
 func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlags("emulator")
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
@@ -36,6 +38,7 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 	serial := fs.String("pay-merchant-serial", "", "the merchant API certificate serial its requests carry (hex, either case); default: generated")
 	apiv3 := fs.String("pay-apiv3-key", "", "the merchant's 32-byte APIv3 key; default: generated")
 	pushURL := fs.String("push-url", "http://127.0.0.1:8080/wx/push", "where the emulator sends message pushes (your wx-push)")
+	state := fs.String("state", "", "keep the emulators' state (transactions, notifies, keys, users, tokens…) in this directory across runs; default: none, each run starts empty")
 	if rest, err := parse(fs, args); err != nil {
 		return err
 	} else if len(rest) > 0 {
@@ -57,7 +60,14 @@ func emulatorCmd(ctx context.Context, args []string, out io.Writer) error {
 		}
 		s.merchant = pub
 	}
-	emu, err := newEmulatorsFor(nil, s)
+	if *state != "" {
+		release, err := lockState(*state)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	emu, err := newEmulatorsFor(nil, s, *state)
 	if err != nil {
 		return err
 	}

@@ -6,12 +6,20 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/pay"
 	payemu "github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
@@ -37,8 +45,9 @@ type emulators struct {
 	wechatOn, payOn bool
 }
 
+// newEmulators returns in-memory emulators with a generated merchant.
 func newEmulators(now func() time.Time) (*emulators, error) {
-	return newEmulatorsFor(now, paySettings{})
+	return newEmulatorsFor(now, paySettings{}, "")
 }
 
 // paySettings describe the emulated merchant when a client other than
@@ -52,7 +61,49 @@ type paySettings struct {
 	apiv3Key   string         // 32 bytes
 }
 
-func newEmulatorsFor(now func() time.Time, s paySettings) (*emulators, error) {
+// Files of the emulators' state in a state directory (`dev`'s directory,
+// `emulator --state`): what a restart must not forget. They hold the
+// emulated merchant's and WeChat Pay's private keys and the users' session
+// keys, dev-only secrets: mode 0600, never logged.
+const (
+	wechatStateFile   = "wechat-emulator.json"
+	payStateFile      = "pay-emulator.json"
+	merchantKeyFile   = "pay-merchant-key.pem"
+	merchantSerialKey = "pay-merchant-serial"
+	merchantAPIv3File = "pay-merchant-apiv3-key"
+)
+
+// stateLockFile is held (a bbolt file's lock: portable, and bbolt is at
+// hand) by the one process that writes a directory's emulator state.
+const stateLockFile = "emulators.lock"
+
+// stateFiles are every file the emulators keep in a state directory.
+var stateFiles = []string{wechatStateFile, payStateFile, merchantKeyFile, merchantSerialKey, merchantAPIv3File, stateLockFile}
+
+// lockState takes dir's emulator-state lock, or fails at once when another
+// process holds it.
+func lockState(dir string) (release func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, stateLockFile)
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 200 * time.Millisecond})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, fmt.Errorf("another process (a minifn dev or emulator) keeps its emulators' state in %s", dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() { db.Close() }, nil
+}
+
+// newEmulatorsFor returns the emulators for s. With a state directory
+// (stateDir not ""), they keep their state there across restarts: the
+// generated merchant (key, certificate serial, APIv3 key), the Pay
+// emulator's transactions, refunds, notifies and keys, the WeChat
+// emulator's users, session keys, tokens and records (see each emulator's
+// state file); without one they live in memory.
+func newEmulatorsFor(now func() time.Time, s paySettings, stateDir string) (*emulators, error) {
 	e := &emulators{certSerial: s.certSerial, apiv3Key: s.apiv3Key, mchid: s.mchid, payMode: s.mode, wechatOn: true, payOn: true}
 	// The shipping APIs know the Pay emulator's payments (10060001 for an
 	// unknown one, 10060004 once refunded); with a real WeChat Pay they take
@@ -60,29 +111,82 @@ func newEmulatorsFor(now func() time.Time, s paySettings) (*emulators, error) {
 	e.wechat = emulator.New(emulator.Options{Now: now, Payments: e.payment})
 	pub := s.merchant
 	if pub == nil {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		key, err := merchantKey(stateDir)
 		if err != nil {
 			return nil, err
 		}
 		e.merchantKey, pub = key, &key.PublicKey
 	}
+	var err error
 	if e.certSerial == "" {
-		e.certSerial = randomHex(20)
+		if e.certSerial, err = keptIn(stateDir, merchantSerialKey, 20); err != nil {
+			return nil, err
+		}
+		e.certSerial = strings.ToUpper(e.certSerial) // as WeChat Pay writes serials
 	}
 	if e.apiv3Key == "" {
-		e.apiv3Key = randomHex(16)
+		if e.apiv3Key, err = keptIn(stateDir, merchantAPIv3File, 16); err != nil {
+			return nil, err
+		}
 	}
 	if e.mchid == "" {
 		e.mchid = devMchID
 	}
-	var err error
-	e.pay, err = payemu.New(payemu.Options{Now: now, Merchants: map[string]payemu.Merchant{
+	opts := payemu.Options{Now: now, Merchants: map[string]payemu.Merchant{
 		e.mchid: {PublicKey: pub, CertSerial: e.certSerial, APIv3Key: e.apiv3Key, Mode: s.mode},
-	}})
+	}}
+	if stateDir != "" {
+		opts.StateFile = filepath.Join(stateDir, payStateFile)
+	}
+	e.pay, err = payemu.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("the WeChat Pay emulator: %w", err)
 	}
+	if stateDir != "" {
+		if err := e.wechat.KeepState(filepath.Join(stateDir, wechatStateFile)); err != nil {
+			e.pay.Close()
+			return nil, fmt.Errorf("the WeChat emulator: %w", err)
+		}
+	}
 	return e, nil
+}
+
+// keptIn is kept(dir/name, n) with a state directory, else n fresh random
+// bytes in hex.
+func keptIn(dir, name string, n int) (string, error) {
+	if dir == "" {
+		return randomHex(n), nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return kept(filepath.Join(dir, name), n)
+}
+
+// merchantKey returns the emulated merchant's key: the one kept in dir
+// (generated there the first time), or a fresh one without dir.
+func merchantKey(dir string) (*rsa.PrivateKey, error) {
+	if dir != "" {
+		path := filepath.Join(dir, merchantKeyFile)
+		if _, err := os.Stat(path); err == nil {
+			k, err := pay.LoadPrivateKey(path)
+			if err != nil {
+				// pay's message names the problem, never the key.
+				return nil, fmt.Errorf("%s: %w (delete it, or start fresh)", path, err)
+			}
+			return k, nil
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil || dir == "" {
+		return key, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return key, os.WriteFile(filepath.Join(dir, merchantKeyFile), pemBlock("PRIVATE KEY", must(x509.MarshalPKCS8PrivateKey(key))), 0o600)
 }
 
 // payment is the WeChat emulator's view of a Pay emulator payment.
@@ -126,8 +230,9 @@ func (e *emulators) handler() http.Handler {
 	return mux
 }
 
-// Close stops the Pay emulator's notify deliveries.
-func (e *emulators) Close() error { return e.pay.Close() }
+// Close stops the Pay emulator's notify deliveries and writes the state
+// files (with a state directory).
+func (e *emulators) Close() error { return errors.Join(e.pay.Close(), e.wechat.Close()) }
 
 // configure points every server whose credentials cfg lacks at the
 // emulators served at base, and reports whether it did for each.

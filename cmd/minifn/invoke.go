@@ -96,18 +96,28 @@ func invoke(ctx context.Context, cfg app.Config, spec functions.Spec, kind strin
 // held by another process, usually a `minifn dev` on the same --dir: bbolt
 // allows one process per file, and the function would only answer 503.
 func checkBoltFree(storeVar, dir string) error {
+	path, busy, err := boltBusy(storeVar)
+	if busy {
+		return fmt.Errorf("%s is locked by another process, usually a running `minifn dev` on --dir %s "+
+			"(bbolt allows one process per file): stop it, or run invoke with another --dir "+
+			"(e.g. --dir \"$(mktemp -d)\"), or send the request to dev over HTTP instead", path, dir)
+	}
+	return err
+}
+
+// boltBusy reports whether storeVar names a bbolt file that another
+// process holds (path is the file).
+func boltBusy(storeVar string) (path string, busy bool, err error) {
 	u, err := app.ParseStore(storeVar)
 	if err != nil || u.Kind != app.StoreBolt {
-		return err
+		return "", false, err
 	}
 	s, err := bolt.Open(u.Target, bolt.Options{LockTimeout: 500 * time.Millisecond})
 	if errors.Is(err, store.ErrUnavailable) {
-		return fmt.Errorf("%s is locked by another process, usually a running `minifn dev` on --dir %s "+
-			"(bbolt allows one process per file): stop it, or run invoke with another --dir "+
-			"(e.g. --dir \"$(mktemp -d)\"), or send the request to dev over HTTP instead", u.Target, dir)
+		return u.Target, true, nil
 	}
 	if err != nil {
-		return err
+		return u.Target, false, err
 	}
-	return s.Close()
+	return u.Target, false, s.Close()
 }

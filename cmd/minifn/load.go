@@ -87,7 +87,7 @@ func startLoadDev(ctx context.Context) (stop func(), url, admin string, err erro
 		return nil, "", "", err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), io.Discard)
+	d, err := newDev(ctx, cfg, "http://"+ln.Addr().String(), "", io.Discard) // a throwaway run: emulators in memory
 	if err != nil {
 		cancel()
 		ln.Close()

@@ -109,6 +109,7 @@ func (e *Emulator) liveCertsLocked() []*platformCert {
 // from now. key is the new certificate's key; nil generates one. Returns
 // the new serial.
 func (e *Emulator) RotateCertificate(key *rsa.PrivateKey) (string, error) {
+	defer e.changed() // the state file, if any
 	if key == nil {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -159,6 +160,7 @@ func (e *Emulator) CertificateDownloads() int {
 // (ModePublicKey), whatever the merchant's mode: during a switch, WeChat
 // Pay signs notifies either way.
 func (e *Emulator) SignNextNotify(mchid, mode string) error {
+	defer e.changed() // the state file, if any
 	if _, ok := e.opts.Merchants[mchid]; !ok {
 		return fmt.Errorf("%w: unknown mchid", ErrNotFound)
 	}

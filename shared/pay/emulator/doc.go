@@ -53,6 +53,9 @@
 //     SIGN_ERROR carries detail.sign_information (WECHAT-PROTOCOLS.md §1.6).
 //   - Platform certificates are self-signed (no Tenpay CA chain) and shared by
 //     all merchants of one emulator; the first is made on first need.
+//   - State lives in memory unless Options.StateFile names a JSON file
+//     (state.go): then a restart keeps transactions, refunds, notifies
+//     (retries cut short by Close resume), the platform key and certificates.
 //   - Not emulated: prepay_id's 2-hour validity, payment-code states
 //     (USERPAYING, REVOKED, PAYERROR), promotions, partner (服务商) routes.
 package emulator

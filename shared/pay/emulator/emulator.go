@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/minifn/minifn/shared/snapshot"
 )
 
 // Merchant is a merchant the emulator serves.
@@ -41,6 +43,12 @@ type Options struct {
 	// ManualRefunds keeps refunds PROCESSING until CompleteRefund; by
 	// default they succeed right after creation.
 	ManualRefunds bool
+	// StateFile, when set, keeps the emulator's state in that JSON file
+	// (mode 0600: it holds the platform private keys): read by New, written
+	// soon after each change and by Close (state.go). The saved platform
+	// key, its id and certificates are used unless Key, PublicKeyID are
+	// set. "": in memory only, the default.
+	StateFile string
 }
 
 // Errors of the developer actions.
@@ -60,8 +68,9 @@ var notifySchedule = [...]time.Duration{
 	3 * time.Hour, 3 * time.Hour, 3 * time.Hour, 6 * time.Hour, 6 * time.Hour,
 }
 
-// Emulator is an in-memory WeChat Pay. It is safe for concurrent use; Close
-// stops its notify retries.
+// Emulator is an in-memory WeChat Pay, kept in a state file with
+// Options.StateFile. It is safe for concurrent use; Close stops its notify
+// retries (and writes the state file).
 type Emulator struct {
 	opts    Options
 	key     *rsa.PrivateKey
@@ -84,6 +93,9 @@ type Emulator struct {
 	certs        []*platformCert      // listed platform certificates, oldest first; the last signs
 	nextSigner   map[string]string    // by mchid: the mode of its next notify (SignNextNotify)
 	certFetches  int                  // GET /v3/certificates answered 200
+
+	persist *snapshot.Writer // nil without Options.StateFile
+	resume  []notifyJob      // deliveries to resume, loaded from the state file
 }
 
 type tradeKey struct{ mchid, no string }
@@ -117,6 +129,11 @@ func New(opts Options) (*Emulator, error) {
 		bodies:       map[string]notifyJob{},
 		nextSigner:   map[string]string{},
 	}
+	if opts.StateFile != "" {
+		if err := e.openState(); err != nil {
+			return nil, err
+		}
+	}
 	if e.key != nil {
 		if err := e.key.Validate(); err != nil {
 			return nil, fmt.Errorf("emulator: platform key: %w", err)
@@ -132,7 +149,18 @@ func New(opts Options) (*Emulator, error) {
 		e.keyID = "PUB_KEY_ID_0000" + digits(26)
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
-	e.handler = e.routes()
+	h := e.routes()
+	e.handler = h
+	if e.persist != nil {
+		// Any request may change the state (even GET /v3/certificates makes
+		// the first certificate); the writer skips unchanged states.
+		e.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			e.changed()
+		})
+		e.changed() // a generated key is saved at once
+		e.resumeDeliveries()
+	}
 	return e, nil
 }
 
@@ -150,11 +178,13 @@ func (e *Emulator) PublicKeyPEM() string {
 // Handler serves the WeChat Pay API and the developer controls.
 func (e *Emulator) Handler() http.Handler { return e.handler }
 
-// Close stops pending notify retries and waits for deliveries in flight.
+// Close stops pending notify retries, waits for deliveries in flight, and
+// writes the state file (with Options.StateFile), where the retries cut
+// short are recorded to resume at the next start.
 func (e *Emulator) Close() error {
 	e.cancel()
 	e.wg.Wait()
-	return nil
+	return e.persist.Close()
 }
 
 func (e *Emulator) now() time.Time { return e.opts.Now() }

@@ -27,6 +27,7 @@ type Delivery struct {
 	Attempts    []Attempt `json:"attempts"`
 	Delivered   bool      `json:"delivered"` // answered 200 or 204
 	Done        bool      `json:"done"`      // no more attempts will be made
+	stopped     bool      // Close cut the attempts short (Done is set too)
 }
 
 // Attempt is one POST of a notify.
@@ -146,16 +147,27 @@ func (e *Emulator) enqueueLocked(mchid, url, eventType string, resource any, out
 
 func (e *Emulator) startLocked(d *Delivery, body []byte) {
 	e.wg.Add(1)
-	go e.deliver(d, body)
+	go e.deliverFrom(d, body, 0, 0)
 }
 
-// deliver POSTs body to d.URL, retrying on anything but 200/204 after the
-// scaled schedule, until delivered, out of retries, or Close. Tampered and
-// stale resends are tried once.
-func (e *Emulator) deliver(d *Delivery, body []byte) {
+// deliverFrom POSTs body to d.URL, retrying on anything but 200/204 after
+// the scaled schedule, until delivered, out of retries, or Close. Tampered
+// and stale resends are tried once. first is the number of attempts made
+// before (a delivery resumed from the state file), wait the time to its
+// next attempt.
+func (e *Emulator) deliverFrom(d *Delivery, body []byte, first int, wait time.Duration) {
 	defer e.wg.Done()
-	for i := 0; ; i++ {
+	if !e.sleep(wait) {
+		e.stopDelivery(d)
+		return
+	}
+	for i := first; ; i++ {
 		status, err := e.post(d, body)
+		if err != nil && e.ctx.Err() != nil {
+			// Close cut the request short: not an attempt of WeChat Pay's.
+			e.stopDelivery(d)
+			return
+		}
 		e.mu.Lock()
 		a := Attempt{At: e.now(), Status: status}
 		if err != nil {
@@ -163,23 +175,41 @@ func (e *Emulator) deliver(d *Delivery, body []byte) {
 		}
 		d.Attempts = append(d.Attempts, a)
 		d.Delivered = status == http.StatusOK || status == http.StatusNoContent
-		last := d.Delivered || d.Mode != "" || i == len(notifySchedule)
+		last := d.Delivered || d.Mode != "" || i >= len(notifySchedule)
 		d.Done = last
 		e.mu.Unlock()
+		e.changed()
 		if last {
 			return
 		}
-		t := time.NewTimer(notifySchedule[i] / time.Duration(e.opts.RetryDivisor))
-		select {
-		case <-t.C:
-		case <-e.ctx.Done():
-			t.Stop()
-			e.mu.Lock()
-			d.Done = true
-			e.mu.Unlock()
+		if !e.sleep(notifySchedule[i] / time.Duration(e.opts.RetryDivisor)) {
+			e.stopDelivery(d)
 			return
 		}
 	}
+}
+
+// sleep waits d, or returns false at Close.
+func (e *Emulator) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return e.ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-e.ctx.Done():
+		return false
+	}
+}
+
+// stopDelivery records that Close stopped d's attempts: none is made in
+// this run; the state file resumes them.
+func (e *Emulator) stopDelivery(d *Delivery) {
+	e.mu.Lock()
+	d.Done, d.stopped = true, true
+	e.mu.Unlock()
 }
 
 func (e *Emulator) post(d *Delivery, body []byte) (int, error) {
@@ -228,6 +258,7 @@ func (e *Emulator) Notifies() []Delivery {
 // signature that does not match the body, "stale" is signed 10 minutes in the
 // past; those two are tried once. Returns ErrNotFound for an unknown id.
 func (e *Emulator) Resend(id, mode string) error {
+	defer e.changed() // the state file, if any
 	if mode != "" && mode != "tampered" && mode != "stale" {
 		return fmt.Errorf("emulator: resend mode must be empty, tampered or stale")
 	}
@@ -238,7 +269,7 @@ func (e *Emulator) Resend(id, mode string) error {
 		return ErrNotFound
 	}
 	d := *job.d
-	d.Mode, d.Attempts, d.Delivered, d.Done = mode, nil, false, false
+	d.Mode, d.Attempts, d.Delivered, d.Done, d.stopped = mode, nil, false, false, false
 	e.deliveries = append(e.deliveries, &d)
 	e.startLocked(&d, job.body)
 	return nil

@@ -55,6 +55,7 @@ func (f *RefundFault) validate() error {
 // out_refund_no WeChat Pay already took are answered as usual and do not
 // count.
 func (e *Emulator) FailRefunds(outTradeNo string, f RefundFault) error {
+	defer e.changed() // the state file, if any
 	if !outTradeNoRE.MatchString(outTradeNo) {
 		return fmt.Errorf("emulator: %q is not an out_trade_no", outTradeNo)
 	}

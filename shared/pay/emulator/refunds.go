@@ -194,6 +194,7 @@ func (e *Emulator) queryRefund(c call) (int, any) {
 // SUCCESS, CLOSED or ABNORMAL and sends the REFUND.* notify. Returns
 // ErrNotFound, ErrAmbiguous or ErrNotPending.
 func (e *Emulator) CompleteRefund(outRefundNo, status string) error {
+	defer e.changed() // the state file, if any
 	if status != "SUCCESS" && status != "CLOSED" && status != "ABNORMAL" {
 		return fmt.Errorf("emulator: refund status must be SUCCESS, CLOSED or ABNORMAL")
 	}

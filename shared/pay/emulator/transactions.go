@@ -277,6 +277,7 @@ func (e *Emulator) Pay(ctx context.Context, outTradeNo string) error {
 }
 
 func (e *Emulator) pay(mchid, outTradeNo string) (transactionJSON, error) {
+	defer e.changed() // the state file, if any
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var o *order

@@ -85,6 +85,9 @@
 //     say WeChat does: clients must not insist on application/json.
 //   - Memory is bounded: expired login codes are dropped on every mint, and
 //     tokens are forgotten a day after they expire (then they answer 40001).
+//   - State lives in memory unless KeepState names a JSON file (state.go),
+//     as `minifn dev` does: then a restart keeps users, session keys, codes,
+//     tokens, credits, shipping records and pushes. Close writes it.
 package emulator
 
 import (
@@ -97,6 +100,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/minifn/minifn/shared/snapshot"
 )
 
 // DevAppID and DevSecret are the clearly fake credentials of the app the
@@ -155,6 +160,8 @@ type Emulator struct {
 	security securityState  // risk ranks, visits, content words (security.go)
 	ship     shippingState  // shipping management per transaction (shipping.go)
 	push     pushState      // message pushes to the server (push.go)
+
+	persist *snapshot.Writer // the state file (KeepState); nil: memory only
 }
 
 // userKey names a test user within an app: openids differ per app.
@@ -196,7 +203,10 @@ func (e *Emulator) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		e.writeErr(w, 40066, "invalid url")
 	})
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		e.changed() // the state file, if any: a write unless nothing changed
+	})
 }
 
 // routes registers the WeChat APIs: one line per API. Each is counted by

@@ -32,6 +32,7 @@ type window struct {
 // as wx.login would, and the openid code2Session will answer for it. An
 // unknown appid still gets a code; code2Session then refuses the appid.
 func (e *Emulator) MintCode(appid, user string) (code, openid string) {
+	defer e.changed() // the state file, if any
 	now := e.now()
 	code = randomCode()
 	openid = OpenID(appid, user)
@@ -75,6 +76,7 @@ func (e *Emulator) Block(user string) { e.setBlocked(user, true) }
 func (e *Emulator) Unblock(user string) { e.setBlocked(user, false) }
 
 func (e *Emulator) setBlocked(user string, b bool) {
+	defer e.changed() // the state file, if any
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if b {

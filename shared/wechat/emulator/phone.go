@@ -36,6 +36,7 @@ func PhoneNumber(user string) string {
 // user of appid (as the Mini-Program's button would give), and the number
 // getuserphonenumber will answer for it.
 func (e *Emulator) MintPhoneCode(appid, user string) (code, phone string) {
+	defer e.changed() // the state file, if any
 	now := e.now()
 	code = randomCode()
 	openid := OpenID(appid, user)

@@ -98,6 +98,7 @@ func (e *Emulator) Push(ctx context.Context, msg map[string]any) (SentPush, erro
 // SendPush is Push in a given mode: "safe", "plain", or "" (safe when an AES
 // key is configured).
 func (e *Emulator) SendPush(ctx context.Context, mode string, msg map[string]any) (SentPush, error) {
+	defer e.changed() // the state file, if any
 	e.push.mu.Lock()
 	cfg, key := e.push.cfg, e.push.key
 	e.push.mu.Unlock()

@@ -58,6 +58,7 @@ func (e *Emulator) markSeen(openid string) {
 
 // SetRiskRank makes getuserriskrank answer rank (0–4) for openid.
 func (e *Emulator) SetRiskRank(openid string, rank int) {
+	defer e.changed() // the state file, if any
 	st := &e.security
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -95,6 +96,7 @@ func (e *Emulator) LastTextCheck() TextCheck {
 // suggestion, risky winning. Until called, they are DefaultRiskyWord and
 // DefaultReviewWord.
 func (e *Emulator) SetContentWords(risky, review []string) {
+	defer e.changed() // the state file, if any
 	st := &e.security
 	st.mu.Lock()
 	defer st.mu.Unlock()

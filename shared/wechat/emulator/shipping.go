@@ -108,6 +108,7 @@ func (e *Emulator) SetOnPush(f func(msg map[string]any)) {
 
 // SetTradeManaged sets what is_trade_managed answers for appid (true by default).
 func (e *Emulator) SetTradeManaged(appid string, managed bool) {
+	defer e.changed() // the state file, if any
 	e.ship.mu.Lock()
 	defer e.ship.mu.Unlock()
 	e.ship.unmanaged[appid] = !managed
@@ -115,6 +116,7 @@ func (e *Emulator) SetTradeManaged(appid string, managed bool) {
 
 // SetShippingService turns appid's shipping service on or off (off: 48001).
 func (e *Emulator) SetShippingService(appid string, on bool) {
+	defer e.changed() // the state file, if any
 	e.ship.mu.Lock()
 	defer e.ship.mu.Unlock()
 	e.ship.off[appid] = !on
@@ -363,6 +365,7 @@ func (e *Emulator) settlementEvent(s *Shipment, now time.Time, settled bool) map
 // order_state 4 and trade_manage_order_settlement is pushed with its
 // confirm fields; manual says the buyer confirmed (method 2), else auto (1).
 func (e *Emulator) SettleShipping(transactionID string, manual bool) error {
+	defer e.changed() // the state file, if any
 	st := &e.ship
 	st.mu.Lock()
 	s := st.shipments[transactionID]
@@ -388,6 +391,7 @@ func (e *Emulator) SettleShipping(transactionID string, manual bool) error {
 // RemindShipping pushes trade_manage_remind_shipping for a payment not
 // shipped yet (WeChat sends it when a payment waits unshipped).
 func (e *Emulator) RemindShipping(appid string, p Payment) {
+	defer e.changed() // the state file, if any
 	e.shipPush(e.event(appid, "trade_manage_remind_shipping", e.now(), map[string]any{
 		"transaction_id": p.TransactionID, "merchant_id": p.MchID, "sub_merchant_id": "",
 		"merchant_trade_no": p.OutTradeNo, "pay_time": p.PaidAt.Unix(),

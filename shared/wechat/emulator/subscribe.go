@@ -32,6 +32,7 @@ const maxSent = 10_000
 // Accept records n acceptances of a template by a user in
 // wx.requestSubscribeMessage: each allows one send.
 func (e *Emulator) Accept(appid, openid, templateID string, n int) {
+	defer e.changed() // the state file, if any
 	st := &e.subs
 	st.mu.Lock()
 	defer st.mu.Unlock()
