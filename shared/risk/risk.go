@@ -80,10 +80,10 @@ func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
 type Options struct {
 	WeChat     Ranker
 	Now        func() time.Time // nil: time.Now
-	Max        int           // the highest rank allowed, 0 to MaxRank
-	FailClosed bool          // refuse when WeChat cannot answer (default: allow)
-	TTL        time.Duration // DefaultTTL when 0
-	Timeout    time.Duration // DefaultTimeout when 0
+	Max        int              // the highest rank allowed, 0 to MaxRank
+	FailClosed bool             // refuse when WeChat cannot answer (default: allow)
+	TTL        time.Duration    // DefaultTTL when 0
+	Timeout    time.Duration    // DefaultTimeout when 0
 }
 
 // Key is where a user's rank is cached.
