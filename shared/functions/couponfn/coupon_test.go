@@ -21,8 +21,11 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
+	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/bolt"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
@@ -57,24 +60,38 @@ func couponEnvs(t *testing.T, run func(t *testing.T, e *couponEnv)) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := &couponEnv{t: t, now: time.Date(2030, 6, 1, 10, 0, 0, 0, time.UTC)}
 			st := b.Open(t, e.Now)
-			cs := coupon.New(st, coupon.Options{Now: e.Now})
 			e.sess = session.New(bytes.Repeat([]byte("k"), 32), 10000*time.Hour, couponAdminToken, e.Now)
-			mux := http.NewServeMux()
-			campaigns := couponfn.CampaignsHandler(cs, e.sess)
-			mine := couponfn.CouponsHandler(cs, e.sess)
-			redeem := couponfn.CouponRedeemHandler(cs, e.sess)
-			mux.Handle("/campaigns", campaigns)
-			mux.Handle("/campaigns/", campaigns)
-			mux.Handle("/coupons", mine)
-			mux.Handle("/coupons/", mine)
-			mux.Handle("/coupons/claim", couponfn.CouponClaimHandler(cs, nil, e.sess))
-			mux.Handle("/coupons/redeem", redeem)
-			mux.Handle("/staff/", redeem)
-			e.srv = httptest.NewServer(mux)
+			e.srv = httptest.NewServer(couponAPI(t, st, e.sess, e.Now,
+				couponfn.Campaigns, couponfn.Coupons, couponfn.CouponClaim, couponfn.CouponRedeem))
 			t.Cleanup(e.srv.Close)
 			run(t, e)
 		})
 	}
+}
+
+// couponAPI serves specs as their Builds make them, on one router, over st
+// (configuration injected, rate limits off), with sess for tokens that stay
+// valid over the test's months.
+func couponAPI(t testing.TB, st store.Store, sess *session.Sessions, now func() time.Time, specs ...app.Spec) http.Handler {
+	t.Helper()
+	cfg := app.Config{WechatAPIBase: "http://127.0.0.1:1", SessionSecret: app.Secret(strings.Repeat("k", 32)),
+		SessionTTL: time.Hour, PayAPIBase: "https://api.mch.weixin.qq.com", OrderTTL: 15 * time.Minute}
+	a, err := app.Open(context.Background(), cfg, app.Options{Store: st, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Sessions = sess
+	rt := httpapi.NewRouter()
+	for _, spec := range specs {
+		f, err := spec.Build(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, route := range spec.Routes {
+			rt.Handle(route, f.Handler)
+		}
+	}
+	return rt
 }
 
 type reply struct {
@@ -372,7 +389,7 @@ func BenchmarkClaimHTTP(b *testing.B) {
 	defer st.Close()
 	cs := coupon.New(st, coupon.Options{})
 	sess := session.New(bytes.Repeat([]byte("k"), 32), time.Hour, "", nil)
-	srv := httptest.NewServer(couponfn.CouponClaimHandler(cs, nil, sess))
+	srv := httptest.NewServer(couponAPI(b, st, sess, nil, couponfn.CouponClaim))
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
 	tokens := make([]string, users)
