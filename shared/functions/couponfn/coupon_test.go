@@ -200,10 +200,14 @@ func TestClaimErrors(t *testing.T) {
 		_, r = e.claim("alice", c.ID)
 		wantError(t, "paused", r, 403, "campaign_paused")
 		e.do("admin", "POST", "/campaigns/"+c.ID+"/resume", nil)
+		// coupon-claim keeps its own campaign cache, as each function does
+		// in production (docs/coupons.md): a change reaches it within a TTL.
+		e.advance(coupon.DefaultCacheTTL)
 		if _, r := e.claim("alice", c.ID); r.status != 201 {
 			t.Errorf("claim after resume: %d %s", r.status, r.body)
 		}
 		e.do("admin", "POST", "/campaigns/"+c.ID+"/end", nil)
+		e.advance(coupon.DefaultCacheTTL)
 		_, r = e.claim("bob", c.ID)
 		wantError(t, "ended by admin", r, 410, "campaign_ended")
 		wantError(t, "resume after end", e.do("admin", "POST", "/campaigns/"+c.ID+"/resume", nil), 410, "campaign_ended")
