@@ -87,17 +87,23 @@ const (
 
 // Service runs logins and reads users.
 type Service struct {
-	store  store.Store
+	st     store.Store
 	wechat WeChat
 	now    func() time.Time
 }
 
-// New returns a Service. A nil now means time.Now.
-func New(st store.Store, wc WeChat, now func() time.Time) *Service {
-	if now == nil {
-		now = time.Now
+// Options are the client and clock of a Service.
+type Options struct {
+	WeChat WeChat           // nil for a Service that only reads users (Login needs it)
+	Now    func() time.Time // nil: time.Now
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Service{store: st, wechat: wc, now: now}
+	return &Service{st: st, wechat: o.WeChat, now: o.Now}
 }
 
 // PK is the collection that holds a user's records.
@@ -161,7 +167,7 @@ func (s *Service) saveLogin(ctx context.Context, ws wechat.Session, now time.Tim
 	case err != nil:
 		return User{}, err
 	case ws.UnionID == "" || ws.UnionID == u.UnionID:
-		return u, s.store.Write(ctx, login)
+		return u, s.st.Write(ctx, login)
 	default:
 		u.UnionID = ws.UnionID
 	}
@@ -169,7 +175,7 @@ func (s *Service) saveLogin(ctx context.Context, ws wechat.Session, now time.Tim
 	if err != nil {
 		return User{}, err
 	}
-	return u, s.store.Write(ctx, put, login)
+	return u, s.st.Write(ctx, put, login)
 }
 
 // profileOp returns the op that stores u's profile, created if version is 0
@@ -189,7 +195,7 @@ func profileOp(u User, version int64) (store.Op, error) {
 
 // profile reads the stored profile and its version, or ErrNotFound.
 func (s *Service) profile(ctx context.Context, openid string) (User, int64, error) {
-	it, err := s.store.Get(ctx, ProfileKey(openid))
+	it, err := s.st.Get(ctx, ProfileKey(openid))
 	if errors.Is(err, store.ErrNotFound) {
 		return User{}, 0, ErrNotFound
 	}
@@ -208,7 +214,7 @@ func (s *Service) Get(ctx context.Context, openid string) (User, error) {
 	if openid == "" {
 		return User{}, ErrNotFound
 	}
-	items, _, err := s.store.Query(ctx, PK(openid), store.Query{})
+	items, _, err := s.st.Query(ctx, PK(openid), store.Query{})
 	if err != nil {
 		return User{}, err
 	}
@@ -253,7 +259,7 @@ func (s *Service) Update(ctx context.Context, openid string, change func(*User) 
 		if err != nil {
 			return User{}, err
 		}
-		err = s.store.Write(ctx, put)
+		err = s.st.Write(ctx, put)
 		if err == nil {
 			return s.Get(ctx, openid)
 		}
@@ -267,7 +273,7 @@ func (s *Service) Update(ctx context.Context, openid string, change func(*User) 
 // or decrypting what the Mini-Program sends (see the package doc). Returns
 // ErrNoSessionKey when there is none. Never send the result to a client.
 func (s *Service) SessionKey(ctx context.Context, openid string) (string, error) {
-	it, err := s.store.Get(ctx, LoginKey(openid))
+	it, err := s.st.Get(ctx, LoginKey(openid))
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ErrNoSessionKey
 	}

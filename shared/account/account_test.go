@@ -74,7 +74,7 @@ func setup(t *testing.T, b storetest.Backend) fixture {
 		AppID: emulator.DevAppID, Secret: emulator.DevSecret, BaseURL: srv.URL,
 		HTTP: &http.Client{Transport: keys}, Store: st, Now: clock.Now,
 	})
-	return fixture{emu, account.New(st, wc, clock.Now), st, clock, keys}
+	return fixture{emu, account.New(st, account.Options{WeChat: wc, Now: clock.Now}), st, clock, keys}
 }
 
 func TestLogin(t *testing.T) {

@@ -20,6 +20,17 @@ import (
 // unprefixed name (STORE, ADDR), which a shell may well hold for something
 // else, and split_words derives names with regular expressions on every
 // start, which cost a Lambda cold start up to a millisecond (BENCHMARKS.md).
+//
+// It is read once per start (LoadConfig, one envconfig pass over every
+// field, the sections' too) and checked once (Validate, which Open calls).
+// The sections are embedded, not named fields: envconfig would prefix a
+// named struct's variables with the field's name. Each function's Build
+// hands each service only its own section (docs/architecture.md).
+//
+// A zero section is valid and means: rate limits off, no points, the
+// default share-code limit, no risk check, the default subscribe page and
+// state, virtual shipping. Tests build a Config as a value and give it to
+// Open; only the process (Main, minifn dev) reads the environment.
 type Config struct {
 	Store string `envconfig:"MINIFN_STORE" default:"bolt:minifn.db" desc:"bolt:PATH, dynamodb:TABLE or postgres://…"`
 
@@ -50,6 +61,11 @@ type Config struct {
 	// Addr is where the HTTP mode listens. Unset, it is ":$PORT" when PORT
 	// is set (platforms that assign a port), else 127.0.0.1:8080.
 	Addr string `envconfig:"MINIFN_ADDR" desc:"listen address of the HTTP mode (PORT is honoured too)"`
+
+	RateLimits // MINIFN_RATE_*: ratelimit.go
+	Engage     // points, share codes, subscribe messages: engage.go
+	Risk       // MINIFN_RISK_*: risk.go
+	Shipping   // MINIFN_SHIPPING_MODE: shipping.go
 }
 
 // DefaultAddr is the listen address when neither MINIFN_ADDR nor PORT is set.
@@ -114,9 +130,11 @@ func (p PEM) String() string {
 // GoString hides the key from %#v too.
 func (p PEM) GoString() string { return `"` + p.String() + `"` }
 
-// LoadConfig reads the configuration from the process environment. It only
-// parses: Validate (which Open calls) checks that the values fit together,
-// so that the dev tool can fill in what it generates first.
+// LoadConfig reads the configuration from the process environment, in one
+// envconfig pass: the only read of the MINIFN_ variables in a process (Main,
+// and the dev tool). It only parses: Validate (which Open calls) checks that
+// the values fit together, so that the dev tool can fill in what it
+// generates first.
 func LoadConfig() (Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
@@ -141,18 +159,30 @@ func configError(err error) error {
 		return fmt.Errorf("%s must be a duration such as 2h or 15m", pe.KeyName)
 	case pe.TypeName == "app.PEM":
 		return fmt.Errorf("%s %v", pe.KeyName, pe.Err) // Decode's errors never quote the value
+	case pe.TypeName == "ratelimit.Rules":
+		return fmt.Errorf("%s: %v", pe.KeyName, pe.Err) // limits are not secret
 	}
 	return fmt.Errorf("%s is malformed", pe.KeyName)
 }
 
 // Validate checks the configuration and fills in derived defaults. Its
 // error is one line naming the first offending variable.
-func (c *Config) Validate() error {
+func (c *Config) Validate() error { return c.validate(true) }
+
+// validate is Validate, without the check of MINIFN_STORE when the store is
+// given to Open rather than opened.
+func (c *Config) validate(withStore bool) error {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
 	}
 	checks := []func() error{
-		func() error { _, err := ParseStore(c.Store); return err },
+		func() error {
+			if !withStore {
+				return nil
+			}
+			_, err := ParseStore(c.Store)
+			return err
+		},
 		c.validateWeChat,
 		c.validateSession,
 		c.validatePay,
@@ -166,6 +196,9 @@ func (c *Config) Validate() error {
 			}
 			return nil
 		},
+		c.Engage.validate,
+		c.Risk.validate,
+		c.Shipping.validate,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

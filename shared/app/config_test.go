@@ -20,6 +20,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -43,6 +44,14 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 	}
 	got := strings.Fields(buf.String())
 	want := append([]string{}, contractVars...)
+	// The sections embedded in Config (their own tests pin their names).
+	for _, section := range []any{&app.RateLimits{}, &app.Engage{}, &app.Risk{}, &app.Shipping{}} {
+		var b bytes.Buffer
+		if err := envconfig.Usagef("", section, &b, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, strings.Fields(b.String())...)
+	}
 	sort.Strings(got)
 	sort.Strings(want)
 	if !reflect.DeepEqual(got, want) {
@@ -52,7 +61,10 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 
 // clearEnv unsets every contract variable (and PORT) for the test.
 func clearEnv(t *testing.T) {
-	for _, v := range append(contractVars, "PORT") {
+	vars := append([]string{"PORT", "MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_POINTS_PER_YUAN",
+		"MINIFN_QRCODE_USER_LIMIT", "MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS", "MINIFN_SUBSCRIBE_PAID_PAGE",
+		"MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE"}, contractVars...)
+	for _, v := range vars {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
@@ -76,6 +88,16 @@ func TestDefaults(t *testing.T) {
 		PayAPIBase:    "https://api.mch.weixin.qq.com",
 		OrderTTL:      15 * time.Minute,
 		Addr:          "127.0.0.1:8080",
+		Engage: app.Engage{PointsPerYuan: 1, QrcodeUserLimit: 30, SubscribePaidPage: app.DefaultSubscribePaidPage,
+			SubscribeState: "formal"},
+		Risk:     app.Risk{Fail: "open"},
+		Shipping: app.Shipping{Mode: "virtual"},
+	}
+	for _, v := range []struct {
+		to   *ratelimit.Rules
+		from string
+	}{{&want.RateLogin, "openid=10/1m,ip=300/1m"}, {&want.RateClaim, "openid=30/1m,ip=1200/1m"}, {&want.RateOrder, "openid=20/1m,ip=600/1m"}} {
+		*v.to, _ = ratelimit.ParseRules(v.from)
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %#v\nwant %#v", c, want)
@@ -245,13 +267,22 @@ func TestOpen(t *testing.T) {
 // TestEngageEmptyIsDefault: the deploy files pass the subscribe variables
 // to every function that reads them, empty when the merchant sets none; an
 // empty page or state must mean the default, not a message that opens no
-// page.
+// page. (A test about reading the environment itself.)
 func TestEngageEmptyIsDefault(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("MINIFN_SESSION_SECRET", goodSecret)
 	for _, k := range []string{"MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS",
 		"MINIFN_SUBSCRIBE_PAID_PAGE", "MINIFN_SUBSCRIBE_STATE"} {
 		t.Setenv(k, "")
 	}
-	c, err := app.LoadEngage()
+	load := func() (app.Engage, error) {
+		c, err := app.LoadConfig()
+		if err == nil {
+			err = c.Validate()
+		}
+		return c.Engage, err
+	}
+	c, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +291,11 @@ func TestEngageEmptyIsDefault(t *testing.T) {
 	}
 	t.Setenv("MINIFN_SUBSCRIBE_PAID_PAGE", "pages/x?o={order_id}")
 	t.Setenv("MINIFN_SUBSCRIBE_STATE", "trial")
-	if c, err = app.LoadEngage(); err != nil || c.SubscribePaidPage != "pages/x?o={order_id}" || c.SubscribeState != "trial" {
+	if c, err = load(); err != nil || c.SubscribePaidPage != "pages/x?o={order_id}" || c.SubscribeState != "trial" {
 		t.Errorf("set variables: %+v, %v", c, err)
+	}
+	t.Setenv("MINIFN_POINTS_PER_YUAN", "lots")
+	if _, err = load(); err == nil || err.Error() != "MINIFN_POINTS_PER_YUAN is malformed" {
+		t.Errorf("malformed points: %v; want one line naming the variable, not quoting it", err)
 	}
 }

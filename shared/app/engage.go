@@ -3,15 +3,13 @@ package app
 import (
 	"fmt"
 
-	"github.com/kelseyhightower/envconfig"
-
 	"github.com/minifn/minifn/shared/subscribe"
 )
 
-// Engage is the engagement features' configuration (docs/engagement.md):
+// Engage is the engagement features' section of Config (docs/engagement.md):
 // points, share codes and the order-paid subscribe message. The functions
-// of several features read it (me, qrcode, points, and the order functions'
-// paid hook), each at its own start.
+// of several features use it (me, qrcode, points, wx-push, and the order
+// functions' paid hook).
 type Engage struct {
 	PointsPerYuan         int64  `envconfig:"MINIFN_POINTS_PER_YUAN" default:"1" desc:"points a paid order earns per yuan; 0: none"`
 	QrcodeUserLimit       int    `envconfig:"MINIFN_QRCODE_USER_LIMIT" default:"30" desc:"new share codes a user may make per hour"`
@@ -24,13 +22,9 @@ type Engage struct {
 // DefaultSubscribePaidPage is MINIFN_SUBSCRIBE_PAID_PAGE's default.
 const DefaultSubscribePaidPage = "pages/order/detail?id={order_id}"
 
-// LoadEngage reads the engagement variables. Its error is one line naming
-// the variable.
-func LoadEngage() (Engage, error) {
-	var c Engage
-	if err := envconfig.Process("", &c); err != nil {
-		return c, fmt.Errorf("engagement configuration: %w", err)
-	}
+// validate checks the section and fills in the defaults of empty values.
+// Its error is one line naming the variable.
+func (c *Engage) validate() error {
 	// Set but empty, as the deploy files pass a variable the merchant left
 	// out of .env or a template parameter left empty: the default, as unset.
 	if c.SubscribePaidPage == "" {
@@ -40,25 +34,26 @@ func LoadEngage() (Engage, error) {
 		c.SubscribeState = "formal"
 	}
 	if c.PointsPerYuan < 0 || c.PointsPerYuan > 10_000 {
-		return c, fmt.Errorf("MINIFN_POINTS_PER_YUAN must be 0 to 10000")
+		return fmt.Errorf("MINIFN_POINTS_PER_YUAN must be 0 to 10000")
 	}
-	return c, nil
+	return nil
 }
 
-// Subscribe builds the subscribe-message service of c: me takes the
-// users' credits, and the order functions send the paid message.
-func (a *App) Subscribe(c Engage) (*subscribe.Service, error) {
-	s := &subscribe.Service{Store: a.Store, Now: a.Now, PaidTemplate: c.SubscribePaidTemplate,
+// Subscribe builds the subscribe-message service of the Engage section: me
+// takes the users' credits, and the order functions send the paid message.
+func (a *App) Subscribe() (*subscribe.Service, error) {
+	c := a.Config.Engage
+	o := subscribe.Options{Now: a.Now, PaidTemplate: c.SubscribePaidTemplate,
 		PaidPage: c.SubscribePaidPage, State: c.SubscribeState}
 	if c.SubscribePaidFields != "" {
 		f, err := subscribe.ParseFields(c.SubscribePaidFields)
 		if err != nil {
 			return nil, fmt.Errorf("MINIFN_SUBSCRIBE_PAID_FIELDS: %w", err)
 		}
-		s.PaidFields = f
+		o.PaidFields = f
 	}
 	if a.WeChat != nil {
-		s.WeChat = a.WeChat
+		o.WeChat = a.WeChat
 	}
-	return s, nil
+	return subscribe.New(a.Store, o), nil
 }

@@ -1,20 +1,18 @@
 package app
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 
-	"github.com/kelseyhightower/envconfig"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/ratelimit"
+	"github.com/minifn/minifn/shared/session"
 )
 
-// RateLimits are the MINIFN_RATE_ variables: the limits of login, coupon
-// claim and order create, per openid and per source IP, kept in the store
-// so that they hold across instances. The form is ratelimit.ParseRules's:
-// "openid=10/1m,ip=300/1m", "20/1m" (both), or "off". See docs/ratelimits.md.
+// RateLimits is the section of Config of the MINIFN_RATE_ variables: the
+// limits of login, coupon claim and order create, per openid and per source
+// IP, kept in the store so that they hold across instances. The form is
+// ratelimit.ParseRules's: "openid=10/1m,ip=300/1m", "20/1m" (both), or
+// "off". See docs/ratelimits.md.
 //
 // The per-IP limits are high because many users share one address behind
 // carrier NAT; the per-openid ones are what stop a script.
@@ -31,20 +29,6 @@ const (
 	RateActionOrder = "order"
 )
 
-// LoadRateLimits reads the MINIFN_RATE_ variables. Its error is one line
-// naming the variable.
-func LoadRateLimits() (RateLimits, error) {
-	var rl RateLimits
-	if err := envconfig.Process("", &rl); err != nil {
-		var pe *envconfig.ParseError
-		if errors.As(err, &pe) {
-			return RateLimits{}, fmt.Errorf("%s: %v", pe.KeyName, pe.Err) // limits are not secret
-		}
-		return RateLimits{}, err
-	}
-	return rl, nil
-}
-
 // Rules returns the rules of action (RateActionLogin, …); off for others.
 func (rl RateLimits) Rules(action string) ratelimit.Rules {
 	switch action {
@@ -58,35 +42,19 @@ func (rl RateLimits) Rules(action string) ratelimit.Rules {
 	return ratelimit.Rules{}
 }
 
-// RateLimit wraps h, the handler of a rate-limited action, with the limits
-// of MINIFN_RATE_<ACTION>, counted before h runs: login by source IP (and
-// by openid once h calls ratelimit.CountOpenID); claim and order, which need
-// a session, by source IP and openid for requests with a valid token, while
-// requests without one go to h uncounted, to be refused with 401 at no
-// store cost. A request over a limit is answered 429 rate_limited with
-// Retry-After and never reaches h. The error names a malformed variable.
-func (a *App) RateLimit(action string, h http.Handler) (http.Handler, error) {
-	rl, err := LoadRateLimits()
-	if err != nil {
-		return nil, err
-	}
-	l := ratelimit.New(a.Store, action, rl.Rules(action), a.Now)
-	who := a.caller
+// RateLimit is the middleware of a rate-limited action, with the limits of
+// MINIFN_RATE_<ACTION>, counted before the handler runs. Login is counted
+// by source IP (and by openid once the handler calls ratelimit.CountOpenID).
+// Claim and order sit behind Sessions.Require, which has refused a request
+// without a valid token (401, no store cost) and put the caller's openid in
+// the context: they are counted by source IP and that openid. A request over
+// a limit is answered 429 rate_limited with Retry-After and never reaches
+// the handler.
+func (a *App) RateLimit(action string) func(http.Handler) http.Handler {
+	l := ratelimit.New(a.Store, ratelimit.Options{Action: action, Rules: a.Config.RateLimits.Rules(action), Now: a.Now})
+	who := func(r *http.Request) string { openid, _ := session.UserFrom(r.Context()); return openid }
 	if action == RateActionLogin {
 		who = nil
 	}
-	return l.Middleware(who, httpapi.Error)(h), nil
-}
-
-// caller is the openid of a request's valid session token, or "".
-func (a *App) caller(r *http.Request) string {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || a.Sessions == nil {
-		return ""
-	}
-	openid, err := a.Sessions.Verify(strings.TrimSpace(tok))
-	if err != nil {
-		return ""
-	}
-	return openid
+	return l.Middleware(who, httpapi.Error)
 }

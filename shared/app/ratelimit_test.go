@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/ratelimit"
 )
 
 func TestRateLimitDefaults(t *testing.T) {
@@ -18,10 +19,12 @@ func TestRateLimitDefaults(t *testing.T) {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
-	rl, err := app.LoadRateLimits()
+	t.Setenv("MINIFN_SESSION_SECRET", goodSecret)
+	c, err := app.LoadConfig()
 	if err != nil {
 		t.Fatal(err)
 	}
+	rl := c.RateLimits
 	for action, want := range map[string]string{
 		app.RateActionLogin: "openid=10/1m,ip=300/1m",
 		app.RateActionClaim: "openid=30/1m,ip=1200/1m",
@@ -36,33 +39,32 @@ func TestRateLimitDefaults(t *testing.T) {
 
 func TestRateLimitMalformed(t *testing.T) {
 	t.Setenv("MINIFN_RATE_CLAIM", "lots")
-	_, err := app.LoadRateLimits()
+	_, err := app.LoadConfig()
 	if err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RATE_CLAIM: ") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %v; want one line naming MINIFN_RATE_CLAIM", err)
 	}
 }
 
-// TestRateLimit wraps a handler as the function Specs do and calls it over real
-// HTTP: a valid token counts by openid and IP; a request without a valid
-// token is passed on uncounted (the handler refuses it with 401).
+// TestRateLimit wraps a handler as the function Specs do (Sessions.Require,
+// then the limit) and calls it over real HTTP: a valid token counts by
+// openid and IP; a request without a valid token is refused 401 before the
+// limit, counting nothing. The configuration is injected, not read from the
+// environment.
 func TestRateLimit(t *testing.T) {
-	t.Setenv("MINIFN_RATE_CLAIM", "openid=2/1m,ip=3/1m")
 	cfg := app.Config{
 		Store: "bolt:" + filepath.Join(t.TempDir(), "minifn.db"), WechatAPIBase: "http://127.0.0.1:1",
 		SessionSecret: goodSecret, SessionTTL: time.Hour, PayAPIBase: "https://api.mch.weixin.qq.com",
 		OrderTTL: 15 * time.Minute,
 	}
+	cfg.RateClaim, _ = ratelimit.ParseRules("openid=2/1m,ip=3/1m")
 	a, err := app.Open(context.Background(), cfg, app.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	h, err := a.RateLimit(app.RateActionClaim, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := a.Sessions.Require(a.RateLimit(app.RateActionClaim)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	})))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	alice, _ := a.Sessions.Issue("alice")
@@ -81,12 +83,12 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("alice's call %d: %d; want %d", i+1, got, want)
 		}
 	}
-	// Forged tokens reach the handler (here it answers 201 to anyone) and
-	// use none of the IP's 3 (2 used by alice: her refused 3rd counted for
-	// neither limit).
+	// Forged tokens are refused 401 by the session middleware and use none
+	// of the IP's 3 (2 used by alice: her refused 3rd counted for neither
+	// limit).
 	for i := range 10 {
-		if status, _ := call("forged.token"); status != 201 {
-			t.Fatalf("forged call %d: %d; want it passed on", i+1, status)
+		if status, _ := call("forged.token"); status != 401 {
+			t.Fatalf("forged call %d: %d; want 401", i+1, status)
 		}
 	}
 	bob, _ := a.Sessions.Issue("bob")

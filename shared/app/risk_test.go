@@ -23,12 +23,23 @@ func TestRiskVariables(t *testing.T) {
 	}
 }
 
+// loadRisk reads the configuration from the environment, as Main does.
+func loadRisk(t *testing.T) (app.Risk, error) {
+	t.Helper()
+	t.Setenv("MINIFN_SESSION_SECRET", goodSecret)
+	c, err := app.LoadConfig()
+	if err == nil {
+		err = c.Validate()
+	}
+	return c.Risk, err
+}
+
 func TestLoadRisk(t *testing.T) {
 	for _, v := range []string{"MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL"} {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
-	c, err := app.LoadRisk()
+	c, err := loadRisk(t)
 	if err != nil || c.RankMax != "" || c.Fail != "open" {
 		t.Fatalf("defaults %+v %v: want off, fail open", c, err)
 	}
@@ -38,22 +49,23 @@ func TestLoadRisk(t *testing.T) {
 	}
 	for _, v := range []string{"0", "4"} {
 		t.Setenv("MINIFN_RISK_RANK_MAX", v)
-		if _, err := app.LoadRisk(); err != nil {
+		if _, err := loadRisk(t); err != nil {
 			t.Errorf("%s: %v", v, err)
 		}
 	}
+	a.Config.Risk = app.Risk{RankMax: "4", Fail: "open"}
 	if _, err := a.Risk(); err == nil || !strings.Contains(err.Error(), "MINIFN_WECHAT_APPID") {
 		t.Errorf("on without WeChat: %v", err)
 	}
 	for _, v := range []string{"-1", "5", "two", " 1"} {
 		t.Setenv("MINIFN_RISK_RANK_MAX", v)
-		if _, err := app.LoadRisk(); err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RISK_RANK_MAX ") {
+		if _, err := loadRisk(t); err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RISK_RANK_MAX ") {
 			t.Errorf("%q: %v", v, err)
 		}
 	}
 	t.Setenv("MINIFN_RISK_RANK_MAX", "1")
 	t.Setenv("MINIFN_RISK_FAIL", "Closed")
-	if _, err := app.LoadRisk(); err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RISK_FAIL ") {
+	if _, err := loadRisk(t); err == nil || !strings.HasPrefix(err.Error(), "MINIFN_RISK_FAIL ") {
 		t.Errorf("Closed: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package functions_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -29,9 +30,7 @@ import (
 	"github.com/minifn/minifn/shared/functions"
 	"github.com/minifn/minifn/shared/httpapi"
 	payemu "github.com/minifn/minifn/shared/pay/emulator"
-	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/storetest"
-	"github.com/minifn/minifn/shared/wechat"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 
@@ -70,11 +69,13 @@ type engEnv struct {
 }
 
 // engEach runs f on every store backend. The engagement settings come from
-// the environment, as in production (t.Setenv).
+// the injected configuration (engEngage), as the environment gives them in
+// production.
 func engEach(t *testing.T, f func(t *testing.T, e *engEnv)) {
-	t.Setenv("MINIFN_QRCODE_USER_LIMIT", "2")
-	t.Setenv("MINIFN_POINTS_PER_YUAN", "2")
-	t.Setenv("MINIFN_SUBSCRIBE_PAID_TEMPLATE", engTmpl)
+	env, err := app.LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			// Real time: the Pay SDK signs with it, and the emulator allows
@@ -112,12 +113,15 @@ func engEach(t *testing.T, f func(t *testing.T, e *engEnv)) {
 				PayPrivateKey:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}),
 				PayPublicKeyID: pubID, PayPublicKey: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
 				PayAPIBase: paySrv.URL, PayNotifyURL: e.srv.URL + "/pay/notify", OrderTTL: 15 * time.Minute,
+				// The rate limits (defaults) and risk control come from the
+				// environment, so that the risk tests (risk_test.go) prove
+				// their variables reach the functions; the rest is injected.
+				RateLimits: env.RateLimits, Risk: env.Risk,
+				Engage: app.Engage{QrcodeUserLimit: 2, PointsPerYuan: 2, SubscribePaidTemplate: engTmpl},
 			}
-			// What app.Open builds, over the test's store.
-			e.app = &app.App{Config: cfg, Store: st, Now: e.clock.Now,
-				Sessions: session.New([]byte(cfg.SessionSecret), cfg.SessionTTL, engAdmin, e.clock.Now),
-				WeChat: wechat.New(wechat.Config{AppID: engAppID, Secret: engSecret, BaseURL: wxSrv.URL,
-					Store: st, Now: e.clock.Now})}
+			if e.app, err = app.Open(context.Background(), cfg, app.Options{Store: st, Now: e.clock.Now}); err != nil {
+				t.Fatal(err)
+			}
 			rt := httpapi.NewRouter()
 			for _, spec := range []functions.Spec{engagefn.QRCode, engagefn.Points, accountfn.Login, accountfn.Me,
 				productfn.Products, orderfn.OrderCreate, orderfn.Orders, orderfn.PayNotify,

@@ -1,11 +1,13 @@
 package functions_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/functions/couponfn"
 )
 
@@ -166,22 +168,28 @@ func TestRiskFailClosedHTTP(t *testing.T) {
 }
 
 // TestRiskConfig: a bad MINIFN_RISK_RANK_MAX or MINIFN_RISK_FAIL stops the
-// function's start with one line naming it.
+// start (app.Open validates every section once) with one line naming it;
+// risk control without the WeChat credentials stops the guarded function's
+// Build.
 func TestRiskConfig(t *testing.T) {
 	engEach(t, func(t *testing.T, e *engEnv) {
-		for _, c := range []struct{ name, value, want string }{
-			{"MINIFN_RISK_RANK_MAX", "5", "MINIFN_RISK_RANK_MAX must be 0 to 4"},
-			{"MINIFN_RISK_RANK_MAX", "high", "MINIFN_RISK_RANK_MAX must be 0 to 4"},
-			{"MINIFN_RISK_FAIL", "maybe", "MINIFN_RISK_FAIL must be open or closed"},
+		for _, c := range []struct {
+			risk app.Risk
+			want string
+		}{
+			{app.Risk{RankMax: "5"}, "MINIFN_RISK_RANK_MAX must be 0 to 4"},
+			{app.Risk{RankMax: "high"}, "MINIFN_RISK_RANK_MAX must be 0 to 4"},
+			{app.Risk{RankMax: "1", Fail: "maybe"}, "MINIFN_RISK_FAIL must be open or closed"},
 		} {
-			t.Setenv("MINIFN_RISK_RANK_MAX", "1")
-			t.Setenv(c.name, c.value)
-			if _, err := couponfn.CouponClaim.Build(e.app); err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
-				t.Errorf("%s=%s: %v, want %q", c.name, c.value, err, c.want)
+			cfg := e.app.Config
+			cfg.Risk = c.risk
+			if _, err := app.Open(context.Background(), cfg, app.Options{Store: e.app.Store, Now: e.app.Now}); err == nil ||
+				!strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%+v: %v, want %q", c.risk, err, c.want)
 			}
 		}
-		t.Setenv("MINIFN_RISK_FAIL", "open")
 		a := *e.app
+		a.Config.Risk = app.Risk{RankMax: "1", Fail: "open"}
 		a.WeChat = nil
 		if _, err := couponfn.CouponClaim.Build(&a); err == nil {
 			t.Error("risk control without the WeChat credentials started")

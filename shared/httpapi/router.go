@@ -1,13 +1,10 @@
 package httpapi
 
 import (
-	"log/slog"
 	"net/http"
-	"runtime/debug"
 
 	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
-	"github.com/minifn/minifn/shared/requestid"
 )
 
 var (
@@ -16,8 +13,9 @@ var (
 )
 
 // Router is an explicit http.ServeMux (Go 1.22 patterns, "GET /orders/{id}")
-// whose misses are answered in the contract's JSON shape, and which recovers
-// from panics with a 500 instead of dropping the connection.
+// whose misses are answered in the contract's JSON shape. Each function has
+// one (its Spec's Build makes it). It does not recover panics: the platform
+// edge does, once, in every mode (shared/platform).
 type Router struct {
 	mux *http.ServeMux
 }
@@ -32,16 +30,6 @@ func (rt *Router) Handle(pattern string, h http.Handler) { rt.mux.Handle(pattern
 func (rt *Router) HandleFunc(pattern string, f Func) { rt.mux.Handle(pattern, f) }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			slog.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()),
-				"request_id", requestid.From(r.Context()))
-			Error(w, r, apperr.New(apperr.Internal, "internal", "internal error"))
-		}
-	}()
 	h, pattern := rt.mux.Handler(r)
 	if pattern == "" {
 		rt.miss(w, r, h)

@@ -57,8 +57,17 @@ type Checker interface {
 	MsgSecCheck(ctx context.Context, req wechat.TextCheck) (wechat.TextVerdict, error)
 }
 
-// Service checks text. Its zero value (no WeChat) flags every text unchecked.
+// Service checks text. Its zero value (no WeChat) flags every text
+// unchecked. It holds nothing in the store: New takes none.
 type Service struct {
+	o Options
+}
+
+// New returns the Service of o.
+func New(o Options) *Service { return &Service{o: o} }
+
+// Options are the client and settings of a Service.
+type Options struct {
 	WeChat  Checker       // nil: nothing is checked; every text is flagged unchecked
 	Timeout time.Duration // DefaultTimeout when 0
 }
@@ -77,15 +86,15 @@ func (s *Service) Check(ctx context.Context, openid string, scene int, text stri
 	if strings.TrimSpace(text) == "" {
 		return Verdict{}, nil
 	}
-	if s == nil || s.WeChat == nil {
+	if s == nil || s.o.WeChat == nil {
 		return Verdict{Review: true, Reason: ReasonUnchecked}, nil
 	}
-	timeout := s.Timeout
+	timeout := s.o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	v, err := s.WeChat.MsgSecCheck(cctx, wechat.TextCheck{OpenID: openid, Scene: scene, Content: text})
+	v, err := s.o.WeChat.MsgSecCheck(cctx, wechat.TextCheck{OpenID: openid, Scene: scene, Content: text})
 	cancel()
 	switch {
 	case err != nil && ctx.Err() != nil:

@@ -25,7 +25,7 @@ func (c *checker) MsgSecCheck(ctx context.Context, req wechat.TextCheck) (wechat
 func TestCheck(t *testing.T) {
 	ctx := context.Background()
 	wx := &checker{v: wechat.TextVerdict{Suggest: wechat.SuggestRisky}}
-	s := &moderation.Service{WeChat: wx}
+	s := moderation.New(moderation.Options{WeChat: wx})
 	if v, err := s.Check(ctx, "o1", moderation.SceneComment, " \n "); err != nil || v.Review || wx.calls != 0 {
 		t.Fatalf("blank text: %+v %v (%d calls)", v, err, wx.calls)
 	}

@@ -84,7 +84,7 @@ func (s *Service) ListAll(ctx context.Context, q AllQuery) ([]Order, string, err
 	if limit == 0 {
 		limit = 20
 	}
-	m := newMerge(s.Store, q.After, min(100, 2*limit/AllShards+2))
+	m := newMerge(s.st, q.After, min(100, 2*limit/AllShards+2))
 	out := make([]Order, 0, limit)
 	scanned, last := 0, ""
 	for len(out) < limit && scanned < MaxScan {

@@ -86,9 +86,9 @@ func openCrashEnv(path string) (*crashEnv, error) {
 		return nil, err
 	}
 	e := &crashEnv{st: st, coupons: coupon.New(st, coupon.Options{Now: time.Now, CacheTTL: -1}),
-		points: &points.Service{Store: st, Now: time.Now, PerYuan: crashPerYuan}}
-	e.orders = &order.Service{Store: st, Products: &product.Service{Store: st, Now: time.Now}, Pay: crashPay{},
-		Coupons: e.coupons, Now: time.Now, Paid: creditHook{e.points}}
+		points: points.New(st, points.Options{Now: time.Now, PerYuan: crashPerYuan})}
+	e.orders = order.New(st, order.Options{Products: product.New(st, product.Options{Now: time.Now}), Pay: crashPay{},
+		Coupons: e.coupons, Now: time.Now, Paid: creditHook{e.points}})
 	return e, nil
 }
 
@@ -265,7 +265,7 @@ func crashSetup(t *testing.T, path string) []crashNotify {
 	prices := map[string]int64{"tea": 1200, "cup": 300, "pot": 5000}
 	for sku, stock := range crashStock {
 		p := product.Product{SKU: sku, Title: "商品 " + sku, Price: prices[sku], Stock: &stock, Active: true}
-		if _, err := e.orders.Products.Put(ctx, p, idem.Key{}); err != nil {
+		if _, err := product.New(e.st, product.Options{Now: time.Now}).Put(ctx, p, idem.Key{}); err != nil {
 			t.Fatal(err)
 		}
 	}

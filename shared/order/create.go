@@ -64,12 +64,12 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 	if err != nil {
 		return Created{}, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return s.replay(ctx, openid, b, err)
 	}
 	// The note is checked before the create Write: a risky one
 	// (moderation.ErrRisky) reserves no stock and locks no coupon.
-	note, err := s.Notes.Check(ctx, openid, NoteScene, req.Note)
+	note, err := s.o.Notes.Check(ctx, openid, NoteScene, req.Note)
 	if err != nil {
 		return Created{}, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 		r, err = s.reserve(ctx, openid, lines, req, note, ik)
 		var lost *lostRace
 		if errors.As(err, &lost) && lost.idem {
-			b, _, err := ik.Lookup(ctx, s.Store)
+			b, _, err := ik.Lookup(ctx, s.st)
 			return s.replay(ctx, openid, b, err)
 		}
 		if errors.As(err, &lost) && attempt < 3 {
@@ -112,7 +112,7 @@ const NoteScene = moderation.SceneComment
 // reserve prices the order and writes it with its reservations.
 func (s *Service) reserve(ctx context.Context, openid string, lines []LineRequest, req CreateRequest, note moderation.Verdict, ik idem.Key) (record, error) {
 	couponID := req.CouponID
-	now := s.Now().UTC()
+	now := s.o.Now().UTC()
 	id := newID(now)
 	r := record{Owner: openid, Order: Order{
 		ID: id, Status: Pending, OutTradeNo: id, CreatedAt: now, ExpiresAt: now.Add(s.ttl()).Truncate(time.Second),
@@ -123,7 +123,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 	stockOp := map[int]string{} // op index → sku
 	var fulfillments []string
 	for _, l := range lines {
-		p, err := s.Products.Get(ctx, l.SKU)
+		p, err := s.o.Products.Get(ctx, l.SKU)
 		if err != nil {
 			return record{}, err
 		}
@@ -149,10 +149,10 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 	r.Shipping, r.Address = shipping, req.Address
 	couponFrom, couponTo := len(ops), len(ops)
 	if couponID != "" {
-		if s.Coupons == nil {
+		if s.o.Coupons == nil {
 			return record{}, apperr.Invalidf("this shop takes no coupons")
 		}
-		cops, discount, err := s.Coupons.LockOps(ctx, openid, couponID, id, r.Subtotal)
+		cops, discount, err := s.o.Coupons.LockOps(ctx, openid, couponID, id, r.Subtotal)
 		if err != nil {
 			return record{}, err
 		}
@@ -181,7 +181,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		idemAt = len(ops)
 		ops = append(ops, ik.Op(res, now))
 	}
-	err = s.Store.Write(ctx, ops...)
+	err = s.st.Write(ctx, ops...)
 	i := store.FailedOp(err)
 	switch {
 	case err == nil:
@@ -199,7 +199,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 // prepay asks WeChat Pay for the order's prepay_id, saves it and signs the
 // payment parameters. A failure closes the order and releases what it holds.
 func (s *Service) prepay(ctx context.Context, r record, replayed bool) (Created, error) {
-	prepayID, err := s.Pay.Prepay(ctx, pay.PrepayRequest{
+	prepayID, err := s.o.Pay.Prepay(ctx, pay.PrepayRequest{
 		OutTradeNo: r.OutTradeNo, Description: description(r.Items), Total: r.Total,
 		PayerOpenID: r.Owner, TimeExpire: r.ExpiresAt,
 	})
@@ -231,7 +231,7 @@ func (s *Service) prepay(ctx context.Context, r record, replayed bool) (Created,
 	if saved.Status != Pending {
 		return out, nil // cancelled while we were prepaying: no payment
 	}
-	p, err := s.Pay.PaymentParams(prepayID)
+	p, err := s.o.Pay.PaymentParams(prepayID)
 	if err != nil {
 		return Created{}, err
 	}
@@ -260,12 +260,12 @@ func (s *Service) replay(ctx context.Context, openid string, b []byte, err error
 	case cur.PrepayID == "":
 		// The first attempt has not prepaid yet (or died before it): prepay
 		// now. WeChat Pay answers identical prepays with the same prepay_id.
-		if s.Now().Add(time.Minute).After(cur.ExpiresAt) {
+		if s.o.Now().Add(time.Minute).After(cur.ExpiresAt) {
 			return Created{Order: cur.Order, Replayed: true}, nil
 		}
 		return s.prepay(ctx, cur.record, true)
 	}
-	p, err := s.Pay.PaymentParams(cur.PrepayID)
+	p, err := s.o.Pay.PaymentParams(cur.PrepayID)
 	if err != nil {
 		return Created{}, err
 	}

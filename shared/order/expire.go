@@ -20,7 +20,7 @@ const ExpireBatch = 100
 // run; they are joined and returned at the end, and those orders are tried
 // again by the next run.
 func (s *Service) Expire(ctx context.Context) (closed int, err error) {
-	now := s.Now()
+	now := s.o.Now()
 	return s.walk(ctx, pendingPK, ExpireBatch, func(it store.Item) (bool, bool, error) {
 		if due, ok := s.expiredAt(it.SK); ok && due.After(now) {
 			return false, true, nil // the rest is younger still
@@ -39,7 +39,7 @@ func (s *Service) walk(ctx context.Context, pk string, batch int, f func(store.I
 	var errs []error
 	after := ""
 	for {
-		items, next, err := s.Store.Query(ctx, pk, store.Query{After: after, Limit: batch})
+		items, next, err := s.st.Query(ctx, pk, store.Query{After: after, Limit: batch})
 		if err != nil {
 			return n, errors.Join(append(errs, err)...)
 		}
@@ -74,7 +74,7 @@ func (s *Service) entryOrder(ctx context.Context, it store.Item) (cur loaded, ok
 	}
 	cur, err = s.load(ctx, ix.Owner, it.SK)
 	if errors.Is(err, ErrNotFound) {
-		return loaded{}, false, s.Store.Write(ctx, store.Delete(it.Key))
+		return loaded{}, false, s.st.Write(ctx, store.Delete(it.Key))
 	}
 	return cur, err == nil, err
 }
@@ -90,7 +90,7 @@ func (s *Service) expireOne(ctx context.Context, it store.Item) (bool, error) {
 		// so this is only reached if a run raced that transition.
 		return false, nil
 	}
-	if cur.ExpiresAt.After(s.Now()) {
+	if cur.ExpiresAt.After(s.o.Now()) {
 		return false, nil // a longer TTL when it was created: not due yet
 	}
 	out, changed, err := s.end(ctx, cur.record, Closed, ReasonExpired)

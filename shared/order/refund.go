@@ -55,7 +55,7 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 	if err != nil {
 		return Order{}, false, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return s.replayRefund(ctx, b, err)
 	}
 	cur, err := s.loadByTradeNo(ctx, id)
@@ -68,7 +68,7 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 		r, err := s.submitRefund(ctx, cur.record)
 		return r.Order, false, err
 	}
-	now := s.Now().UTC()
+	now := s.o.Now().UTC()
 	r, _, err := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		switch {
 		case r.Status == Refunding:
@@ -96,7 +96,7 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 		return append(ops, ik.Op(res, now)), nil
 	})
 	if errors.Is(err, errDuplicate) {
-		b, _, err := ik.Lookup(ctx, s.Store)
+		b, _, err := ik.Lookup(ctx, s.st)
 		return s.replayRefund(ctx, b, err)
 	}
 	if err != nil {
@@ -126,7 +126,7 @@ func (s *Service) submitRefund(ctx context.Context, r record) (record, error) {
 	if ref == nil || ref.Status != RefundSubmitting {
 		return r, nil
 	}
-	res, err := s.Pay.Refund(ctx, pay.RefundRequest{
+	res, err := s.o.Pay.Refund(ctx, pay.RefundRequest{
 		OutTradeNo: r.OutTradeNo, OutRefundNo: ref.OutRefundNo, Reason: ref.Reason,
 		Refund: ref.Amount, Total: r.Total,
 	})
@@ -224,7 +224,7 @@ func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundI
 			ref.Status = RefundProcessing
 			return nil, nil
 		}
-		done := s.Now().UTC()
+		done := s.o.Now().UTC()
 		if status == RefundSuccess && !at.IsZero() {
 			done = at.UTC()
 		}
@@ -237,8 +237,8 @@ func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundI
 			}
 			r.Attention = ""
 			ops := []store.Op{store.Delete(refundingKey(r.ID))}
-			if s.Points != nil && !ref.Auto {
-				pops, err := s.Points.RefundOps(ctx, r.Owner, r.ID, r.TransactionID, r.Total, r.Refunded)
+			if s.o.Points != nil && !ref.Auto {
+				pops, err := s.o.Points.RefundOps(ctx, r.Owner, r.ID, r.TransactionID, r.Total, r.Refunded)
 				if err != nil {
 					return nil, err
 				}
@@ -267,7 +267,7 @@ func (s *Service) HandleRefund(ctx context.Context, notifyID string, rr pay.Refu
 	if err != nil {
 		return Order{}, err
 	}
-	if rr.MchID != s.Pay.MchID() {
+	if rr.MchID != s.o.Pay.MchID() {
 		return Order{}, ErrNotifyMismatch.WithMessage("mchid does not match")
 	}
 	var ref *Refund
@@ -301,7 +301,7 @@ func (s *Service) withNotify(f change, notifyID string) change {
 		if err != nil || notifyID == "" {
 			return ops, err
 		}
-		return append(ops, notifyOp(notifyID, s.Now())), nil
+		return append(ops, notifyOp(notifyID, s.o.Now())), nil
 	}
 }
 

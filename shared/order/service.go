@@ -66,7 +66,20 @@ const notifyTTL = 30 * 24 * time.Hour
 // Service creates orders and moves them through their states. It is safe for
 // concurrent use.
 type Service struct {
-	Store    store.Store
+	st store.Store
+	o  Options
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Service{st: st, o: o}
+}
+
+// Options are the clients and settings of a Service.
+type Options struct {
 	Products *product.Service
 	Pay      Pay
 	Coupons  Coupons // nil: orders take no coupons
@@ -98,10 +111,10 @@ type PaidHook interface {
 }
 
 func (s *Service) ttl() time.Duration {
-	if s.TTL <= 0 {
+	if s.o.TTL <= 0 {
 		return DefaultTTL
 	}
-	return s.TTL
+	return s.o.TTL
 }
 
 // tradeIndex is the value of an out_trade_no index item.
@@ -129,7 +142,7 @@ func (s *Service) load(ctx context.Context, owner, id string) (loaded, error) {
 	if !validID(id) || owner == "" {
 		return loaded{}, ErrNotFound
 	}
-	it, err := s.Store.Get(ctx, ownerKey(owner, id))
+	it, err := s.st.Get(ctx, ownerKey(owner, id))
 	if errors.Is(err, store.ErrNotFound) {
 		return loaded{}, ErrNotFound
 	}
@@ -144,7 +157,7 @@ func (s *Service) owner(ctx context.Context, outTradeNo string) (string, error) 
 	if !validID(outTradeNo) {
 		return "", ErrNotFound
 	}
-	it, err := s.Store.Get(ctx, tradeKey(outTradeNo))
+	it, err := s.st.Get(ctx, tradeKey(outTradeNo))
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ErrNotFound
 	}
@@ -207,11 +220,11 @@ func (s *Service) update(ctx context.Context, owner, id string, f change) (recor
 		if err != nil {
 			return record{}, false, err
 		}
-		put, err := next.put(s.Now().UTC())
+		put, err := next.put(s.o.Now().UTC())
 		if err != nil {
 			return record{}, false, err
 		}
-		err = s.Store.Write(ctx, append([]store.Op{put.IfVersion(cur.version)}, ops...)...)
+		err = s.st.Write(ctx, append([]store.Op{put.IfVersion(cur.version)}, ops...)...)
 		if err == nil {
 			return next, true, nil
 		}
@@ -246,7 +259,7 @@ func (s *Service) releaseOps(ctx context.Context, r *record) ([]store.Op, error)
 	}
 	r.Reserved = nil
 	if r.Coupon {
-		cops, err := s.Coupons.ReleaseOps(ctx, r.Owner, r.CouponID, r.ID)
+		cops, err := s.o.Coupons.ReleaseOps(ctx, r.Owner, r.CouponID, r.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -153,7 +153,7 @@ type Shipper interface {
 var _ Shipper = (*wechat.Client)(nil)
 
 // shippingOn reports whether orders get shipping at all.
-func (s *Service) shippingOn() bool { return s.Shipper != nil && s.ShippingMode != ShippingOff }
+func (s *Service) shippingOn() bool { return s.o.Shipper != nil && s.o.ShippingMode != ShippingOff }
 
 // shippingFor decides a new order's shipping from its products'
 // fulfillments: express if any item ships by express (one upload covers
@@ -163,7 +163,7 @@ func (s *Service) shippingFor(fulfillments []string, addr *Address) (*Shipping, 
 	if !s.shippingOn() {
 		return nil, nil
 	}
-	mode := s.ShippingMode
+	mode := s.o.ShippingMode
 	if mode == "" {
 		mode = ShippingVirtual
 	}
@@ -229,10 +229,10 @@ var logisticsType = map[string]int{
 // the outcome (uploaded, skipped, failed, or pending with the error and its
 // entry kept for the timer). done reports whether the order left pending.
 func (s *Service) uploadShipping(ctx context.Context, cur record) (out record, done bool, err error) {
-	if !cur.uploadDue() || s.Shipper == nil {
+	if !cur.uploadDue() || s.o.Shipper == nil {
 		return cur, false, nil
 	}
-	managed, err := s.Shipper.IsTradeManaged(ctx)
+	managed, err := s.o.Shipper.IsTradeManaged(ctx)
 	var upErr error
 	switch {
 	case err != nil:
@@ -241,12 +241,12 @@ func (s *Service) uploadShipping(ctx context.Context, cur record) (out record, d
 	default:
 		sh := cur.Shipping
 		w := wechat.Shipping{TransactionID: cur.TransactionID, PayerOpenID: cur.Owner,
-			LogisticsType: logisticsType[sh.Type], ItemDesc: itemDesc(cur.Items), UploadTime: s.Now(),
+			LogisticsType: logisticsType[sh.Type], ItemDesc: itemDesc(cur.Items), UploadTime: s.o.Now(),
 			TrackingNo: sh.TrackingNo, ExpressCompany: sh.ExpressCompany}
 		if sh.Type == ShippingExpress && sh.ExpressCompany == "SF" && cur.Address != nil {
 			w.Contact = MaskPhone(cur.Address.Phone) // SF needs a contact; WeChat takes it masked
 		}
-		upErr = s.Shipper.UploadShippingInfo(ctx, w)
+		upErr = s.o.Shipper.UploadShippingInfo(ctx, w)
 	}
 	status := ShipPending
 	switch {
@@ -259,7 +259,7 @@ func (s *Service) uploadShipping(ctx context.Context, cur record) (out record, d
 	case cur.Shipping.Attempts+1 >= MaxShippingAttempts:
 		status = ShipFailed
 	}
-	now := s.Now().UTC()
+	now := s.o.Now().UTC()
 	out, _, werr := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		if !r.uploadDue() {
 			// WeChat's settlement push can record the shipping before this
@@ -331,7 +331,7 @@ func (s *Service) shipBestEffort(ctx context.Context, r record) record {
 // SweepShipping retries the uploads that are due (order#shipping), on every
 // run of the order-expire timer. It returns how many left pending.
 func (s *Service) SweepShipping(ctx context.Context) (int, error) {
-	if s.Shipper == nil {
+	if s.o.Shipper == nil {
 		return 0, nil
 	}
 	return s.walk(ctx, shippingPK, SweepBatch, func(it store.Item) (bool, bool, error) {
@@ -340,7 +340,7 @@ func (s *Service) SweepShipping(ctx context.Context) (int, error) {
 			return false, false, err
 		}
 		if !cur.uploadDue() {
-			return false, false, s.Store.Write(ctx, store.Delete(it.Key))
+			return false, false, s.st.Write(ctx, store.Delete(it.Key))
 		}
 		_, done, err := s.uploadShipping(ctx, cur.record)
 		if err != nil {
@@ -406,7 +406,7 @@ func (s *Service) Ship(ctx context.Context, id string, req ShipRequest, idemKey 
 	if err != nil {
 		return Order{}, err
 	}
-	if _, ok, err := ik.Lookup(ctx, s.Store); err != nil {
+	if _, ok, err := ik.Lookup(ctx, s.st); err != nil {
 		return Order{}, err
 	} else if ok {
 		cur, err := s.loadByTradeNo(ctx, id)
@@ -416,7 +416,7 @@ func (s *Service) Ship(ctx context.Context, id string, req ShipRequest, idemKey 
 	if err != nil {
 		return Order{}, err
 	}
-	now := s.Now().UTC()
+	now := s.o.Now().UTC()
 	out, changed, err := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		sh := r.Shipping
 		switch {
@@ -459,10 +459,10 @@ func (s *Service) RemindReceipt(ctx context.Context, id string, received time.Ti
 	if err != nil {
 		return err
 	}
-	if sh := cur.Shipping; sh == nil || sh.Type != ShippingExpress || sh.Status != ShipUploaded || s.Shipper == nil {
+	if sh := cur.Shipping; sh == nil || sh.Type != ShippingExpress || sh.Status != ShipUploaded || s.o.Shipper == nil {
 		return ErrNotShippable.WithMessage("only an uploaded express order can have its receipt reminded")
 	}
-	return s.Shipper.NotifyConfirmReceive(ctx, cur.TransactionID, received)
+	return s.o.Shipper.NotifyConfirmReceive(ctx, cur.TransactionID, received)
 }
 
 // Shipping push events (WeChat's message push, JSON format).
@@ -535,7 +535,7 @@ func (s *Service) HandleShippingEvent(ctx context.Context, event string, raw []b
 		slog.WarnContext(ctx, "order: shipping push does not match the order's payment", "event", event, "order", cur.ID)
 		return nil
 	}
-	now := s.Now().UTC()
+	now := s.o.Now().UTC()
 	_, _, err = s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		var sh Shipping
 		if r.Shipping != nil {

@@ -17,10 +17,10 @@ const DefaultRefundSweepAfter = 10 * time.Minute
 const SweepBatch = 100
 
 func (s *Service) refundSweepAfter() time.Duration {
-	if s.RefundSweepAfter <= 0 {
+	if s.o.RefundSweepAfter <= 0 {
 		return DefaultRefundSweepAfter
 	}
-	return s.RefundSweepAfter
+	return s.o.RefundSweepAfter
 }
 
 // SweepRefunds finishes the refunds that no notify finished: a refund that
@@ -60,16 +60,16 @@ func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
 	}
 	if cur.Status != Refunding || ref == nil {
 		// Finished by a Write that predates the entry's removal: drop it.
-		return false, s.Store.Write(ctx, store.Delete(it.Key))
+		return false, s.st.Write(ctx, store.Delete(it.Key))
 	}
-	if s.Now().Sub(ref.CreatedAt) < s.refundSweepAfter() {
+	if s.o.Now().Sub(ref.CreatedAt) < s.refundSweepAfter() {
 		return false, nil
 	}
 	if ref.Status == RefundSubmitting {
 		out, err := s.submitRefund(ctx, cur.record)
 		return out.openRefund() == nil, err
 	}
-	res, err := s.Pay.QueryRefund(ctx, ref.OutRefundNo)
+	res, err := s.o.Pay.QueryRefund(ctx, ref.OutRefundNo)
 	if err != nil {
 		return false, err
 	}
@@ -84,10 +84,10 @@ func (s *Service) sweepOne(ctx context.Context, it store.Item) (bool, error) {
 // retryAuto submits again the automatic refund last of a given-up order,
 // once it has waited RefundSweepAfter since it failed (see SweepRefunds).
 func (s *Service) retryAuto(ctx context.Context, cur loaded, last Refund) (bool, error) {
-	if last.DoneAt != nil && s.Now().Sub(*last.DoneAt) < s.refundSweepAfter() {
+	if last.DoneAt != nil && s.o.Now().Sub(*last.DoneAt) < s.refundSweepAfter() {
 		return false, nil
 	}
-	now := s.Now().UTC()
+	now := s.o.Now().UTC()
 	out, changed, err := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		ref := r.autoRetry()
 		if ref == nil || ref.OutRefundNo != last.OutRefundNo || ref.Status != last.Status {

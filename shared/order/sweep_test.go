@@ -37,7 +37,7 @@ func paidOrder(t *testing.T, e *ordertest.Env, owner string) order.Order {
 func TestSweepFinishesLostRefundNotify(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		e := ordertest.New(t, b, ordertest.Options{})
-		e.Orders.RefundSweepAfter = 2 * time.Minute
+		e.SetOrders(func(o *order.Options) { o.RefundSweepAfter = 2 * time.Minute })
 		ctx := context.Background()
 		e.Product(t, "tea", 1000, ptr[int64](5))
 		o := paidOrder(t, e, "u1")
@@ -93,7 +93,7 @@ func TestSweepFinishesLostRefundNotify(t *testing.T) {
 func TestSweepResubmitsUnsentRefund(t *testing.T) {
 	each(t, func(t *testing.T, b storetest.Backend) {
 		e := ordertest.New(t, b, ordertest.Options{})
-		e.Orders.RefundSweepAfter = 2 * time.Minute
+		e.SetOrders(func(o *order.Options) { o.RefundSweepAfter = 2 * time.Minute })
 		ctx := context.Background()
 		e.Product(t, "tea", 1000, ptr[int64](5))
 		o := paidOrder(t, e, "u1")

@@ -18,7 +18,7 @@ func (s *Service) endChange(ctx context.Context, to Status, reason string) chang
 		if r.Status != Pending {
 			return nil, errNoChange
 		}
-		now := s.Now().UTC()
+		now := s.o.Now().UTC()
 		r.Status = to
 		if to == Cancelled {
 			r.CancelledAt = &now
@@ -34,13 +34,13 @@ func (s *Service) endChange(ctx context.Context, to Status, reason string) chang
 // paid instead, and end returns it so. changed says whether this call moved
 // the order.
 func (s *Service) end(ctx context.Context, r record, to Status, reason string) (record, bool, error) {
-	err := s.Pay.Close(ctx, r.OutTradeNo)
+	err := s.o.Pay.Close(ctx, r.OutTradeNo)
 	switch {
 	case err == nil, errors.Is(err, pay.ErrOrderClosed), errors.Is(err, pay.ErrOrderNotFound):
 		// Closed, or never created (the prepay failed or has not happened):
 		// either way no payment can arrive any more.
 	case errors.Is(err, pay.ErrOrderPaid):
-		tx, err := s.Pay.Query(ctx, r.OutTradeNo)
+		tx, err := s.o.Pay.Query(ctx, r.OutTradeNo)
 		if err != nil {
 			return record{}, false, err
 		}
@@ -91,7 +91,7 @@ func (s *Service) Cancel(ctx context.Context, openid, id string) (Order, error) 
 // Any other state has already seen this payment.
 func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID string) change {
 	return func(r *record) ([]store.Op, error) {
-		now := s.Now().UTC()
+		now := s.o.Now().UTC()
 		paidAt := tx.SuccessTime.UTC()
 		if tx.SuccessTime.IsZero() {
 			paidAt = now
@@ -106,7 +106,7 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 				ops = append(ops, shippingOp(r)) // uploaded below, else by the timer (shipping.go)
 			}
 			if r.Coupon {
-				cops, err := s.Coupons.ConsumeOps(ctx, r.Owner, r.CouponID, r.ID)
+				cops, err := s.o.Coupons.ConsumeOps(ctx, r.Owner, r.CouponID, r.ID)
 				if err != nil {
 					return nil, err
 				}
@@ -137,9 +137,9 @@ func (s *Service) checkPaid(tx pay.Transaction, r record) error {
 	switch {
 	case !tx.Paid():
 		return ErrNotifyMismatch.WithMessage("trade_state is %s", tx.TradeState)
-	case tx.AppID != s.Pay.AppID():
+	case tx.AppID != s.o.Pay.AppID():
 		return ErrNotifyMismatch.WithMessage("appid does not match")
-	case tx.MchID != s.Pay.MchID():
+	case tx.MchID != s.o.Pay.MchID():
 		return ErrNotifyMismatch.WithMessage("mchid does not match")
 	case tx.OutTradeNo != r.OutTradeNo:
 		return ErrNotifyMismatch.WithMessage("out_trade_no does not match")
@@ -193,8 +193,8 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	// Tell the hook on every confirmation of the payment, not only the one
 	// that changed the order: a crash between the Write and the hook is
 	// then repaired by WeChat Pay's retry. The hook must be idempotent.
-	if err == nil && s.Paid != nil && out.Status == Paid && out.TransactionID == tx.TransactionID {
-		err = s.Paid.OrderPaid(ctx, out.Owner, out.Order)
+	if err == nil && s.o.Paid != nil && out.Status == Paid && out.TransactionID == tx.TransactionID {
+		err = s.o.Paid.OrderPaid(ctx, out.Owner, out.Order)
 	}
 	return out, changed, err
 }
@@ -220,10 +220,10 @@ func (s *Service) Get(ctx context.Context, openid, id string) (Order, error) {
 // ReconcileAfter that WeChat Pay says was paid, the order after recording
 // that payment.
 func (s *Service) reconcile(ctx context.Context, cur loaded) Order {
-	if cur.Status != Pending || cur.PrepayID == "" || s.Now().Sub(cur.CreatedAt) < ReconcileAfter {
+	if cur.Status != Pending || cur.PrepayID == "" || s.o.Now().Sub(cur.CreatedAt) < ReconcileAfter {
 		return cur.Order
 	}
-	tx, err := s.Pay.Query(ctx, cur.OutTradeNo)
+	tx, err := s.o.Pay.Query(ctx, cur.OutTradeNo)
 	if err != nil || !tx.Paid() {
 		// WeChat Pay unreachable or not paid: what we hold is the best answer.
 		return cur.Order
@@ -238,7 +238,7 @@ func (s *Service) reconcile(ctx context.Context, cur loaded) Order {
 // List returns openid's orders, newest first, after the cursor, and the
 // cursor of the next page ("" when there is none).
 func (s *Service) List(ctx context.Context, openid, after string, limit int) ([]Order, string, error) {
-	items, next, err := s.Store.Query(ctx, ownerPK(openid), store.Query{After: after, Desc: true, Limit: limit})
+	items, next, err := s.st.Query(ctx, ownerPK(openid), store.Query{After: after, Desc: true, Limit: limit})
 	if err != nil {
 		return nil, "", err
 	}

@@ -37,7 +37,7 @@ func TestPerIPLimitBehindSCFGateway(t *testing.T) {
 			t.Cleanup(func() { st.Close() })
 			// A fixed clock in the middle of a window: no request straddles two.
 			now := func() time.Time { return time.Unix(1_800_000_030, 0) }
-			limit := ratelimit.New(st, "test", ratelimit.Rules{IP: ratelimit.Rule{Limit: 2, Window: time.Minute}}, now).
+			limit := ratelimit.New(st, ratelimit.Options{Action: "test", Rules: ratelimit.Rules{IP: ratelimit.Rule{Limit: 2, Window: time.Minute}}, Now: now}).
 				Middleware(nil, httpapi.Error)
 			ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, ratelimit.SourceIP(r)) })
 

@@ -31,9 +31,9 @@ func TestPaidOrderCreditsOnceAcrossNotifies(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := ordertest.New(t, b, ordertest.Options{})
-			ps := &points.Service{Store: e.Store, Now: e.Clock.Now, PerYuan: 2}
+			ps := points.New(e.Store, points.Options{Now: e.Clock.Now, PerYuan: 2})
 			hook := &creditHook{ps: ps}
-			e.Orders.Paid = hook
+			e.SetOrders(func(o *order.Options) { o.Paid = hook })
 			ctx := context.Background()
 			e.Product(t, "tea", 1990, nil)
 			created, err := e.Orders.Create(ctx, "alice", order.CreateRequest{

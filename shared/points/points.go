@@ -88,18 +88,26 @@ type Redemption struct {
 
 // Service runs points. It is safe for concurrent use.
 type Service struct {
-	Store store.Store
-	Now   func() time.Time
+	st store.Store
+	o  Options
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
+
+// Options are the settings of a Service.
+type Options struct {
+	Now func() time.Time // nil: time.Now
 	// PerYuan is how many points a paid order earns per yuan (100 fen) of
 	// its total, rounded down; 0 turns order credits off.
 	PerYuan int64
 }
 
 func (s *Service) now() time.Time {
-	if s.Now == nil {
+	if s.o.Now == nil {
 		return time.Now().UTC()
 	}
-	return s.Now().UTC()
+	return s.o.Now().UTC()
 }
 
 func userPK(openid string) string        { return "points#u#" + openid }
@@ -152,7 +160,7 @@ func (s *Service) Mint(ctx context.Context, pts int64, count int, idemKey string
 	if err != nil {
 		return Minted{}, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return replayMint(b, err)
 	}
 	now := s.now()
@@ -172,10 +180,10 @@ func (s *Service) Mint(ctx context.Context, pts int64, count int, idemKey string
 			rec, _ := json.Marshal(Minted{Codes: append(codes[:len(codes):len(codes)], fresh...), Points: pts})
 			ops = append(ops, ik.Op(rec, now))
 		}
-		err := s.Store.Write(ctx, ops...)
+		err := s.st.Write(ctx, ops...)
 		if i := store.FailedOp(err); last && !ik.IsZero() && i == n {
 			// A concurrent duplicate of this request finished first.
-			b, _, err := ik.Lookup(ctx, s.Store)
+			b, _, err := ik.Lookup(ctx, s.st)
 			return replayMint(b, err)
 		}
 		if errors.Is(err, store.ErrConditionFailed) {
@@ -243,7 +251,7 @@ func (s *Service) Code(ctx context.Context, code string) (CodeInfo, error) {
 	if !ValidCode(code) {
 		return CodeInfo{}, ErrCodeNotFound
 	}
-	it, err := s.Store.Get(ctx, codeKey(code))
+	it, err := s.st.Get(ctx, codeKey(code))
 	if errors.Is(err, store.ErrNotFound) {
 		return CodeInfo{}, ErrCodeNotFound
 	}
@@ -255,7 +263,7 @@ func (s *Service) Code(ctx context.Context, code string) (CodeInfo, error) {
 		return CodeInfo{}, fmt.Errorf("points: corrupt code item: %w", err)
 	}
 	info.Code = code
-	_, err = s.Store.Get(ctx, usedKey(code))
+	_, err = s.st.Get(ctx, usedKey(code))
 	switch {
 	case err == nil:
 		info.Used = true
@@ -287,10 +295,10 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 	if err != nil {
 		return Scanned{}, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return s.replayScan(ctx, openid, b, err)
 	}
-	it, err := s.Store.Get(ctx, codeKey(code))
+	it, err := s.st.Get(ctx, codeKey(code))
 	if errors.Is(err, store.ErrNotFound) {
 		return Scanned{}, ErrCodeNotFound
 	}
@@ -318,7 +326,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 		rec, _ := json.Marshal(Scanned{Earned: c.Points})
 		ops = append(ops, ik.Op(rec, now))
 	}
-	err = s.Store.Write(ctx, ops...)
+	err = s.st.Write(ctx, ops...)
 	switch i := store.FailedOp(err); {
 	case err == nil:
 	case i == 0:
@@ -326,7 +334,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 	case i == 1:
 		return Scanned{}, ErrAlreadyUsed
 	case i == 4:
-		b, _, err := ik.Lookup(ctx, s.Store)
+		b, _, err := ik.Lookup(ctx, s.st)
 		return s.replayScan(ctx, openid, b, err)
 	default:
 		return Scanned{}, err
@@ -352,7 +360,7 @@ func (s *Service) replayScan(ctx context.Context, openid string, b []byte, err e
 
 // Balance returns openid's balance (0 for a user with none).
 func (s *Service) Balance(ctx context.Context, openid string) (int64, error) {
-	it, err := s.Store.Get(ctx, balanceKey(openid))
+	it, err := s.st.Get(ctx, balanceKey(openid))
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
@@ -366,7 +374,7 @@ func (s *Service) Ledger(ctx context.Context, openid, after string, limit int) (
 	if after != "" && !strings.HasPrefix(after, "ledger#") {
 		return nil, "", apperr.Invalidf(`"after" is not a ledger cursor`)
 	}
-	items, next, err := s.Store.Query(ctx, userPK(openid), store.Query{Prefix: "ledger#", After: after, Desc: true, Limit: limit})
+	items, next, err := s.st.Query(ctx, userPK(openid), store.Query{Prefix: "ledger#", After: after, Desc: true, Limit: limit})
 	if err != nil {
 		return nil, "", err
 	}

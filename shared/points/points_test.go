@@ -16,7 +16,7 @@ func each(t *testing.T, f func(t *testing.T, ps *points.Service)) {
 		t.Run(b.Name, func(t *testing.T) {
 			clk := storetest.NewClock(storetest.Epoch)
 			st := b.Open(t, clk.Now)
-			ps := &points.Service{Store: st, Now: clk.Now, PerYuan: 1}
+			ps := points.New(st, points.Options{Now: clk.Now, PerYuan: 1})
 			f(t, ps)
 		})
 	}

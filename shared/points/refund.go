@@ -53,7 +53,7 @@ const creditAttempts = 10
 // and is retried), it credits only what they leave: P − P·R/T. Returns the
 // points credited by this call (0 when already credited or off).
 func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionID string, total int64) (int64, error) {
-	pts := total * s.PerYuan / 100
+	pts := total * s.o.PerYuan / 100
 	if pts <= 0 || transactionID == "" {
 		return 0, nil
 	}
@@ -61,7 +61,7 @@ func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionI
 		now := s.now()
 		entry, _ := s.entryOp(openid, Entry{Delta: pts, Reason: ReasonOrder, Ref: orderID, At: now})
 		c := credit{OpenID: openid, OrderID: orderID, Points: pts, Total: total}
-		err := s.Store.Write(ctx, c.put(transactionID).IfAbsent(), entry, store.Add(balanceKey(openid), pts))
+		err := s.st.Write(ctx, c.put(transactionID).IfAbsent(), entry, store.Add(balanceKey(openid), pts))
 		if err == nil {
 			return pts, nil
 		}
@@ -69,7 +69,7 @@ func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionI
 			return 0, err
 		}
 		// The item exists: credited already, or a refund got here first.
-		it, err := s.Store.Get(ctx, creditKey(transactionID))
+		it, err := s.st.Get(ctx, creditKey(transactionID))
 		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -89,7 +89,7 @@ func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionI
 			entry, _ := s.entryOp(openid, Entry{Delta: net, Reason: ReasonOrder, Ref: orderID, At: now})
 			ops = append(ops, entry, store.Add(balanceKey(openid), net))
 		}
-		err = s.Store.Write(ctx, ops...)
+		err = s.st.Write(ctx, ops...)
 		if errors.Is(err, store.ErrConditionFailed) && store.FailedOp(err) == 0 {
 			continue // a refund or another credit moved it: read again
 		}
@@ -122,7 +122,7 @@ func (s *Service) RefundOps(ctx context.Context, openid, orderID, transactionID 
 	if transactionID == "" || total <= 0 || refunded <= 0 {
 		return nil, nil
 	}
-	it, err := s.Store.Get(ctx, creditKey(transactionID))
+	it, err := s.st.Get(ctx, creditKey(transactionID))
 	if errors.Is(err, store.ErrNotFound) {
 		c := credit{OpenID: openid, OrderID: orderID, Total: total, Refunded: refunded, Pending: true}
 		return []store.Op{c.put(transactionID).IfAbsent()}, nil

@@ -25,10 +25,10 @@ type refundEnv struct {
 func newRefundEnv(t *testing.T, b storetest.Backend) *refundEnv {
 	t.Helper()
 	e := &refundEnv{Env: ordertest.New(t, b, ordertest.Options{})}
-	e.ps = &points.Service{Store: e.Store, Now: e.Clock.Now, PerYuan: 2}
+	e.ps = points.New(e.Store, points.Options{Now: e.Clock.Now, PerYuan: 2})
 	e.hook = &creditHook{ps: e.ps}
-	e.Orders.Paid = e.hook
-	e.Orders.Points = e.ps
+	e.SetOrders(func(o *order.Options) { o.Paid = e.hook })
+	e.SetOrders(func(o *order.Options) { o.Points = e.ps })
 	e.Product(t, "tea", 1990, nil)
 	return e
 }
@@ -207,7 +207,7 @@ func TestRefundBeforeCredit(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newRefundEnv(t, b)
 			ctx := context.Background()
-			e.Orders.Paid = nil // the hook does not get to run
+			e.SetOrders(func(o *order.Options) { o.Paid = nil }) // the hook does not get to run
 			id := e.paid(t)
 			e.refund(t, id, 1000, 1)
 			if got := e.ledger(t); got != "[] = 0" {

@@ -45,7 +45,7 @@ func (s *Service) CreateReward(ctx context.Context, in RewardInput, idemKey stri
 	if err != nil {
 		return Reward{}, false, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return replayReward(b, err)
 	}
 	now := s.now()
@@ -55,9 +55,9 @@ func (s *Service) CreateReward(ctx context.Context, in RewardInput, idemKey stri
 	if !ik.IsZero() {
 		ops = append(ops, ik.Op(b, now))
 	}
-	err = s.Store.Write(ctx, ops...)
+	err = s.st.Write(ctx, ops...)
 	if store.FailedOp(err) == 1 {
-		b, _, err := ik.Lookup(ctx, s.Store)
+		b, _, err := ik.Lookup(ctx, s.st)
 		return replayReward(b, err)
 	}
 	return r, false, err
@@ -76,7 +76,7 @@ func replayReward(b []byte, err error) (Reward, bool, error) {
 
 // Rewards lists the catalog with the remaining stock of each.
 func (s *Service) Rewards(ctx context.Context) ([]Reward, error) {
-	items, _, err := s.Store.Query(ctx, "reward#catalog", store.Query{Limit: 1000})
+	items, _, err := s.st.Query(ctx, "reward#catalog", store.Query{Limit: 1000})
 	if err != nil {
 		return nil, err
 	}
@@ -122,10 +122,10 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 	if err != nil {
 		return Redeemed{}, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return s.replayRedeem(ctx, openid, b, err)
 	}
-	it, err := s.Store.Get(ctx, rewardKey(rewardID))
+	it, err := s.st.Get(ctx, rewardKey(rewardID))
 	if errors.Is(err, store.ErrNotFound) {
 		return Redeemed{}, ErrRewardNotFound
 	}
@@ -150,7 +150,7 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 		rec, _ := json.Marshal(red)
 		ops = append(ops, ik.Op(rec, now))
 	}
-	err = s.Store.Write(ctx, ops...)
+	err = s.st.Write(ctx, ops...)
 	switch i := store.FailedOp(err); {
 	case err == nil:
 	case i == 0:
@@ -161,7 +161,7 @@ func (s *Service) Redeem(ctx context.Context, openid, rewardID, idemKey string) 
 		}
 		return Redeemed{}, ErrInsufficient
 	case i == 3:
-		b, _, err := ik.Lookup(ctx, s.Store)
+		b, _, err := ik.Lookup(ctx, s.st)
 		return s.replayRedeem(ctx, openid, b, err)
 	default:
 		return Redeemed{}, err

@@ -138,9 +138,17 @@ func Key(sku string) store.Key { return store.Key{PK: catalogPK, SK: sku} }
 
 // Service reads and writes the catalog.
 type Service struct {
-	Store store.Store
-	Now   func() time.Time
+	st store.Store
+	o  Options
 }
+
+// Options are the settings of a Service.
+type Options struct {
+	Now func() time.Time // nil: time.Now
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
 
 // record is the stored value: the product without its stock (held in N).
 type record struct {
@@ -188,7 +196,7 @@ func (s *Service) Get(ctx context.Context, sku string) (Product, error) {
 	if !validSKU(sku) {
 		return Product{}, ErrNotFound.WithMessage("no product has sku %q", sku)
 	}
-	it, err := s.Store.Get(ctx, Key(sku))
+	it, err := s.st.Get(ctx, Key(sku))
 	if errors.Is(err, store.ErrNotFound) {
 		return Product{}, ErrNotFound.WithMessage("no product has sku %q", sku)
 	}
@@ -204,7 +212,7 @@ func (s *Service) Get(ctx context.Context, sku string) (Product, error) {
 func (s *Service) List(ctx context.Context, after string, limit int, all bool) ([]Product, string, error) {
 	out := make([]Product, 0, limit)
 	for {
-		items, next, err := s.Store.Query(ctx, catalogPK, store.Query{After: after, Limit: limit})
+		items, next, err := s.st.Query(ctx, catalogPK, store.Query{After: after, Limit: limit})
 		if err != nil {
 			return nil, "", err
 		}
@@ -339,8 +347,8 @@ func backoff(ctx context.Context, attempt int) error {
 }
 
 func (s *Service) save(ctx context.Context, e Edit, idemKey idem.Key) (PutResult, error) {
-	now := s.Now().UTC()
-	cur, err := s.Store.Get(ctx, Key(e.SKU))
+	now := s.o.Now().UTC()
+	cur, err := s.st.Get(ctx, Key(e.SKU))
 	exists := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return PutResult{}, err
@@ -424,7 +432,7 @@ func (s *Service) save(ctx context.Context, e Edit, idemKey idem.Key) (PutResult
 		}
 		ops = append(ops, idemKey.Op(b, now))
 	}
-	if err := s.Store.Write(ctx, ops...); err != nil {
+	if err := s.st.Write(ctx, ops...); err != nil {
 		return PutResult{}, err
 	}
 	return res, nil

@@ -52,13 +52,19 @@ type Limiter struct {
 	now    func() time.Time
 }
 
-// New returns a Limiter of action (a short name used in store keys) with
-// rules; nil now means time.Now.
-func New(st store.Store, action string, rules Rules, now func() time.Time) *Limiter {
-	if now == nil {
-		now = time.Now
+// Options are a Limiter's settings.
+type Options struct {
+	Action string           // a short name used in store keys ("login", "claim")
+	Rules  Rules            // zero: off
+	Now    func() time.Time // nil: time.Now
+}
+
+// New returns the Limiter of o.Action over st.
+func New(st store.Store, o Options) *Limiter {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return &Limiter{st: st, action: action, rules: rules, now: now}
+	return &Limiter{st: st, action: o.Action, rules: o.Rules, now: o.Now}
 }
 
 // Rules returns the limiter's rules.
@@ -165,9 +171,9 @@ type pending struct {
 
 // Middleware limits requests to h before h runs, by source IP and by the
 // caller's openid. On routes that need a session, who returns the openid
-// of the request's valid token; a request without one ("") is passed to h
-// uncounted: h refuses it at the cost of an HMAC, and counting it would cost
-// a store write. On login, who is nil: the request counts by IP at once,
+// the session middleware before it put in the context; a request without
+// one ("") is passed to h uncounted (a session middleware refuses it before
+// it gets here: counting it would cost a store write). On login, who is nil: the request counts by IP at once,
 // and by openid when the handler, having learned it, calls CountOpenID.
 // A refused request gets fail(w, r, err), with err matching ErrLimited.
 func (l *Limiter) Middleware(who func(*http.Request) string, fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {

@@ -33,7 +33,7 @@ func TestAllow(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			clock := storetest.NewClock(storetest.Epoch.Add(10 * time.Second)) // 10 s into a minute window
 			st := b.Open(t, clock.Now)
-			l := ratelimit.New(st, "claim", rules(t, "openid=3/1m,ip=5/1m"), clock.Now)
+			l := ratelimit.New(st, ratelimit.Options{Action: "claim", Rules: rules(t, "openid=3/1m,ip=5/1m"), Now: clock.Now})
 
 			t.Run("per openid", func(t *testing.T) {
 				for i := range 3 {
@@ -64,7 +64,7 @@ func TestAllow(t *testing.T) {
 				}
 			})
 			t.Run("actions are separate", func(t *testing.T) {
-				other := ratelimit.New(st, "order", rules(t, "openid=3/1m,ip=5/1m"), clock.Now)
+				other := ratelimit.New(st, ratelimit.Options{Action: "order", Rules: rules(t, "openid=3/1m,ip=5/1m"), Now: clock.Now})
 				if err := other.Allow(ctx, "10.0.0.1", "alice"); err != nil {
 					t.Fatalf("alice's first order: %v", err)
 				}
@@ -89,7 +89,7 @@ func TestAllowAcrossInstances(t *testing.T) {
 			st := b.Open(t, clock.Now)
 			r := rules(t, "openid=7/1m,ip=off")
 			instances := []*ratelimit.Limiter{
-				ratelimit.New(st, "claim", r, clock.Now), ratelimit.New(st, "claim", r, clock.Now),
+				ratelimit.New(st, ratelimit.Options{Action: "claim", Rules: r, Now: clock.Now}), ratelimit.New(st, ratelimit.Options{Action: "claim", Rules: r, Now: clock.Now}),
 			}
 			var allowed, limited atomic.Int64
 			var wg sync.WaitGroup
@@ -120,7 +120,7 @@ func TestOffAndNil(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An off limiter never touches the store: a nil store would panic.
-	off := ratelimit.New(nil, "login", rules(t, "off"), nil)
+	off := ratelimit.New(nil, ratelimit.Options{Action: "login", Rules: rules(t, "off")})
 	for range 100 {
 		if err := off.Allow(context.Background(), "10.0.0.1", "alice"); err != nil {
 			t.Fatal(err)
@@ -136,7 +136,7 @@ func (failingStore) Write(context.Context, ...store.Op) error {
 }
 
 func TestStoreUnavailable(t *testing.T) {
-	l := ratelimit.New(failingStore{}, "login", rules(t, "5/1m"), nil)
+	l := ratelimit.New(failingStore{}, ratelimit.Options{Action: "login", Rules: rules(t, "5/1m")})
 	err := l.Allow(context.Background(), "10.0.0.1", "alice")
 	if !errors.Is(err, store.ErrUnavailable) || ratelimit.IsLimited(err) {
 		t.Fatalf("Allow = %v; want the store's ErrUnavailable", err)
@@ -187,7 +187,7 @@ func TestClientIP(t *testing.T) {
 func TestMiddleware(t *testing.T) {
 	clock := storetest.NewClock(time.Time{})
 	st := storetest.Backends(t)[0].Open(t, clock.Now)
-	l := ratelimit.New(st, "login", rules(t, "openid=2/1m,ip=4/1m"), clock.Now)
+	l := ratelimit.New(st, ratelimit.Options{Action: "login", Rules: rules(t, "openid=2/1m,ip=4/1m"), Now: clock.Now})
 	var reached atomic.Int64
 	login := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached.Add(1)

@@ -69,13 +69,21 @@ type Ranker interface {
 // Service checks callers. A nil *Service allows everyone without a call
 // (MINIFN_RISK_RANK_MAX unset).
 type Service struct {
-	Store      store.Store
+	st store.Store
+	o  Options
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
+
+// Options are the client and settings of a Service.
+type Options struct {
 	WeChat     Ranker
-	Now        func() time.Time
-	Max        int           // the highest rank allowed, 0 to MaxRank
-	FailClosed bool          // refuse when WeChat cannot answer (default: allow)
-	TTL        time.Duration // DefaultTTL when 0
-	Timeout    time.Duration // DefaultTimeout when 0
+	Now        func() time.Time // nil: time.Now
+	Max        int              // the highest rank allowed, 0 to MaxRank
+	FailClosed bool             // refuse when WeChat cannot answer (default: allow)
+	TTL        time.Duration    // DefaultTTL when 0
+	Timeout    time.Duration    // DefaultTimeout when 0
 }
 
 // Key is where a user's rank is cached.
@@ -96,15 +104,15 @@ func (s *Service) Allow(ctx context.Context, openid, clientIP string) error {
 	switch {
 	case err != nil && !asked:
 		return err // our own store: not WeChat's failure
-	case err != nil && s.FailClosed:
+	case err != nil && s.o.FailClosed:
 		slog.WarnContext(ctx, "risk: no rank from WeChat; refused (MINIFN_RISK_FAIL=closed)", "err", err)
 		return ErrUnchecked.Wrap(err)
 	case err != nil:
 		slog.WarnContext(ctx, "risk: no rank from WeChat; allowed (MINIFN_RISK_FAIL=open)", "err", err)
 		return nil
-	case rank > s.Max:
-		slog.InfoContext(ctx, "risk: refused", "rank", rank, "max", s.Max)
-		return ErrRefused.WithMessage("WeChat's risk control rates this account %d of 4; this offer takes at most %d", rank, s.Max)
+	case rank > s.o.Max:
+		slog.InfoContext(ctx, "risk: refused", "rank", rank, "max", s.o.Max)
+		return ErrRefused.WithMessage("WeChat's risk control rates this account %d of 4; this offer takes at most %d", rank, s.o.Max)
 	}
 	return nil
 }
@@ -113,7 +121,7 @@ func (s *Service) Allow(ctx context.Context, openid, clientIP string) error {
 // asked tells an error of WeChat's (or of asking it) from the store's.
 func (s *Service) rank(ctx context.Context, openid, clientIP string) (rank int, asked bool, err error) {
 	k := Key(openid)
-	it, err := s.Store.Get(ctx, k)
+	it, err := s.st.Get(ctx, k)
 	if err == nil {
 		var c cached
 		if json.Unmarshal(it.Value, &c) == nil {
@@ -126,7 +134,7 @@ func (s *Service) rank(ctx context.Context, openid, clientIP string) (rank int, 
 		return 0, true, errors.New("risk: the request has no client IP to send")
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.timeout())
-	ans, err := s.WeChat.GetUserRiskRank(cctx, wechat.RiskRankRequest{
+	ans, err := s.o.WeChat.GetUserRiskRank(cctx, wechat.RiskRankRequest{
 		OpenID: openid, Scene: wechat.RiskSceneMarketing, ClientIP: clientIP,
 	})
 	cancel()
@@ -134,7 +142,7 @@ func (s *Service) rank(ctx context.Context, openid, clientIP string) (rank int, 
 		return 0, true, err
 	}
 	v, _ := json.Marshal(cached{ans.Rank})
-	if err := s.Store.Write(ctx, store.Put(store.Item{Key: k, Value: v, ExpiresAt: s.now().Add(s.ttl())})); err != nil {
+	if err := s.st.Write(ctx, store.Put(store.Item{Key: k, Value: v, ExpiresAt: s.now().Add(s.ttl())})); err != nil {
 		// The answer stands; the next request asks again.
 		slog.WarnContext(ctx, "risk: caching the rank failed", "err", err)
 	}
@@ -142,22 +150,22 @@ func (s *Service) rank(ctx context.Context, openid, clientIP string) (rank int, 
 }
 
 func (s *Service) ttl() time.Duration {
-	if s.TTL > 0 {
-		return s.TTL
+	if s.o.TTL > 0 {
+		return s.o.TTL
 	}
 	return DefaultTTL
 }
 
 func (s *Service) timeout() time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout
+	if s.o.Timeout > 0 {
+		return s.o.Timeout
 	}
 	return DefaultTimeout
 }
 
 func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
+	if s.o.Now != nil {
+		return s.o.Now()
 	}
 	return time.Now()
 }

@@ -44,7 +44,7 @@ func TestAllow(t *testing.T) {
 	}
 	st := storetest.MustOpenBolt(t)
 	wx := &ranker{rank: 2}
-	s := &risk.Service{Store: st, WeChat: wx, Max: 2, Now: time.Now}
+	s := risk.New(st, risk.Options{WeChat: wx, Max: 2, Now: time.Now})
 	if err := s.Allow(ctx, "o1", "203.0.113.1"); err != nil || wx.calls != 1 {
 		t.Fatalf("rank 2 of max 2: %v (%d calls)", err, wx.calls)
 	}
@@ -52,13 +52,12 @@ func TestAllow(t *testing.T) {
 	if err := s.Allow(ctx, "o2", ""); err != nil || wx.calls != 1 {
 		t.Fatalf("no IP, fail open: %v (%d calls)", err, wx.calls)
 	}
-	s.FailClosed = true
+	s = risk.New(st, risk.Options{WeChat: wx, Max: 2, Now: time.Now, FailClosed: true})
 	if err := s.Allow(ctx, "o2", ""); !errors.Is(err, risk.ErrUnchecked) {
 		t.Fatalf("no IP, fail closed: %v", err)
 	}
 	// Our store failing is not WeChat failing: the error stands, open or closed.
-	s.FailClosed = false
-	s.Store = brokenStore{st}
+	s = risk.New(brokenStore{st}, risk.Options{WeChat: wx, Max: 2, Now: time.Now})
 	if err := s.Allow(ctx, "o1", "203.0.113.1"); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("store down: %v", err)
 	}

@@ -83,11 +83,11 @@ func (s *Service) FirstTouch(ctx context.Context, openid string, t Touch) (Touch
 	b, _ := json.Marshal(t)
 	ops := []store.Op{store.Put(store.Item{Key: firstKey(openid), Value: b}).IfAbsent()}
 	ops = append(ops, counters(t.Scene, ref, "users", 1)...)
-	err = s.Store.Write(ctx, ops...)
+	err = s.st.Write(ctx, ops...)
 	if store.FailedOp(err) != 0 {
 		return t, err
 	}
-	it, err := s.Store.Get(ctx, firstKey(openid))
+	it, err := s.st.Get(ctx, firstKey(openid))
 	if err != nil {
 		return Touch{}, err
 	}
@@ -125,7 +125,7 @@ func (s *Service) OrderPaid(ctx context.Context, owner, orderID string, t Touch,
 	ops := []store.Op{store.Put(store.Item{Key: paidKey(orderID), Value: []byte("1")}).IfAbsent()}
 	ops = append(ops, counters(t.Scene, ref, "orders", 1)...)
 	ops = append(ops, counters(t.Scene, ref, "revenue", total)...)
-	if err := s.Store.Write(ctx, ops...); store.FailedOp(err) != 0 {
+	if err := s.st.Write(ctx, ops...); store.FailedOp(err) != 0 {
 		return err
 	}
 	return nil
@@ -156,7 +156,7 @@ func (s *Service) Summarize(ctx context.Context) (Summary, error) {
 	scenes, refs := map[string]*Stat{}, map[string]*Stat{}
 	after := ""
 	for page := 0; page < maxStatPages; page++ {
-		items, next, err := s.Store.Query(ctx, statsPK, store.Query{After: after, Limit: 1000})
+		items, next, err := s.st.Query(ctx, statsPK, store.Query{After: after, Limit: 1000})
 		if err != nil {
 			return Summary{}, err
 		}

@@ -11,7 +11,7 @@ import (
 
 func TestReferrerIDStableAndOpaque(t *testing.T) {
 	each(t, func(t *testing.T, st store.Store, _ *storetest.Clock) {
-		s := &Service{Store: st}
+		s := New(st, Options{})
 		ctx := context.Background()
 		var wg sync.WaitGroup
 		ids := make([]string, 16)
@@ -47,7 +47,7 @@ func TestReferrerIDStableAndOpaque(t *testing.T) {
 
 func TestAttributionCountsOnce(t *testing.T) {
 	each(t, func(t *testing.T, st store.Store, _ *storetest.Clock) {
-		s := &Service{Store: st}
+		s := New(st, Options{})
 		ctx := context.Background()
 		rid, err := s.ReferrerID(ctx, "o-alice")
 		if err != nil {

@@ -68,7 +68,7 @@ var (
 // ErrRateLimited, the wechat package's errors (ErrInvalidPage,
 // ErrInvalidScene, ErrCodeQuota, …), store errors.
 func (s *Service) Code(ctx context.Context, c Caller, req CodeRequest) (Code, error) {
-	if s.WeChat == nil {
+	if s.o.WeChat == nil {
 		return Code{}, ErrNoWeChat
 	}
 	privileged, err := s.privileged(ctx, c)
@@ -103,7 +103,7 @@ func (s *Service) Code(ctx context.Context, c Caller, req CodeRequest) (Code, er
 	if wr.Scene, err = s.Encode(ctx, e); err != nil {
 		return Code{}, err
 	}
-	img, err := s.WeChat.GetUnlimited(ctx, wr)
+	img, err := s.o.WeChat.GetUnlimited(ctx, wr)
 	if err != nil {
 		return Code{}, err
 	}
@@ -118,10 +118,10 @@ func (s *Service) privileged(ctx context.Context, c Caller) (bool, error) {
 		return true, nil
 	case c.OpenID == "":
 		return false, apperr.New(apperr.Unauthenticated, "unauthenticated", "a user or the admin is required")
-	case s.IsStaff == nil:
+	case s.o.IsStaff == nil:
 		return false, nil
 	}
-	return s.IsStaff(ctx, c.OpenID)
+	return s.o.IsStaff(ctx, c.OpenID)
 }
 
 // prepare validates req and returns the WeChat request (without its scene)
@@ -163,7 +163,7 @@ func (s *Service) prepare(rid string, privileged bool, req CodeRequest) (wechat.
 
 // allow counts one new code against the user's limit in the current window.
 func (s *Service) allow(ctx context.Context, openid string) error {
-	limit, window := s.UserLimit, s.UserWindow
+	limit, window := s.o.UserLimit, s.o.UserWindow
 	if limit <= 0 {
 		limit = DefaultUserLimit
 	}
@@ -173,7 +173,7 @@ func (s *Service) allow(ctx context.Context, openid string) error {
 	now := s.now()
 	start := now.Truncate(window)
 	k := store.Key{PK: "rl#qrcode#" + openid, SK: strconv.FormatInt(start.Unix(), 10)}
-	_, err := s.Store.Add(ctx, store.Add(k, 1).AtMost(int64(limit)).ExpiringAt(start.Add(window)))
+	_, err := s.st.Add(ctx, store.Add(k, 1).AtMost(int64(limit)).ExpiringAt(start.Add(window)))
 	if errors.Is(err, store.ErrConditionFailed) {
 		return ErrRateLimited.WithMessage("at most %d new share codes per %v; try again later", limit, window).
 			WithRetryAfter(start.Add(window).Sub(now))
@@ -194,7 +194,7 @@ func imageKey(r wechat.UnlimitedRequest) store.Key {
 }
 
 func (s *Service) cached(ctx context.Context, r wechat.UnlimitedRequest) (wechat.Image, bool, error) {
-	it, err := s.Store.Get(ctx, imageKey(r))
+	it, err := s.st.Get(ctx, imageKey(r))
 	if errors.Is(err, store.ErrNotFound) {
 		return wechat.Image{}, false, nil
 	}
@@ -214,6 +214,6 @@ func (s *Service) cache(ctx context.Context, r wechat.UnlimitedRequest, img wech
 	}
 	v := make([]byte, 0, len(img.ContentType)+1+len(img.Data))
 	v = append(append(append(v, img.ContentType...), '\n'), img.Data...)
-	return s.Store.Write(ctx, store.Put(store.Item{Key: imageKey(r), Value: v,
+	return s.st.Write(ctx, store.Put(store.Item{Key: imageKey(r), Value: v,
 		ExpiresAt: s.now().Add(CacheTTL).Truncate(time.Second)}))
 }

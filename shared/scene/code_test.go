@@ -54,8 +54,8 @@ func newCodeEnv(t *testing.T, st store.Store, clk *storetest.Clock) *codeEnv {
 	}))
 	t.Cleanup(srv.Close)
 	wc := wechat.New(wechat.Config{AppID: testApp, Secret: testSecret, BaseURL: srv.URL, Store: st, Now: clk.Now})
-	ev.svc = &Service{Store: st, WeChat: wc, Now: clk.Now, UserLimit: 2,
-		IsStaff: func(_ context.Context, openid string) (bool, error) { return openid == "staff1", nil }}
+	ev.svc = New(st, Options{WeChat: wc, Now: clk.Now, UserLimit: 2,
+		IsStaff: func(_ context.Context, openid string) (bool, error) { return openid == "staff1", nil }})
 	return ev
 }
 

@@ -24,7 +24,7 @@ func refKey(id string) store.Key     { return store.Key{PK: "scene#ref#" + id, S
 // concurrent first calls agree: the id is claimed with a put-if-absent.
 func (s *Service) ReferrerID(ctx context.Context, openid string) (string, error) {
 	for range 3 {
-		it, err := s.Store.Get(ctx, ridKey(openid))
+		it, err := s.st.Get(ctx, ridKey(openid))
 		if err == nil {
 			return string(it.Value), nil
 		}
@@ -32,7 +32,7 @@ func (s *Service) ReferrerID(ctx context.Context, openid string) (string, error)
 			return "", err
 		}
 		id := rand.Text() // 26 base32 characters, 128 random bits
-		err = s.Store.Write(ctx,
+		err = s.st.Write(ctx,
 			store.Put(store.Item{Key: ridKey(openid), Value: []byte(id)}).IfAbsent(),
 			store.Put(store.Item{Key: refKey(id), Value: []byte(openid)}).IfAbsent())
 		if err == nil {
@@ -52,7 +52,7 @@ func (s *Service) referrerOpenID(ctx context.Context, id string) (string, error)
 	if id == "" {
 		return "", nil
 	}
-	it, err := s.Store.Get(ctx, refKey(id))
+	it, err := s.st.Get(ctx, refKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
 	}

@@ -157,7 +157,7 @@ func (s *Service) encode(ctx context.Context, e Entry, write bool) (string, bool
 		case held == nil && !write:
 			return "", false, nil
 		case held == nil:
-			err := s.Store.Write(ctx, store.Put(store.Item{Key: entryKey(sc), Value: canon}).IfAbsent())
+			err := s.st.Write(ctx, store.Put(store.Item{Key: entryKey(sc), Value: canon}).IfAbsent())
 			if err == nil {
 				return sc, true, nil
 			}
@@ -179,7 +179,7 @@ func (s *Service) encode(ctx context.Context, e Entry, write bool) (string, bool
 
 // holder returns the canonical entry stored under sc, or nil.
 func (s *Service) holder(ctx context.Context, sc string) ([]byte, error) {
-	it, err := s.Store.Get(ctx, entryKey(sc))
+	it, err := s.st.Get(ctx, entryKey(sc))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}

@@ -19,7 +19,7 @@ func fuzzService(f *testing.F) *scene.Service {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { st.Close() })
-	return &scene.Service{Store: st}
+	return scene.New(st, scene.Options{})
 }
 
 // FuzzSceneRoundTrip encodes arbitrary pages and params into scenes and

@@ -27,7 +27,7 @@ var wechatScene = regexp.MustCompile(`^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$`)
 
 func TestSceneRoundTrip(t *testing.T) {
 	each(t, func(t *testing.T, st store.Store, _ *storetest.Clock) {
-		s := &Service{Store: st}
+		s := New(st, Options{})
 		ctx := context.Background()
 		cases := []Entry{
 			{Page: "pages/product/detail", Params: Params{"sku": "tea-01", "campaign": "双十一", "ref": "o123&x=%20"}},
@@ -78,7 +78,7 @@ func TestSceneRoundTrip(t *testing.T) {
 
 func TestSceneCollisionExtends(t *testing.T) {
 	each(t, func(t *testing.T, st store.Store, _ *storetest.Clock) {
-		s := &Service{Store: st}
+		s := New(st, Options{})
 		ctx := context.Background()
 		e := Entry{Page: "pages/a/a", Params: Params{"x": "1"}}
 		canon, _ := e.canonical()
@@ -105,7 +105,7 @@ func TestSceneCollisionExtends(t *testing.T) {
 
 func TestSceneConcurrentEncodeAgrees(t *testing.T) {
 	each(t, func(t *testing.T, st store.Store, _ *storetest.Clock) {
-		s := &Service{Store: st}
+		s := New(st, Options{})
 		var wg sync.WaitGroup
 		got := make([]string, 32)
 		for i := range got {
@@ -129,7 +129,7 @@ func TestSceneConcurrentEncodeAgrees(t *testing.T) {
 }
 
 func TestParamsBounds(t *testing.T) {
-	s := &Service{}
+	s := New(nil, Options{})
 	many := Params{}
 	for i := 0; i <= MaxParams; i++ {
 		many[fmt.Sprint("k", i)] = "v"

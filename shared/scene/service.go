@@ -26,9 +26,17 @@ const (
 // Service encodes scenes, makes and caches codes, and keeps attribution.
 // It is safe for concurrent use.
 type Service struct {
-	Store  store.Store
-	WeChat WeChat // nil: Code refuses (scenes and attribution work without it)
-	Now    func() time.Time
+	st store.Store
+	o  Options
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
+
+// Options are the clients and settings of a Service.
+type Options struct {
+	WeChat WeChat           // nil: Code refuses (scenes and attribution work without it)
+	Now    func() time.Time // nil: time.Now
 	// IsStaff reports whether a user has the staff role (coupon.Service.IsStaff);
 	// nil: no user is staff.
 	IsStaff func(ctx context.Context, openid string) (bool, error)
@@ -39,8 +47,8 @@ type Service struct {
 }
 
 func (s *Service) now() time.Time {
-	if s.Now == nil {
+	if s.o.Now == nil {
 		return time.Now()
 	}
-	return s.Now()
+	return s.o.Now()
 }

@@ -3,12 +3,11 @@ package session
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"net/http"
 	"strings"
 
-	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 )
 
 // Require lets through only requests with a valid user token, and puts the
@@ -103,28 +102,12 @@ func bearer(r *http.Request) (string, bool) {
 	return tok, true
 }
 
-// fail writes an authentication error in the contract's shape. It cannot use
-// httpapi.Error: httpapi imports this package for UserFrom. Only two kinds
-// reach it, and both statuses are fixed by RFC 6750 (401 with
-// WWW-Authenticate, 403).
+// fail answers an authentication error through httpapi.Error, the one
+// table of statuses (401, 403), adding the WWW-Authenticate challenge RFC
+// 6750 §3 asks of a 401.
 func fail(w http.ResponseWriter, r *http.Request, err error) {
-	accesslog.SetError(r.Context(), apperr.From(err).Code, nil)
-	e := apperr.From(err)
-	status := http.StatusUnauthorized
-	if e.Kind == apperr.Forbidden {
-		status = http.StatusForbidden
-	} else {
+	if apperr.KindOf(err) == apperr.Unauthenticated {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="minifn"`)
 	}
-	var body struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	body.Error.Code, body.Error.Message = e.Code, e.Message
-	b, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	httpapi.Error(w, r, err)
 }

@@ -38,7 +38,7 @@ func TestPaidNotifyThreeTimesSendsOnce(t *testing.T) {
 			o := ordertest.New(t, b, ordertest.Options{})
 			e := newEnv(t, o.Store, o.Clock.Now)
 			hook := &sendHook{subs: e.svc}
-			o.Orders.Paid = hook
+			o.SetOrders(func(o *order.Options) { o.Paid = hook })
 			ctx := context.Background()
 			alice := e.user("alice")
 			e.emu.Accept(appID, alice, tmpl, 2)

@@ -30,7 +30,7 @@ func pushKey() store.Key { return store.Key{PK: "sub#push", SK: "active"} }
 // pushActive reports whether WeChat's push delivered a subscribe event
 // within PushTTL.
 func (s *Service) pushActive(ctx context.Context) (bool, error) {
-	_, err := s.Store.Get(ctx, pushKey())
+	_, err := s.st.Get(ctx, pushKey())
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -73,7 +73,7 @@ func (s *Service) Pushed(ctx context.Context, openid string, changes map[string]
 				}
 			}
 		}
-		err := s.Store.Write(ctx, ops...)
+		err := s.st.Write(ctx, ops...)
 		if store.FailedOp(err) < len(extra) {
 			return err // nil, a store error, or an extra op's condition
 		}

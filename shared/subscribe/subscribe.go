@@ -70,9 +70,17 @@ const (
 // Service keeps credits and sends the paid message. It is safe for
 // concurrent use.
 type Service struct {
-	Store  store.Store
-	WeChat Sender // nil: nothing is sent
-	Now    func() time.Time
+	st store.Store
+	o  Options
+}
+
+// New returns the Service over st.
+func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
+
+// Options are the client and settings of a Service.
+type Options struct {
+	WeChat Sender           // nil: nothing is sent
+	Now    func() time.Time // nil: time.Now
 	// PaidTemplate is the template of the "order paid" message; "" sends none.
 	PaidTemplate string
 	// PaidFields maps the template's keys to order fields (see Fields).
@@ -87,10 +95,10 @@ func creditKey(openid, template string) store.Key {
 func sentKey(orderID string) store.Key { return store.Key{PK: "sub#sent#" + orderID, SK: "sent"} }
 
 func (s *Service) now() time.Time {
-	if s.Now == nil {
+	if s.o.Now == nil {
 		return time.Now()
 	}
-	return s.Now()
+	return s.o.Now()
 }
 
 // Recorded is the outcome of Record.
@@ -120,7 +128,7 @@ func (s *Service) Record(ctx context.Context, openid string, results map[string]
 	if err != nil {
 		return Recorded{}, err
 	}
-	if b, ok, err := ik.Lookup(ctx, s.Store); err != nil || ok {
+	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return replayRecord(b, err)
 	}
 	for range maxRecordTries {
@@ -135,12 +143,12 @@ func (s *Service) Record(ctx context.Context, openid string, results map[string]
 		if len(ops) == 0 {
 			return out, nil // nothing accepted, no key: nothing to write
 		}
-		err = s.Store.Write(ctx, ops...)
+		err = s.st.Write(ctx, ops...)
 		switch i := store.FailedOp(err); {
 		case err == nil:
 			return out, nil
 		case !ik.IsZero() && i == len(ops)-1:
-			b, _, err := ik.Lookup(ctx, s.Store)
+			b, _, err := ik.Lookup(ctx, s.st)
 			return replayRecord(b, err)
 		case i < 0:
 			return Recorded{}, err
@@ -204,7 +212,7 @@ func (s *Service) recordOps(ctx context.Context, openid string, results map[stri
 
 // sends reports whether the server sends messages of template tmpl: the
 // paid template, when one is configured.
-func (s *Service) sends(tmpl string) bool { return tmpl != "" && tmpl == s.PaidTemplate }
+func (s *Service) sends(tmpl string) bool { return tmpl != "" && tmpl == s.o.PaidTemplate }
 
 func replayRecord(b []byte, err error) (Recorded, error) {
 	if err != nil {
@@ -220,7 +228,7 @@ func replayRecord(b []byte, err error) (Recorded, error) {
 
 // Credits returns the user's credits for a template.
 func (s *Service) Credits(ctx context.Context, openid, template string) (int64, error) {
-	it, err := s.Store.Get(ctx, creditKey(openid, template))
+	it, err := s.st.Get(ctx, creditKey(openid, template))
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, nil
 	}
@@ -240,11 +248,11 @@ type Paid struct {
 // credit. It reports whether a message went out. Its errors are for logs:
 // a payment must never fail because a message could not be sent.
 func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
-	if s.PaidTemplate == "" || s.WeChat == nil {
+	if s.o.PaidTemplate == "" || s.o.WeChat == nil {
 		return false, nil
 	}
-	ck := creditKey(p.OpenID, s.PaidTemplate)
-	err := s.Store.Write(ctx,
+	ck := creditKey(p.OpenID, s.o.PaidTemplate)
+	err := s.st.Write(ctx,
 		store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("sent")}).IfAbsent(),
 		store.Add(ck, -1).IfExists().AtLeast(0))
 	switch store.FailedOp(err) {
@@ -253,7 +261,7 @@ func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
 	case 1:
 		// No credit: mark the order all the same, so that a credit reported
 		// before a later duplicate notify never sends a late message.
-		err := s.Store.Write(ctx, store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("no_credit")}).IfAbsent())
+		err := s.st.Write(ctx, store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("no_credit")}).IfAbsent())
 		if errors.Is(err, store.ErrConditionFailed) {
 			err = nil
 		}
@@ -262,9 +270,9 @@ func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	err = s.WeChat.SendSubscribeMessage(ctx, wechat.SubscribeMessage{
-		ToUser: p.OpenID, TemplateID: s.PaidTemplate, Data: s.PaidFields.Data(p),
-		Page: strings.ReplaceAll(s.PaidPage, "{order_id}", p.OrderID), State: s.State,
+	err = s.o.WeChat.SendSubscribeMessage(ctx, wechat.SubscribeMessage{
+		ToUser: p.OpenID, TemplateID: s.o.PaidTemplate, Data: s.o.PaidFields.Data(p),
+		Page: strings.ReplaceAll(s.o.PaidPage, "{order_id}", p.OrderID), State: s.o.State,
 	})
 	switch {
 	case err == nil:
@@ -273,7 +281,7 @@ func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
 		// WeChat has no credit for it: ours was wrong; it stays spent.
 		return false, err
 	}
-	if _, aerr := s.Store.Add(ctx, store.Add(ck, 1).AtMost(MaxCredits)); aerr != nil {
+	if _, aerr := s.st.Add(ctx, store.Add(ck, 1).AtMost(MaxCredits)); aerr != nil {
 		slog.WarnContext(ctx, "subscribe: giving a credit back failed", "order", p.OrderID, "err", aerr)
 	}
 	return false, err

@@ -30,6 +30,7 @@ type env struct {
 	st  store.Store
 	emu *emulator.Emulator
 	svc *subscribe.Service
+	o   subscribe.Options // what svc was built with
 }
 
 func newEnv(t *testing.T, st store.Store, now func() time.Time) *env {
@@ -37,8 +38,9 @@ func newEnv(t *testing.T, st store.Store, now func() time.Time) *env {
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
 	wc := wechat.New(wechat.Config{AppID: appID, Secret: secret, BaseURL: srv.URL, Store: st, Now: now})
-	return &env{st: st, emu: emu, svc: &subscribe.Service{Store: st, WeChat: wc, Now: now,
-		PaidTemplate: tmpl, PaidPage: "pages/order/detail?id={order_id}", State: wechat.StateTrial}}
+	o := subscribe.Options{WeChat: wc, Now: now,
+		PaidTemplate: tmpl, PaidPage: "pages/order/detail?id={order_id}", State: wechat.StateTrial}
+	return &env{st: st, emu: emu, svc: subscribe.New(st, o), o: o}
 }
 
 // user makes a test user known to the emulator (as a login would) and
@@ -241,8 +243,9 @@ func TestOrderPaidOff(t *testing.T) {
 		carol := e.user("carol")
 		e.emu.Accept(appID, carol, tmpl, 1)
 		e.svc.Record(ctx, carol, map[string]string{tmpl: "accept"}, "")
-		off := *e.svc
-		off.PaidTemplate = ""
+		o := e.o
+		o.PaidTemplate = ""
+		off := subscribe.New(e.st, o)
 		if sent, err := off.OrderPaid(ctx, paid(carol, "order-1")); sent || err != nil || e.emu.Calls(sendPath) != 0 {
 			t.Fatalf("no template configured: sent %v, %v", sent, err)
 		}

@@ -23,15 +23,13 @@ var Login = app.Spec{
 		if err := a.RequireWeChat(); err != nil {
 			return platform.Function{}, err
 		}
-		accounts := account.New(a.Store, a.WeChat, a.Now)
+		accounts := account.New(a.Store, account.Options{WeChat: a.WeChat, Now: a.Now})
 		// The scene service records the scene and referrer a login carries.
-		touches := &scene.Service{Store: a.Store, Now: a.Now}
-		login, err := a.RateLimit(app.RateActionLogin, LoginHandler(accounts, a.Sessions, touches))
-		if err != nil {
-			return platform.Function{}, err
-		}
+		touches := scene.New(a.Store, scene.Options{Now: a.Now})
+		// Limited by source IP before the handler, by openid once it knows it.
+		limit := a.RateLimit(app.RateActionLogin)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"POST /login": login,
+			"POST /login": limit(LoginHandler(accounts, a.Sessions, touches)),
 		})}, nil
 	},
 }
@@ -44,24 +42,21 @@ var Me = app.Spec{
 	Build: func(a *app.App) (platform.Function, error) {
 		// Reading the profile calls no WeChat API: me runs without the
 		// WeChat credentials.
-		accounts := account.New(a.Store, nil, a.Now)
-		c, err := app.LoadEngage()
+		accounts := account.New(a.Store, account.Options{Now: a.Now})
+		subs, err := a.Subscribe()
 		if err != nil {
 			return platform.Function{}, err
 		}
-		subs, err := a.Subscribe(c)
-		if err != nil {
-			return platform.Function{}, err
-		}
+		user := a.Sessions.Require
 		var phones account.Phones = noWeChat{}
 		appID := ""
 		if a.WeChat != nil {
 			phones, appID = a.WeChat, a.WeChat.AppID()
 		}
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"GET /me":                a.Sessions.Require(MeHandler(accounts)),
-			"POST /me/phone":         a.Sessions.Require(MePhone(accounts, phones, appID)),
-			"POST /me/subscriptions": a.Sessions.Require(Subscriptions(subs)),
+			"GET /me":                user(MeHandler(accounts)),
+			"POST /me/phone":         user(MePhone(accounts, phones, appID)),
+			"POST /me/subscriptions": user(Subscriptions(subs)),
 		})}, nil
 	},
 }

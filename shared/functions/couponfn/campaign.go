@@ -9,30 +9,19 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// CampaignsHandler serves the campaigns function:
-//
-//	GET  /campaigns                    anyone: campaigns open or about to open, with remaining stock
-//	GET  /campaigns?all=1              admin: every campaign, paused and ended ones too
-//	GET  /campaigns/{id}               anyone: one campaign
-//	POST /campaigns                    admin: create (Idempotency-Key honoured)
-//	POST /campaigns/{id}/pause|resume|end  admin
-func CampaignsHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := httpapi.NewRouter()
+// listCampaignsOrAll serves GET /campaigns: anyone sees the campaigns open
+// or about to open, with remaining stock; ?all=1 (admin only) every
+// campaign, paused and ended ones too.
+func listCampaignsOrAll(cs *coupon.Service, sess *session.Sessions) http.Handler {
 	listAll := sess.RequireAdmin(listCampaigns(cs, true))
 	listOpen := listCampaigns(cs, false)
-	rt.Handle("GET /campaigns", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if all := r.URL.Query().Get("all"); all != "" && all != "0" && all != "false" {
 			listAll.ServeHTTP(w, r)
 			return
 		}
 		listOpen.ServeHTTP(w, r)
-	}))
-	rt.HandleFunc("GET /campaigns/{id}", getCampaign(cs))
-	rt.Handle("POST /campaigns", sess.RequireAdmin(createCampaign(cs)))
-	for _, a := range []coupon.Action{coupon.Pause, coupon.Resume, coupon.End} {
-		rt.Handle("POST /campaigns/{id}/"+string(a), sess.RequireAdmin(campaignAction(cs, a)))
-	}
-	return rt
+	})
 }
 
 type campaignBody struct {

@@ -13,23 +13,18 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// CouponClaimHandler serves the coupon-claim function: POST /coupons/claim
-// {"campaign_id"} → 201 {"coupon"} (user token; Idempotency-Key honoured).
-// With rk (MINIFN_RISK_RANK_MAX set), a caller WeChat rates too risky is
-// refused 403 risk_refused before the claim writes anything; nil: no check.
-func CouponClaimHandler(cs *coupon.Service, rk *risk.Service, sess *session.Sessions) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.Handle("POST /coupons/claim", sess.Require(claimCoupon(cs, rk)))
-	return rt
-}
-
 type couponBody struct {
 	Coupon coupon.Coupon `json:"coupon"`
 }
 
-// claimCoupon reads the request, asks risk control about the caller, then
-// claims. The risk check sits here, not in coupon.Service: it needs the
-// caller's IP, which only the HTTP request knows, and the claim stays one
+// claimCoupon serves POST /coupons/claim {"campaign_id"} → 201 {"coupon"}
+// (user token; Idempotency-Key honoured), behind Sessions.Require and the
+// claim rate limit (spec.go). With rk (MINIFN_RISK_RANK_MAX set), a caller
+// WeChat rates too risky is refused 403 risk_refused before the claim writes
+// anything; nil: no check.
+//
+// It reads the request, asks risk control about the caller, then claims.
+// The risk check sits here, not in coupon.Service: it needs the caller's IP, which only the HTTP request knows, and the claim stays one
 // conditional write that knows nothing of WeChat.
 func claimCoupon(cs *coupon.Service, rk *risk.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
@@ -61,17 +56,6 @@ func claimCoupon(cs *coupon.Service, rk *risk.Service) httpapi.Func {
 		httpapi.JSON(w, http.StatusCreated, couponBody{c})
 		return nil
 	}
-}
-
-// CouponsHandler serves the coupons function (user token):
-//
-//	GET /coupons[?status=usable|locked|used|expired]  the caller's coupons, newest first
-//	GET /coupons/{id}/qr[?size=N]                      PNG QR code of the coupon's redemption code
-func CouponsHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.Handle("GET /coupons", sess.Require(listCoupons(cs)))
-	rt.Handle("GET /coupons/{id}/qr", sess.Require(couponQR(cs)))
-	return rt
 }
 
 func listCoupons(cs *coupon.Service) httpapi.Func {
@@ -119,21 +103,6 @@ func couponQR(cs *coupon.Service) httpapi.Func {
 		w.Write(png)
 		return nil
 	}
-}
-
-// CouponRedeemHandler serves the coupon-redeem function:
-//
-//	POST   /coupons/redeem {"code"}  staff (user token with the staff role) or admin → 200 {"coupon"}
-//	PUT    /staff/{openid}           admin: grant the staff role → 200 {"staff"}
-//	DELETE /staff/{openid}           admin: revoke it → 204
-//	GET    /staff[?after=&limit=]    admin: the staff → 200 {"staff":[…],"next"?}
-func CouponRedeemHandler(cs *coupon.Service, sess *session.Sessions) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.Handle("POST /coupons/redeem", sess.RequireAny(redeemCoupon(cs)))
-	rt.Handle("PUT /staff/{openid}", sess.RequireAdmin(grantStaff(cs)))
-	rt.Handle("DELETE /staff/{openid}", sess.RequireAdmin(revokeStaff(cs)))
-	rt.Handle("GET /staff", sess.RequireAdmin(listStaff(cs)))
-	return rt
 }
 
 func redeemCoupon(cs *coupon.Service) httpapi.Func {

@@ -25,11 +25,23 @@ var Campaigns = app.Spec{
 	Routes: []string{"GET /campaigns", "GET /campaigns/{id}", "POST /campaigns",
 		"POST /campaigns/{id}/pause", "POST /campaigns/{id}/resume", "POST /campaigns/{id}/end"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: CampaignsHandler(couponService(a), a.Sessions)}, nil
+		cs, admin := couponService(a), a.Sessions.RequireAdmin
+		routes := map[string]http.Handler{
+			"GET /campaigns":      listCampaignsOrAll(cs, a.Sessions), // ?all=1: admin
+			"GET /campaigns/{id}": getCampaign(cs),
+			"POST /campaigns":     admin(createCampaign(cs)),
+		}
+		for _, act := range []coupon.Action{coupon.Pause, coupon.Resume, coupon.End} {
+			routes["POST /campaigns/{id}/"+string(act)] = admin(campaignAction(cs, act))
+		}
+		return platform.Function{Handler: httpapi.RouterOf(routes)}, nil
 	},
 }
 
-// CouponClaim is the flash-sale endpoint.
+// CouponClaim is the flash-sale endpoint. Its request passes the router,
+// Sessions.Require (the token verified once: 401 without a valid one, at no
+// store cost; the openid put in the context), the claim rate limit (by that
+// openid and the source IP: 429) and claimCoupon.
 var CouponClaim = app.Spec{
 	Name:   "coupon-claim",
 	Routes: []string{"POST /coupons/claim"},
@@ -38,12 +50,10 @@ var CouponClaim = app.Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		// Limited behind the route match: a stray request costs no store write.
-		claim, err := a.RateLimit(app.RateActionClaim, CouponClaimHandler(couponService(a), rk, a.Sessions))
-		if err != nil {
-			return platform.Function{}, err
-		}
-		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{"POST /coupons/claim": claim})}, nil
+		limit := a.RateLimit(app.RateActionClaim)
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /coupons/claim": a.Sessions.Require(limit(claimCoupon(couponService(a), rk))),
+		})}, nil
 	},
 }
 
@@ -52,15 +62,26 @@ var Coupons = app.Spec{
 	Name:   "coupons",
 	Routes: []string{"GET /coupons", "GET /coupons/{id}/qr"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: CouponsHandler(couponService(a), a.Sessions)}, nil
+		cs, user := couponService(a), a.Sessions.Require
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /coupons":         user(listCoupons(cs)), // ?status=usable|locked|used|expired
+			"GET /coupons/{id}/qr": user(couponQR(cs)),    // ?size=N
+		})}, nil
 	},
 }
 
-// CouponRedeem redeems coupons at a store counter and manages the staff role.
+// CouponRedeem redeems coupons at a store counter (staff or admin) and
+// manages the staff role (admin).
 var CouponRedeem = app.Spec{
 	Name:   "coupon-redeem",
 	Routes: []string{"POST /coupons/redeem", "PUT /staff/{openid}", "DELETE /staff/{openid}", "GET /staff"},
 	Build: func(a *app.App) (platform.Function, error) {
-		return platform.Function{Handler: CouponRedeemHandler(couponService(a), a.Sessions)}, nil
+		cs, admin := couponService(a), a.Sessions.RequireAdmin
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"POST /coupons/redeem":   a.Sessions.RequireAny(redeemCoupon(cs)),
+			"PUT /staff/{openid}":    admin(grantStaff(cs)),
+			"DELETE /staff/{openid}": admin(revokeStaff(cs)),
+			"GET /staff":             admin(listStaff(cs)), // ?after=&limit=
+		})}, nil
 	},
 }

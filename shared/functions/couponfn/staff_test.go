@@ -20,9 +20,9 @@ func TestStaffListHTTP(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := &couponEnv{t: t, now: time.Date(2030, 6, 1, 10, 0, 0, 0, time.UTC)}
-			cs := coupon.New(b.Open(t, e.Now), coupon.Options{Now: e.Now})
+			st := b.Open(t, e.Now)
 			e.sess = session.New(bytes.Repeat([]byte("k"), 32), time.Hour, couponAdminToken, e.Now)
-			e.srv = httptest.NewServer(couponfn.CouponRedeemHandler(cs, e.sess))
+			e.srv = httptest.NewServer(couponAPI(t, st, e.sess, e.Now, couponfn.CouponRedeem))
 			t.Cleanup(e.srv.Close)
 
 			wantError(t, "list without a token", e.do("", "GET", "/staff", nil), 401, "unauthenticated")

@@ -14,30 +14,6 @@ import (
 	"github.com/minifn/minifn/shared/session"
 )
 
-// PointsHandler serves the points function:
-//
-//	GET  /points[?after=&limit=]        user → {"balance","ledger":[…],"next"?}
-//	POST /points/scan {"code"}          user → 200 {"earned","balance"}; 409 already_used
-//	POST /points/redeem {"reward_id"}   user → 201 {"redemption","balance"}; 409 insufficient_points / out_of_stock
-//	POST /points/codes {"points","count"}  admin → 201 {"codes":[…]}
-//	GET  /points/codes/{code}/qr[?size=]   admin → PNG QR code of the code
-//	POST /rewards {"title","points","stock"}  admin → 201 {"reward"}
-//	GET  /rewards                       user or admin → {"rewards":[…]}
-//
-// With rk (MINIFN_RISK_RANK_MAX set), a scan by a caller WeChat rates too
-// risky is refused 403 risk_refused before anything is credited; nil: no check.
-func PointsHandler(ps *points.Service, rk *risk.Service, sess *session.Sessions) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.Handle("GET /points", sess.Require(pointsBalance(ps)))
-	rt.Handle("POST /points/scan", sess.Require(pointsScan(ps, rk)))
-	rt.Handle("POST /points/redeem", sess.Require(pointsRedeem(ps)))
-	rt.Handle("POST /points/codes", sess.RequireAdmin(pointsMint(ps)))
-	rt.Handle("GET /points/codes/{code}/qr", sess.RequireAdmin(pointsCodeQR(ps)))
-	rt.Handle("POST /rewards", sess.RequireAdmin(rewardCreate(ps)))
-	rt.Handle("GET /rewards", sess.RequireAny(rewardList(ps)))
-	return rt
-}
-
 func pointsBalance(ps *points.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, err := session.Caller(r.Context())

@@ -14,32 +14,28 @@ import (
 	"github.com/minifn/minifn/shared/scene"
 )
 
-func sceneService(a *app.App, c app.Engage) *scene.Service {
-	s := &scene.Service{Store: a.Store, Now: a.Now, UserLimit: c.QrcodeUserLimit,
+func sceneService(a *app.App) *scene.Service {
+	o := scene.Options{Now: a.Now, UserLimit: a.Config.Engage.QrcodeUserLimit,
 		IsStaff: coupon.New(a.Store, coupon.Options{Now: a.Now}).IsStaff}
 	if a.WeChat != nil {
-		s.WeChat = a.WeChat
+		o.WeChat = a.WeChat
 	}
-	return s
-}
-
-func pointsService(a *app.App, c app.Engage) *points.Service {
-	return &points.Service{Store: a.Store, Now: a.Now, PerYuan: c.PointsPerYuan}
+	return scene.New(a.Store, o)
 }
 
 // QRCode makes Mini-Program codes, resolves scenes and reports attribution.
+//
+//	POST /qrcode {"page","params",…}  user (share code) or admin → 200 the image, scene in X-Minifn-Scene
+//	GET  /scenes/{scene}              public → 200 {"page","params"}
+//	GET  /attribution                 admin → 200 {"by_scene":[…],"by_referrer":[…]}
 var QRCode = app.Spec{
 	Name:   "qrcode",
 	Routes: []string{"POST /qrcode", "GET /scenes/{scene}", "GET /attribution"},
 	Build: func(a *app.App) (platform.Function, error) {
-		c, err := app.LoadEngage()
-		if err != nil {
-			return platform.Function{}, err
-		}
 		if err := a.RequireWeChat(); err != nil {
 			return platform.Function{}, err
 		}
-		sc := sceneService(a, c)
+		sc := sceneService(a)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"POST /qrcode":        a.Sessions.RequireAny(MakeCode(sc)),
 			"GET /scenes/{scene}": GetScene(sc),
@@ -49,19 +45,36 @@ var QRCode = app.Spec{
 }
 
 // Points runs loyalty points: scans, balance, rewards and redemptions.
+//
+//	GET  /points[?after=&limit=]        user → {"balance","ledger":[…],"next"?}
+//	POST /points/scan {"code"}          user → 200 {"earned","balance"}; 409 already_used
+//	POST /points/redeem {"reward_id"}   user → 201 {"redemption","balance"}; 409 insufficient_points / out_of_stock
+//	POST /points/codes {"points","count"}  admin → 201 {"codes":[…]}
+//	GET  /points/codes/{code}/qr[?size=]   admin → PNG QR code of the code
+//	POST /rewards {"title","points","stock"}  admin → 201 {"reward"}
+//	GET  /rewards                       user or admin → {"rewards":[…]}
+//
+// With MINIFN_RISK_RANK_MAX set, a scan by a caller WeChat rates too risky
+// is refused 403 risk_refused before anything is credited.
 var Points = app.Spec{
 	Name: "points",
 	Routes: []string{"GET /points", "POST /points/scan", "POST /points/redeem", "POST /points/codes",
 		"GET /points/codes/{code}/qr", "POST /rewards", "GET /rewards"},
 	Build: func(a *app.App) (platform.Function, error) {
-		c, err := app.LoadEngage()
-		if err != nil {
-			return platform.Function{}, err
-		}
 		rk, err := a.Risk() // nil unless MINIFN_RISK_RANK_MAX is set
 		if err != nil {
 			return platform.Function{}, err
 		}
-		return platform.Function{Handler: PointsHandler(pointsService(a, c), rk, a.Sessions)}, nil
+		ps := points.New(a.Store, points.Options{Now: a.Now, PerYuan: a.Config.Engage.PointsPerYuan})
+		user, admin := a.Sessions.Require, a.Sessions.RequireAdmin
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /points":                 user(pointsBalance(ps)),
+			"POST /points/scan":           user(pointsScan(ps, rk)),
+			"POST /points/redeem":         user(pointsRedeem(ps)),
+			"POST /points/codes":          admin(pointsMint(ps)),
+			"GET /points/codes/{code}/qr": admin(pointsCodeQR(ps)),
+			"POST /rewards":               admin(rewardCreate(ps)),
+			"GET /rewards":                a.Sessions.RequireAny(rewardList(ps)),
+		})}, nil
 	},
 }

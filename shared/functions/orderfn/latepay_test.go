@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/scene"
@@ -27,10 +28,10 @@ type lateEnv struct {
 func newLateEnv(t *testing.T, b storetest.Backend) *lateEnv {
 	t.Helper()
 	e := &lateEnv{Env: ordertest.New(t, b, ordertest.Options{})}
-	e.points = &points.Service{Store: e.Store, Now: e.Clock.Now, PerYuan: 1}
-	e.scenes = &scene.Service{Store: e.Store, Now: e.Clock.Now}
-	e.Orders.Paid = orderfn.NewPaidHook(e.points, e.scenes, nil)
-	e.Orders.RefundSweepAfter = 2 * time.Minute
+	e.points = points.New(e.Store, points.Options{Now: e.Clock.Now, PerYuan: 1})
+	e.scenes = scene.New(e.Store, scene.Options{Now: e.Clock.Now})
+	e.SetOrders(func(o *order.Options) { o.Paid = orderfn.NewPaidHook(e.points, e.scenes, nil) })
+	e.SetOrders(func(o *order.Options) { o.RefundSweepAfter = 2 * time.Minute })
 	var err error
 	if e.refID, err = e.scenes.ReferrerID(context.Background(), "sharer"); err != nil {
 		t.Fatal(err)

@@ -27,9 +27,8 @@ var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin tok
 // "quantity"}],"coupon_id"?,"note"?} → 201 {"order","payment"}. Prices come from the
 // catalog; any price the client sends is ignored. A note WeChat rates risky
 // is 422 content_risky and no order is made (order.Service.Create).
-func OrderCreateHandler(svc *order.Service) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) error {
+func OrderCreateHandler(svc *order.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
 			return errNoUser
@@ -58,8 +57,7 @@ func OrderCreateHandler(svc *order.Service) http.Handler {
 		}
 		httpapi.JSON(w, http.StatusCreated, body)
 		return nil
-	})
-	return rt
+	}
 }
 
 // OrdersHandler serves GET /orders (newest first, ?limit= and ?after=<next>),
@@ -67,10 +65,11 @@ func OrderCreateHandler(svc *order.Service) http.Handler {
 // /orders/{id}/ship {"express_company","tracking_no"}. A user sees and cancels
 // only their own orders (another user's order is 404). The admin token
 // (behind session.RequireAny) lists every user's orders, with
-// ?status= to filter them, and reads any order.
-func OrdersHandler(svc *order.Service) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) error {
+// ?status= to filter them, and reads any order. It returns the handlers by
+// route; the Spec puts each behind its session middleware.
+func OrdersHandler(svc *order.Service) map[string]httpapi.Func {
+	rt := map[string]httpapi.Func{}
+	rt["GET /orders"] = func(w http.ResponseWriter, r *http.Request) error {
 		q := r.URL.Query()
 		limit := 20
 		if s := q.Get("limit"); s != "" {
@@ -89,16 +88,16 @@ func OrdersHandler(svc *order.Service) http.Handler {
 			Next   string        `json:"next,omitempty"`
 		}{list, next})
 		return nil
-	})
-	rt.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) error {
+	}
+	rt["GET /orders/{id}"] = func(w http.ResponseWriter, r *http.Request) error {
 		o, err := getOrder(r, svc)
 		if err != nil {
 			return err
 		}
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
-	})
-	rt.HandleFunc("POST /orders/{id}/ship", func(w http.ResponseWriter, r *http.Request) error {
+	}
+	rt["POST /orders/{id}/ship"] = func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return errShipAdminOnly
 		}
@@ -116,8 +115,8 @@ func OrdersHandler(svc *order.Service) http.Handler {
 		}
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
-	})
-	rt.HandleFunc("POST /orders/{id}/remind-receipt", func(w http.ResponseWriter, r *http.Request) error {
+	}
+	rt["POST /orders/{id}/remind-receipt"] = func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return errShipAdminOnly
 		}
@@ -136,8 +135,8 @@ func OrdersHandler(svc *order.Service) http.Handler {
 		}
 		w.WriteHeader(http.StatusNoContent)
 		return nil
-	})
-	rt.HandleFunc("POST /orders/{id}/cancel", func(w http.ResponseWriter, r *http.Request) error {
+	}
+	rt["POST /orders/{id}/cancel"] = func(w http.ResponseWriter, r *http.Request) error {
 		openid, ok := session.UserFrom(r.Context())
 		if !ok {
 			return errNoUser
@@ -148,7 +147,7 @@ func OrdersHandler(svc *order.Service) http.Handler {
 		}
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
-	})
+	}
 	return rt
 }
 

@@ -60,13 +60,10 @@ func NewPaidHook(ps *points.Service, sc *scene.Service, subs *subscribe.Service)
 // paidHook builds the order service's PaidHook; its points service is also
 // the one that takes points back on refunds (order.Service.Points).
 func paidHook(a *app.App) (paidHooks, error) {
-	c, err := app.LoadEngage()
+	subs, err := a.Subscribe()
 	if err != nil {
 		return paidHooks{}, err
 	}
-	subs, err := a.Subscribe(c)
-	if err != nil {
-		return paidHooks{}, err
-	}
-	return paidHooks{points: &points.Service{Store: a.Store, Now: a.Now, PerYuan: c.PointsPerYuan}, scenes: &scene.Service{Store: a.Store, Now: a.Now}, subs: subs}, nil
+	return paidHooks{points: points.New(a.Store, points.Options{Now: a.Now, PerYuan: a.Config.Engage.PointsPerYuan}),
+		scenes: scene.New(a.Store, scene.Options{Now: a.Now}), subs: subs}, nil
 }

@@ -24,9 +24,7 @@ type NotifyParser interface {
 // already applied) is stored; otherwise a 4xx/5xx with
 // {"code":"FAIL","message":…}, so that WeChat Pay retries.
 func PayNotifyHandler(p NotifyParser, svc *order.Service) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("POST /pay/notify", notifyHandler{p, svc})
-	return mux
+	return notifyHandler{p, svc}
 }
 
 type notifyHandler struct {
@@ -35,6 +33,10 @@ type notifyHandler struct {
 }
 
 func (h notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The one recovery besides the platform edge's (shared/platform): a
+	// failed notify must be answered with WeChat Pay's {"code":"FAIL"}
+	// body (https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_3_5.shtml,
+	// 通知应答), not the contract's error shape the edge writes.
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(r.Context(), "pay notify panic", "value", v, "request_id", requestid.From(r.Context()))

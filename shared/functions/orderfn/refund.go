@@ -12,9 +12,8 @@ import (
 
 // RefundHandler serves the admin's POST /orders/{id}/refund {"amount"?, "reason"}
 // → 200 {"order"} with the order refunding; the REFUND.* notify finishes it.
-func RefundHandler(svc *order.Service) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.HandleFunc("POST /orders/{id}/refund", func(w http.ResponseWriter, r *http.Request) error {
+func RefundHandler(svc *order.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
 		}
@@ -35,6 +34,5 @@ func RefundHandler(svc *order.Service) http.Handler {
 		}
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
-	})
-	return rt
+	}
 }

@@ -32,20 +32,16 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	notes := &moderation.Service{} // no WeChat client: notes are stored flagged unchecked
+	var mo moderation.Options // no WeChat client: notes are stored flagged unchecked
+	o := order.Options{Products: product.New(a.Store, product.Options{Now: a.Now}), Pay: pc,
+		Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}), Now: a.Now, TTL: a.Config.OrderTTL,
+		Paid: hook, Points: hook.points, ShippingMode: a.Config.Shipping.Mode}
 	if a.WeChat != nil {
-		notes.WeChat = a.WeChat
+		mo.WeChat = a.WeChat
+		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
 	}
-	ship, err := app.LoadShipping()
-	if err != nil {
-		return nil, nil, err
-	}
-	svc := &order.Service{Store: a.Store, Products: &product.Service{Store: a.Store, Now: a.Now}, Pay: pc, Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}),
-		Now: a.Now, TTL: a.Config.OrderTTL, Paid: hook, Points: hook.points, Notes: notes, ShippingMode: ship.Mode}
-	if a.WeChat != nil {
-		svc.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
-	}
-	return svc, pc, nil
+	o.Notes = moderation.New(mo)
+	return order.New(a.Store, o), pc, nil
 }
 
 // OrderCreate places an order and prepays it at WeChat Pay.
@@ -57,12 +53,9 @@ var OrderCreate = app.Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		create, err := a.RateLimit(app.RateActionOrder, a.Sessions.Require(OrderCreateHandler(svc)))
-		if err != nil {
-			return platform.Function{}, err
-		}
+		limit := a.RateLimit(app.RateActionOrder)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"POST /orders": create,
+			"POST /orders": a.Sessions.Require(limit(OrderCreateHandler(svc))),
 		})}, nil
 	},
 }
@@ -77,11 +70,13 @@ var Orders = app.Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		h := OrdersHandler(svc)
-		read := a.Sessions.RequireAny(h)
+		h, either, admin := OrdersHandler(svc), a.Sessions.RequireAny, a.Sessions.RequireAdmin
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"GET /orders": read, "GET /orders/{id}": read, "POST /orders/{id}/cancel": a.Sessions.Require(h),
-			"POST /orders/{id}/ship": a.Sessions.RequireAdmin(h), "POST /orders/{id}/remind-receipt": a.Sessions.RequireAdmin(h),
+			"GET /orders":                      either(h["GET /orders"]),
+			"GET /orders/{id}":                 either(h["GET /orders/{id}"]),
+			"POST /orders/{id}/cancel":         a.Sessions.Require(h["POST /orders/{id}/cancel"]),
+			"POST /orders/{id}/ship":           admin(h["POST /orders/{id}/ship"]),
+			"POST /orders/{id}/remind-receipt": admin(h["POST /orders/{id}/remind-receipt"]),
 		})}, nil
 	},
 }

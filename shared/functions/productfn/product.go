@@ -15,15 +15,12 @@ import (
 	"github.com/minifn/minifn/shared/store"
 )
 
-// ProductsHandler serves GET /products (anyone: the products on sale; the
-// admin: all of them) and POST /products (admin). The caller wraps POST in the
-// admin middleware, and GET in session.AllowAdmin so that the admin token is
-// recognised there.
-func ProductsHandler(ps *product.Service, st store.Store) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.HandleFunc("GET /products", listProducts(ps))
-	rt.HandleFunc("POST /products", putProduct(ps, st))
-	return rt
+// ProductsHandler returns the handlers of GET /products (anyone: the
+// products on sale; the admin: all of them) and POST /products (admin), by
+// route. The Spec wraps POST in the admin middleware, and GET in
+// session.AllowAdmin so that the admin token is recognised there.
+func ProductsHandler(ps *product.Service, st store.Store) map[string]httpapi.Func {
+	return map[string]httpapi.Func{"GET /products": listProducts(ps), "POST /products": putProduct(ps, st)}
 }
 
 // listProducts serves GET /products, in SKU order, paginated with ?after=.

@@ -26,11 +26,7 @@ var WxPush = app.Spec{
 	Name:   "wx-push",
 	Routes: []string{"GET /wx/push", "POST /wx/push"},
 	Build: func(a *app.App) (platform.Function, error) {
-		c, err := app.LoadEngage()
-		if err != nil {
-			return platform.Function{}, err
-		}
-		subs, err := a.Subscribe(c)
+		subs, err := a.Subscribe()
 		if err != nil {
 			return platform.Function{}, err
 		}
@@ -42,7 +38,7 @@ var WxPush = app.Spec{
 		// The shipping management's events (trade_manage_*) are recorded on
 		// their orders (shared/order/shipping.go); that needs only the
 		// order records, not WeChat Pay.
-		orders := &order.Service{Store: a.Store, Now: a.Now}
+		orders := order.New(a.Store, order.Options{Now: a.Now})
 		for e, h := range orders.ShippingEventHandlers() {
 			r.Handlers[e] = push.Raw(h)
 		}

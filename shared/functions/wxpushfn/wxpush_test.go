@@ -21,9 +21,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/accountfn"
 	"github.com/minifn/minifn/shared/functions/wxpushfn"
 	"github.com/minifn/minifn/shared/httpapi"
-	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/storetest"
-	"github.com/minifn/minifn/shared/wechat"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 	"github.com/minifn/minifn/shared/wechat/push"
 )
@@ -46,7 +44,6 @@ type env struct {
 }
 
 func each(t *testing.T, safe bool, f func(t *testing.T, e *env)) {
-	t.Setenv("MINIFN_SUBSCRIBE_PAID_TEMPLATE", tmpl)
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			clock := storetest.NewClock(time.Now().Truncate(time.Second))
@@ -59,7 +56,9 @@ func each(t *testing.T, safe bool, f func(t *testing.T, e *env)) {
 			wxSrv := httptest.NewServer(e.wx.Handler())
 			t.Cleanup(wxSrv.Close)
 			cfg := app.Config{WechatAppid: appID, WechatSecret: secret, WechatAPIBase: wxSrv.URL,
-				SessionSecret: app.Secret(strings.Repeat("s", 32)), SessionTTL: time.Hour, WechatPushToken: token}
+				SessionSecret: app.Secret(strings.Repeat("s", 32)), SessionTTL: time.Hour, WechatPushToken: token,
+				PayAPIBase: "https://api.mch.weixin.qq.com", OrderTTL: 15 * time.Minute,
+				Engage: app.Engage{SubscribePaidTemplate: tmpl}}
 			pc := emulator.PushConfig{URL: e.srv.URL + "/wx/push", Token: token, AppID: appID}
 			if safe {
 				cfg.WechatPushAESKey, pc.AESKey = aesKey, aesKey
@@ -67,9 +66,10 @@ func each(t *testing.T, safe bool, f func(t *testing.T, e *env)) {
 			if err := e.wx.SetPush(pc); err != nil {
 				t.Fatal(err)
 			}
-			e.app = &app.App{Config: cfg, Store: st, Now: clock.Now,
-				Sessions: session.New([]byte(cfg.SessionSecret), cfg.SessionTTL, "", clock.Now),
-				WeChat:   wechat.New(wechat.Config{AppID: appID, Secret: secret, BaseURL: wxSrv.URL, Store: st, Now: clock.Now})}
+			var err error
+			if e.app, err = app.Open(context.Background(), cfg, app.Options{Store: st, Now: clock.Now}); err != nil {
+				t.Fatal(err)
+			}
 			rt := httpapi.NewRouter()
 			for _, spec := range []app.Spec{wxpushfn.WxPush, accountfn.Login, accountfn.Me} {
 				fn, err := spec.Build(e.app)
@@ -312,8 +312,7 @@ func mustKey(t *testing.T) push.Key {
 // wxCredits reads the server's credits of openid from the store through
 // the subscribe service of the same configuration.
 func (e *env) wxCredits(openid string) (int64, error) {
-	c, _ := app.LoadEngage()
-	s, _ := e.app.Subscribe(c)
+	s, _ := e.app.Subscribe()
 	return s.Credits(context.Background(), openid, tmpl)
 }
 

@@ -62,16 +62,17 @@ var keys = sync.OnceValues(func() (*rsa.PrivateKey, *rsa.PrivateKey) {
 
 // Env is one complete order environment.
 type Env struct {
-	Clock    *storetest.Clock
-	Store    store.Store
-	Emulator *emulator.Emulator
-	Client   *pay.Client // the real client, pointed at the emulator
-	Pay      *Pay        // what Orders uses: Client, with failure injection
-	Products *product.Service
-	Coupons  *coupon.Service
-	Orders   *order.Service
-	Server   *httptest.Server // the API, with /pay/notify
-	PayURL   string           // the emulator's base URL
+	Clock     *storetest.Clock
+	Store     store.Store
+	Emulator  *emulator.Emulator
+	Client    *pay.Client // the real client, pointed at the emulator
+	Pay       *Pay        // what Orders uses: Client, with failure injection
+	Products  *product.Service
+	Coupons   *coupon.Service
+	Orders    *order.Service
+	orderOpts order.Options    // what Orders was built with (SetOrders)
+	Server    *httptest.Server // the API, with /pay/notify
+	PayURL    string           // the emulator's base URL
 }
 
 // Options tune New.
@@ -139,26 +140,32 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 		t.Fatal(err)
 	}
 	e.Pay = &Pay{Client: e.Client}
-	e.Products = &product.Service{Store: e.Store, Now: e.Clock.Now}
+	e.Products = product.New(e.Store, product.Options{Now: e.Clock.Now})
 	e.Coupons = coupon.New(e.Store, coupon.Options{Now: e.Clock.Now, CacheTTL: -1})
-	e.Orders = &order.Service{Store: e.Store, Products: e.Products, Pay: e.Pay, Coupons: e.Coupons,
-		Now: e.Clock.Now, TTL: opts.TTL}
+	e.orderOpts = order.Options{Products: e.Products, Pay: e.Pay, Coupons: e.Coupons, Now: e.Clock.Now, TTL: opts.TTL}
+	e.Orders = order.New(e.Store, e.orderOpts)
 	api = e.routes()
 	return e
+}
+
+// SetOrders changes the options of e.Orders (the paid hook, the shipper…),
+// in place: the routes keep serving the same *order.Service.
+func (e *Env) SetOrders(f func(o *order.Options)) {
+	f(&e.orderOpts)
+	*e.Orders = *order.New(e.Store, e.orderOpts)
 }
 
 // routes mounts every order-related handler; the test headers stand in for
 // the session middleware.
 func (e *Env) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/products", productfn.ProductsHandler(e.Products, e.Store))
+	for pattern, h := range productfn.ProductsHandler(e.Products, e.Store) {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("POST /orders", orderfn.OrderCreateHandler(e.Orders))
-	list := orderfn.OrdersHandler(e.Orders)
-	mux.Handle("GET /orders", list)
-	mux.Handle("GET /orders/{id}", list)
-	mux.Handle("POST /orders/{id}/cancel", list)
-	mux.Handle("POST /orders/{id}/ship", list)
-	mux.Handle("POST /orders/{id}/remind-receipt", list)
+	for pattern, h := range orderfn.OrdersHandler(e.Orders) {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("POST /orders/{id}/refund", orderfn.RefundHandler(e.Orders))
 	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, e.Orders))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/order"
 	payemu "github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/wechat"
 	wxemu "github.com/minifn/minifn/shared/wechat/emulator"
@@ -48,7 +49,7 @@ func (e *Env) WithShipping(t testing.TB, mode string, after time.Duration) *Ship
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
 	s.Client = wechat.New(wechat.Config{AppID: AppID, Secret: Secret, BaseURL: srv.URL, Store: e.Store, Now: e.Clock.Now})
-	e.Orders.Shipper, e.Orders.ShippingMode = s.Client, mode
+	e.SetOrders(func(o *order.Options) { o.Shipper, o.ShippingMode = s.Client, mode })
 	return s
 }
 
