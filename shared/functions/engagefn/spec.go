@@ -27,10 +27,11 @@ func pointsService(a *app.App, c app.Engage) *points.Service {
 	return &points.Service{Store: a.Store, Now: a.Now, PerYuan: c.PointsPerYuan}
 }
 
-// QRCode makes Mini-Program codes, resolves scenes and reports attribution.
+// QRCode makes Mini-Program codes, resolves scenes and reports attribution
+// and the dashboard's daily counters.
 var QRCode = app.Spec{
 	Name:   "qrcode",
-	Routes: []string{"POST /qrcode", "GET /scenes/{scene}", "GET /attribution"},
+	Routes: []string{"POST /qrcode", "GET /scenes/{scene}", "GET /attribution", "GET /stats"},
 	Build: func(a *app.App) (platform.Function, error) {
 		c, err := app.LoadEngage()
 		if err != nil {
@@ -44,6 +45,7 @@ var QRCode = app.Spec{
 			"POST /qrcode":        a.Sessions.RequireAny(MakeCode(sc)),
 			"GET /scenes/{scene}": GetScene(sc),
 			"GET /attribution":    a.Sessions.RequireAdmin(Attribution(sc)),
+			"GET /stats":          a.Sessions.RequireAdmin(Stats(a.Store, a.Now)), // the console's dashboard (package stats)
 		})}, nil
 	},
 }
