@@ -92,7 +92,11 @@ test('sign in: a wrong token shows the API message, the right one opens the cons
   await shot('signin-refused');
   await page.getByLabel('Admin token').fill(dev.adminToken);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Campaigns' }).waitFor();
+  // The first screen is the dashboard.
+  await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+  await page.locator('.tile[data-stat="revenue"] .tile-value').waitFor();
+  await shot('dashboard-first');
+  await go('Campaigns');
   await shot('campaigns-empty');
 });
 
@@ -490,4 +494,75 @@ test('under a path prefix: the console loads and calls the API through /release'
     await tab.close();
     await new Promise((r) => proxy.close(r));
   }
+});
+
+// tileValues reads the dashboard's "Today" tiles: {counter: text shown}.
+async function tileValues() {
+  return page.locator('.tile').evaluateAll((els) => Object.fromEntries(els.map((el) =>
+    [el.dataset.stat, el.querySelector('.tile-value').textContent.trim()])));
+}
+
+function yuanText(fen) {
+  return '¥' + Math.floor(fen / 100).toLocaleString('en') + '.' + String(fen % 100).padStart(2, '0');
+}
+
+test('dashboard: a paid order, coupons claimed and redeemed, a refund and a new user show in today\'s numbers and the chart', async () => {
+  const before = (await admin(dev, 'GET', '/stats?days=14')).body;
+  assert.equal(before.days.length, 14, JSON.stringify(before));
+  const b = before.days[13];
+
+  const sku = 'dash-e2e-' + Date.now();
+  assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Pu-erh', price: 3350, stock: 10 })).status, 201);
+  const camp = await admin(dev, 'POST', '/campaigns', { title: 'Dashboard ' + Date.now(), discount: { amount_off: 350 },
+    stock: 10, per_user_limit: 2, valid_days: 7 }, { 'Idempotency-Key': 'dash-' + Date.now() });
+  assert.equal(camp.status, 201, JSON.stringify(camp.body));
+  const u = await user('e2e-dash-' + Date.now()); // a new user
+  const claimed = [];
+  for (const k of ['a', 'b']) {
+    const c = await as(u, 'POST', '/coupons/claim', { campaign_id: camp.body.campaign.id }, 'dash-claim-' + k + Date.now());
+    assert.equal(c.status, 201, JSON.stringify(c.body));
+    claimed.push(c.body.coupon);
+  }
+  // One coupon redeemed at the counter, the other used by a paid order.
+  const redeemed = await admin(dev, 'POST', '/coupons/redeem', { code: claimed[0].code });
+  assert.equal(redeemed.status, 200, JSON.stringify(redeemed.body));
+  const o = await as(u, 'POST', '/orders', { items: [{ sku, quantity: 2 }], coupon_id: claimed[1].id }, 'dash-o-' + Date.now());
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  const id = o.body.order.id;
+  assert.equal(o.body.order.total, 2 * 3350 - 350);
+  const payNow = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(id), { method: 'POST' });
+  assert.equal(payNow.status, 200, await payNow.text());
+  await until('the paid notify', async () => (await as(u, 'GET', '/orders/' + id)).body.order.status === 'paid');
+  const refund = await admin(dev, 'POST', '/orders/' + id + '/refund', { amount: 305, reason: 'Short by one bag' },
+    { 'Idempotency-Key': 'dash-r-' + Date.now() });
+  assert.equal(refund.status, 200, JSON.stringify(refund.body));
+  await until('the refund notify', async () => (await admin(dev, 'GET', '/orders/' + id)).body.order.refunded === 305);
+
+  const after = (await admin(dev, 'GET', '/stats?days=14')).body;
+  const a = after.days[13];
+  assert.equal(a.day, b.day, 'the test crossed midnight (CST); run it again');
+  const want = {
+    paid_orders: b.paid_orders + 1, revenue: b.revenue + 6350, refunds: b.refunds + 1, refunded: b.refunded + 305,
+    coupons_claimed: b.coupons_claimed + 2, coupons_redeemed: b.coupons_redeemed + 2, new_users: b.new_users + 1,
+  };
+  for (const [k, v] of Object.entries(want)) assert.equal(a[k], v, k + ': ' + JSON.stringify(a));
+  assert.ok(a.points_earned > b.points_earned, 'points for the paid order: ' + JSON.stringify(a));
+
+  await go('Dashboard');
+  await page.locator('.tile[data-stat="revenue"] .tile-value', { hasText: yuanText(a.revenue) }).waitFor();
+  assert.deepEqual(await tileValues(), {
+    revenue: yuanText(a.revenue), paid_orders: String(a.paid_orders), refunded: yuanText(a.refunded),
+    refunds: String(a.refunds), coupons_claimed: String(a.coupons_claimed), coupons_redeemed: String(a.coupons_redeemed),
+    points_earned: String(a.points_earned), new_users: String(a.new_users),
+  });
+  // The chart: a bar a day, today's value in its tooltip; the table agrees.
+  const bars = page.locator('svg.daychart g[data-day]');
+  assert.equal(await bars.count(), 14);
+  assert.equal(await bars.last().getAttribute('data-day'), a.day);
+  assert.equal(await bars.last().locator('title').textContent(), a.day + ': ' + yuanText(a.revenue));
+  await page.getByLabel('Chart').selectOption('coupons_claimed');
+  await page.locator('svg.daychart g[data-day="' + a.day + '"] title', { hasText: a.day + ': ' + a.coupons_claimed }).waitFor({ state: 'attached' });
+  const row = page.locator('tr[data-id="' + a.day + '"]');
+  assert.match(await row.textContent(), new RegExp(yuanText(a.revenue).replace(/[.$]/g, '\\$&')));
+  await shot('dashboard');
 });

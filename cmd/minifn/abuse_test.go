@@ -135,7 +135,7 @@ func TestAbuseAdminRoutes(t *testing.T) {
 		{"POST", "/orders/000000000000/refund", `{}`},
 		{"POST", "/points/codes", `{"points":1000,"count":10}`},
 		{"POST", "/rewards", `{"title":"x","points":1,"stock":1}`},
-		{"GET", "/attribution", ""},
+		{"GET", "/attribution", ""}, {"GET", "/stats", ""},
 	}
 	for _, r := range routes {
 		what := r.method + " " + r.path

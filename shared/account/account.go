@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/wechat"
 )
@@ -174,6 +175,9 @@ func (s *Service) saveLogin(ctx context.Context, ws wechat.Session, now time.Tim
 	put, err := profileOp(u, version)
 	if err != nil {
 		return User{}, err
+	}
+	if version == 0 { // a new user: the day's counter (package stats), in the Write that creates them
+		return u, s.st.Write(ctx, put, login, stats.Op(stats.NewUsers, now, u.OpenID, 1))
 	}
 	return u, s.st.Write(ctx, put, login)
 }

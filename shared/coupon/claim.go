@@ -8,6 +8,7 @@ import (
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -17,6 +18,7 @@ const (
 	opCount
 	opCoupon
 	opCode
+	opStats // the day's claim counter (package stats)
 	opIdem
 )
 
@@ -120,7 +122,7 @@ func (s *Service) pickShard(ctx context.Context, camp Campaign) (int, error) {
 }
 
 // claimOps returns a new coupon and the ops of the one Write that issues it;
-// their order is opStock, opCount, opCoupon, opCode, opIdem.
+// their order is opStock, opCount, opCoupon, opCode, opStats, opIdem.
 func (s *Service) claimOps(camp Campaign, openid string, shard int, ik idem.Key) (Coupon, []store.Op) {
 	now := s.now()
 	code := newCode()
@@ -135,6 +137,7 @@ func (s *Service) claimOps(camp Campaign, openid string, shard int, ik idem.Key)
 		opCount:  store.Add(countKey(openid, camp.ID), 1).AtMost(camp.PerUserLimit),
 		opCoupon: store.Put(store.Item{Key: couponKey(openid, c.ID), Value: cb}).IfAbsent(),
 		opCode:   store.Put(store.Item{Key: codeKey(code), Value: ref}).IfAbsent(),
+		opStats:  stats.Op(stats.CouponsClaimed, now, c.ID, 1),
 	}
 	if !ik.IsZero() {
 		ops = append(ops, ik.Op(cb, now))

@@ -6,8 +6,9 @@
 // A claim is one store.Write: take one unit from a stock shard
 // (Add(-1).AtLeast(0)), count the claim against the user's limit
 // (Add(+1).AtMost(limit)), create the coupon and its redemption-code index
-// (Put IfAbsent) and, when the client sent an Idempotency-Key, the idem
-// record. Either all of it happens or none of it, so coupons issued plus
+// (Put IfAbsent), add one to the day's claim counter (package stats: 64
+// shards, so the rush does not meet on one item) and, when the client sent
+// an Idempotency-Key, the idem record. Either all of it happens or none of it, so coupons issued plus
 // stock remaining always equals the initial stock, whatever the
 // concurrency, and however the process dies.
 //

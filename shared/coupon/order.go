@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -67,7 +68,7 @@ func (s *Service) ConsumeOps(ctx context.Context, openid, couponID, orderID stri
 		return nil, ErrCouponUnusable.WithMessage("the coupon is not held by this order")
 	}
 	c.Status, c.UsedAt = Used, ptr(s.now().UTC())
-	return []store.Op{c.putOp()}, nil
+	return []store.Op{c.putOp(), stats.Op(stats.CouponsRedeemed, *c.UsedAt, c.ID, 1)}, nil // + the day's counter (package stats)
 }
 
 // ReleaseOps returns the ops that give the coupon back to its owner when

@@ -9,6 +9,7 @@ import (
 	"github.com/minifn/minifn/shared/ident"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) Redeem(ctx context.Context, by Redeemer, code string) (Coupon,
 			return Coupon{}, err
 		}
 		c.Status, c.UsedAt = Used, ptr(now.UTC())
-		err = s.st.Write(ctx, c.putOp())
+		err = s.st.Write(ctx, c.putOp(), stats.Op(stats.CouponsRedeemed, now, c.ID, 1)) // + the day's counter (package stats)
 		if errors.Is(err, store.ErrConditionFailed) {
 			continue
 		}

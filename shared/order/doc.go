@@ -51,6 +51,7 @@
 //	order#shipping         / <id>      orders whose shipping upload to WeChat is due (shipping.go)
 //	product#catalog        / <sku>     the product; its counter N is the stock (package product)
 //	idem#<openid>          / order-create#…  the Idempotency-Key record (package idem)
+//	stats#<shard>          / <day>#paid_orders, revenue, refunds, refunded  daily counters (package stats), in the paid and refund-success Writes
 //
 // Ids are 12 hex digits of the creation time in milliseconds and 16 random
 // hex digits, and serve as out_trade_no (28 characters of [0-9a-f], within

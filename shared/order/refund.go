@@ -10,6 +10,7 @@ import (
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -237,6 +238,9 @@ func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundI
 			}
 			r.Attention = ""
 			ops := []store.Op{store.Delete(refundingKey(r.ID))}
+			if !ref.Auto { // stats: a merchant's refund, once, on the day it succeeded
+				ops = append(ops, stats.Op(stats.Refunds, done, ref.OutRefundNo, 1), stats.Op(stats.Refunded, done, ref.OutRefundNo, ref.Amount))
+			}
 			if s.o.Points != nil && !ref.Auto {
 				pops, err := s.o.Points.RefundOps(ctx, r.Owner, r.ID, r.TransactionID, r.Total, r.Refunded)
 				if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/pay"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -102,6 +103,8 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 			r.Status, r.PaidAt, r.TransactionID = Paid, &paidAt, tx.TransactionID
 			ops = append(ops, store.Delete(pendingKey(r.ID)))
 			r.Reserved = nil // the stock is sold, no longer held
+			// stats: the payment counts once, on its paid day, in this Write.
+			ops = append(ops, stats.Op(stats.PaidOrders, paidAt, r.ID, 1), stats.Op(stats.Revenue, paidAt, r.ID, r.Total))
 			if r.Shipping != nil && r.Shipping.Type != ShippingExpress {
 				ops = append(ops, shippingOp(r)) // uploaded below, else by the timer (shipping.go)
 			}

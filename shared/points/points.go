@@ -12,6 +12,7 @@ import (
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -319,6 +320,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 		store.Put(store.Item{Key: usedKey(code), Value: used}).IfAbsent(),
 		entry,
 		store.Add(balanceKey(openid), c.Points),
+		stats.Op(stats.PointsEarned, now, code, c.Points), // the day's counter (package stats)
 	}
 	if !ik.IsZero() {
 		// The answer's balance is not known before the Write: replays
@@ -333,7 +335,7 @@ func (s *Service) Scan(ctx context.Context, openid, code, idemKey string) (Scann
 		return Scanned{}, ErrCodeNotFound
 	case i == 1:
 		return Scanned{}, ErrAlreadyUsed
-	case i == 4:
+	case i == 5:
 		b, _, err := ik.Lookup(ctx, s.st)
 		return s.replayScan(ctx, openid, b, err)
 	default:

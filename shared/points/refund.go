@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -61,7 +62,8 @@ func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionI
 		now := s.now()
 		entry, _ := s.entryOp(openid, Entry{Delta: pts, Reason: ReasonOrder, Ref: orderID, At: now})
 		c := credit{OpenID: openid, OrderID: orderID, Points: pts, Total: total}
-		err := s.st.Write(ctx, c.put(transactionID).IfAbsent(), entry, store.Add(balanceKey(openid), pts))
+		err := s.st.Write(ctx, c.put(transactionID).IfAbsent(), entry, store.Add(balanceKey(openid), pts),
+			stats.Op(stats.PointsEarned, now, transactionID, pts)) // + the day's counter (package stats)
 		if err == nil {
 			return pts, nil
 		}
@@ -87,7 +89,7 @@ func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionI
 		ops := []store.Op{c.put(transactionID).IfVersion(it.Version)}
 		if net > 0 {
 			entry, _ := s.entryOp(openid, Entry{Delta: net, Reason: ReasonOrder, Ref: orderID, At: now})
-			ops = append(ops, entry, store.Add(balanceKey(openid), net))
+			ops = append(ops, entry, store.Add(balanceKey(openid), net), stats.Op(stats.PointsEarned, now, transactionID, net))
 		}
 		err = s.st.Write(ctx, ops...)
 		if errors.Is(err, store.ErrConditionFailed) && store.FailedOp(err) == 0 {

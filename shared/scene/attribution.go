@@ -10,6 +10,7 @@ import (
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/ident"
+	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/wechat"
 )
@@ -83,6 +84,9 @@ func (s *Service) FirstTouch(ctx context.Context, openid string, t Touch) (Touch
 	b, _ := json.Marshal(t)
 	ops := []store.Op{store.Put(store.Item{Key: firstKey(openid), Value: b}).IfAbsent()}
 	ops = append(ops, counters(t.Scene, ref, "users", 1)...)
+	if op, ok := stats.SceneOp(t.Scene, t.At, openid); ok { // the day's counter (package stats)
+		ops = append(ops, op)
+	}
 	err = s.st.Write(ctx, ops...)
 	if store.FailedOp(err) != 0 {
 		return t, err

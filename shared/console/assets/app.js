@@ -4,6 +4,7 @@ import { get, token, hasEmulator } from './api.js';
 import { h, action, field } from './ui.js';
 
 const screens = {
+  home: { title: 'Dashboard', load: () => import('./home.js') },
   campaigns: { title: 'Campaigns', load: () => import('./campaigns.js') },
   products: { title: 'Products', load: () => import('./products.js') },
   orders: { title: 'Orders', load: () => import('./orders.js') },
@@ -32,7 +33,7 @@ function signIn() {
     // An admin-only route tells a good token from a bad one, in the API's words.
     await get('/campaigns?all=1', { auth: t });
     token.set(t);
-    location.hash = '#/campaigns';
+    location.hash = '#/home';
     route();
   });
   main.replaceChildren(form);
@@ -49,9 +50,9 @@ function menu(current) {
 async function route() {
   if (cleanup) { cleanup(); cleanup = null; }
   if (!token.get()) return signIn();
-  const id = location.hash.replace(/^#\/?/, '') || 'campaigns';
+  const id = location.hash.replace(/^#\/?/, '') || 'home';
   const s = screens[id] || (dev && id === 'emulator' ? emulator : null);
-  if (!s) { location.hash = '#/campaigns'; return; }
+  if (!s) { location.hash = '#/home'; return; }
   menu(id);
   document.title = s.title + ' · minifn console';
   const mod = await s.load();

@@ -23,14 +23,16 @@ func sceneService(a *app.App) *scene.Service {
 	return scene.New(a.Store, o)
 }
 
-// QRCode makes Mini-Program codes, resolves scenes and reports attribution.
+// QRCode makes Mini-Program codes, resolves scenes and reports attribution
+// and the dashboard's daily counters.
 //
 //	POST /qrcode {"page","params",…}  user (share code) or admin → 200 the image, scene in X-Minifn-Scene
 //	GET  /scenes/{scene}              public → 200 {"page","params"}
 //	GET  /attribution                 admin → 200 {"by_scene":[…],"by_referrer":[…]}
+//	GET  /stats[?days=N]              admin → 200 {"zone","days":[…]} (package stats)
 var QRCode = app.Spec{
 	Name:   "qrcode",
-	Routes: []string{"POST /qrcode", "GET /scenes/{scene}", "GET /attribution"},
+	Routes: []string{"POST /qrcode", "GET /scenes/{scene}", "GET /attribution", "GET /stats"},
 	Build: func(a *app.App) (platform.Function, error) {
 		if err := a.RequireWeChat(); err != nil {
 			return platform.Function{}, err
@@ -40,6 +42,7 @@ var QRCode = app.Spec{
 			"POST /qrcode":        a.Sessions.RequireAny(MakeCode(sc)),
 			"GET /scenes/{scene}": GetScene(sc),
 			"GET /attribution":    a.Sessions.RequireAdmin(Attribution(sc)),
+			"GET /stats":          a.Sessions.RequireAdmin(Stats(a.Store, a.Now)), // the console's dashboard (package stats)
 		})}, nil
 	},
 }
