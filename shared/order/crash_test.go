@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/coupon"
-	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/points"
@@ -265,7 +264,7 @@ func crashSetup(t *testing.T, path string) []crashNotify {
 	prices := map[string]int64{"tea": 1200, "cup": 300, "pot": 5000}
 	for sku, stock := range crashStock {
 		p := product.Product{SKU: sku, Title: "商品 " + sku, Price: prices[sku], Stock: &stock, Active: true}
-		if _, err := e.orders.Products.Put(ctx, p, idem.Key{}); err != nil {
+		if _, err := e.orders.Products.Put(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}

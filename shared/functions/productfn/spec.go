@@ -17,7 +17,7 @@ var Products = app.Spec{
 	Name:   "products",
 	Routes: []string{"GET /products", "POST /products"},
 	Build: func(a *app.App) (platform.Function, error) {
-		h := ProductsHandler(&product.Service{Store: a.Store, Now: a.Now}, a.Store)
+		h := ProductsHandler(&product.Service{Store: a.Store, Now: a.Now})
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /products":  a.Sessions.AllowAdmin(h),
 			"POST /products": a.Sessions.RequireAdmin(h),

@@ -19,7 +19,6 @@ import (
 
 	"github.com/minifn/minifn/shared/functions/orderfn"
 	"github.com/minifn/minifn/shared/functions/productfn"
-	"github.com/minifn/minifn/shared/idem"
 
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/order"
@@ -151,7 +150,7 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 // the session middleware.
 func (e *Env) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/products", productfn.ProductsHandler(e.Products, e.Store))
+	mux.Handle("/products", productfn.ProductsHandler(e.Products))
 	mux.Handle("POST /orders", orderfn.OrderCreateHandler(e.Orders))
 	list := orderfn.OrdersHandler(e.Orders)
 	mux.Handle("GET /orders", list)
@@ -176,7 +175,7 @@ func (e *Env) routes() http.Handler {
 // Product creates a product (stock nil: unlimited).
 func (e *Env) Product(t testing.TB, sku string, price int64, stock *int64) product.Product {
 	t.Helper()
-	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true}, idem.Key{})
+	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true})
 	if err != nil {
 		t.Fatal(err)
 	}
