@@ -2,7 +2,6 @@ package orderfn
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/minifn/minifn/shared/httpapi"
@@ -46,9 +45,7 @@ func OrderCreateHandler(svc *order.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		if c.Replayed {
-			w.Header().Set("Idempotent-Replayed", "true")
-		}
+		httpapi.MarkReplayed(w, c.Replayed)
 		body := struct {
 			Order   order.Order `json:"order"`
 			Payment any         `json:"payment,omitempty"`
@@ -71,14 +68,9 @@ func OrderCreateHandler(svc *order.Service) http.Handler {
 func OrdersHandler(svc *order.Service) http.Handler {
 	rt := httpapi.NewRouter()
 	rt.HandleFunc("GET /orders", func(w http.ResponseWriter, r *http.Request) error {
-		q := r.URL.Query()
-		limit := 20
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 100 {
-				return apperr.Invalidf("query parameter \"limit\" must be 1 to 100")
-			}
-			limit = n
+		limit, err := httpapi.IntParam(r, "limit", 20, 1, 100)
+		if err != nil {
+			return err
 		}
 		list, next, err := listOrders(r, svc, limit)
 		if err != nil {

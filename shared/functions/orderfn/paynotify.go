@@ -1,9 +1,10 @@
 package orderfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"log/slog"
 	"net/http"
+
+	"github.com/minifn/minifn/shared/httpapi"
 
 	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"

@@ -1,8 +1,9 @@
 package orderfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
+
+	"github.com/minifn/minifn/shared/httpapi"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
@@ -30,9 +31,7 @@ func RefundHandler(svc *order.Service) http.Handler {
 		if err != nil {
 			return err
 		}
-		if replayed {
-			w.Header().Set("Idempotent-Replayed", "true")
-		}
+		httpapi.MarkReplayed(w, replayed)
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
 	})

@@ -8,9 +8,10 @@ package orderfn
 import (
 	"context"
 	"errors"
-	"github.com/minifn/minifn/shared/coupon"
 	"log/slog"
 	"net/http"
+
+	"github.com/minifn/minifn/shared/coupon"
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/httpapi"
