@@ -39,7 +39,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			slog.ErrorContext(r.Context(), "panic", "value", v, "stack", string(debug.Stack()),
 				"request_id", requestid.From(r.Context()))
-			Error(w, r, apperr.New(apperr.Internal, "internal", "internal error"))
+			Error(w, r, apperr.ErrInternal)
 		}
 	}()
 	h, pattern := rt.mux.Handler(r)

@@ -52,6 +52,9 @@ type Code struct {
 }
 
 var (
+	// ErrNoCaller is returned when a share code is asked with neither a
+	// user nor the admin as the caller.
+	ErrNoCaller = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user or the admin is required")
 	// ErrForbidden is returned when a user asks for what only staff may make
 	// (another env_version, check_path false).
 	ErrForbidden = apperr.New(apperr.Forbidden, "forbidden",
@@ -117,7 +120,7 @@ func (s *Service) privileged(ctx context.Context, c Caller) (bool, error) {
 	case c.Admin:
 		return true, nil
 	case c.OpenID == "":
-		return false, apperr.New(apperr.Unauthenticated, "unauthenticated", "a user or the admin is required")
+		return false, ErrNoCaller
 	case s.IsStaff == nil:
 		return false, nil
 	}

@@ -14,13 +14,13 @@ import (
 
 // errNoUser answers an order route reached without a user session (the
 // Require middleware normally stops it first).
-var errNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user token is required")
+var errNoUser = session.ErrUnauthenticated.WithMessage("a user token is required")
 
 // errShipAdminOnly answers a ship request without the admin token.
-var errShipAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token ships orders")
+var errShipAdminOnly = session.ErrForbidden.WithMessage("only the admin token ships orders")
 
 // errAdminOnly answers a user who asks for every user's orders.
-var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token lists every user's orders")
+var errAdminOnly = session.ErrForbidden.WithMessage("only the admin token lists every user's orders")
 
 // OrderCreateHandler serves POST /orders for the signed-in user: {"items":[{"sku",
 // "quantity"}],"coupon_id"?,"note"?} → 201 {"order","payment"}. Prices come from the

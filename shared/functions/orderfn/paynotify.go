@@ -39,7 +39,7 @@ func (h notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(r.Context(), "pay notify panic", "value", v, "request_id", requestid.From(r.Context()))
-			notifyFail(w, r, apperr.New(apperr.Internal, "internal", "internal error"))
+			notifyFail(w, r, apperr.ErrInternal)
 		}
 	}()
 	if err := h.handle(r); err != nil {

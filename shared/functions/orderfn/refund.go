@@ -5,7 +5,6 @@ import (
 
 	"github.com/minifn/minifn/shared/httpapi"
 
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/session"
@@ -17,7 +16,7 @@ func RefundHandler(svc *order.Service) http.Handler {
 	rt := httpapi.NewRouter()
 	rt.HandleFunc("POST /orders/{id}/refund", func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
-			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
+			return session.ErrForbidden.WithMessage("the admin token is required")
 		}
 		key := r.Header.Get(idem.Header)
 		if err := idem.Check(key); err != nil {

@@ -48,7 +48,7 @@ func listProducts(ps *product.Service) httpapi.Func {
 func putProduct(ps *product.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
-			return session.ErrForbidden
+			return session.ErrForbidden.WithMessage("the admin token is required")
 		}
 		key := r.Header.Get(idem.Header)
 		if err := idem.Check(key); err != nil {
