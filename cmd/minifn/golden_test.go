@@ -169,11 +169,6 @@ func str(t *testing.T, v any, keys ...string) string {
 	return s
 }
 
-func jsonBody(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 // TestGolden runs the scenario and compares (or, with -update, writes) the
 // golden files.
 func TestGolden(t *testing.T) {

@@ -1,9 +1,10 @@
 package engagefn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
+
+	"github.com/minifn/minifn/shared/httpapi"
 
 	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"
@@ -11,19 +12,6 @@ import (
 
 // SceneHeader carries the scene of a returned Mini-Program code.
 const SceneHeader = "X-Minifn-Scene"
-
-// QRCodeHandler serves the qrcode function:
-//
-//	POST /qrcode {"page","params",…}  user (share code) or admin → 200 the image, scene in X-Minifn-Scene
-//	GET  /scenes/{scene}              public → 200 {"page","params"}
-//	GET  /attribution                 admin → 200 {"by_scene":[…],"by_referrer":[…]}
-func QRCodeHandler(sc *scene.Service, sess *session.Sessions) http.Handler {
-	rt := httpapi.NewRouter()
-	rt.Handle("POST /qrcode", sess.RequireAny(MakeCode(sc)))
-	rt.Handle("GET /scenes/{scene}", GetScene(sc))
-	rt.Handle("GET /attribution", sess.RequireAdmin(Attribution(sc)))
-	return rt
-}
 
 // MakeCode serves POST /qrcode: the image as WeChat returned it (its own
 // Content-Type). 400 invalid_request / invalid_page / invalid_scene, 403

@@ -52,17 +52,6 @@ func ordGet(t *testing.T, e *ordertest.Env, user, id string) map[string]any {
 	return ordMap(t, out, "order")
 }
 
-// ordLastDelivery returns the newest delivery of a notify id.
-func ordLastDelivery(e *ordertest.Env, id string) emulator.Delivery {
-	var last emulator.Delivery
-	for _, d := range e.Emulator.Notifies() {
-		if d.ID == id {
-			last = d
-		}
-	}
-	return last
-}
-
 func ordWaitDone(t *testing.T, e *ordertest.Env, id string, n int) emulator.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
