@@ -18,6 +18,7 @@ import (
 
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/product"
@@ -42,24 +43,17 @@ var crashStock = map[string]int64{"tea": 1000, "cup": 1000, "pot": 1000}
 
 // crashPay is the WeChat Pay the crash test's services see. Notify handling
 // of a pending order only checks the merchant identity; prepay answers a
-// prepay_id so that creation completes, and nothing else may be called.
-type crashPay struct{}
-
-func (crashPay) AppID() string { return crashAppID }
-func (crashPay) MchID() string { return crashMchID }
-func (crashPay) Prepay(_ context.Context, r pay.PrepayRequest) (string, error) {
-	return "wx" + r.OutTradeNo, nil
-}
-func (crashPay) PaymentParams(string) (pay.Payment, error) { return pay.Payment{}, nil }
-func (crashPay) Query(context.Context, string) (pay.Transaction, error) {
-	return pay.Transaction{}, errors.New("crash test: no query")
-}
-func (crashPay) Close(context.Context, string) error { return errors.New("crash test: no close") }
-func (crashPay) Refund(context.Context, pay.RefundRequest) (pay.Refund, error) {
-	return pay.Refund{}, errors.New("crash test: no refund")
-}
-func (crashPay) QueryRefund(context.Context, string) (pay.Refund, error) {
-	return pay.Refund{}, errors.New("crash test: no refund")
+// prepay_id so that creation completes, and nothing else may be called
+// (ordertest.ErrNotFaked).
+func crashPay() *ordertest.FakePay {
+	return &ordertest.FakePay{
+		AppIDFn: func() string { return crashAppID },
+		MchIDFn: func() string { return crashMchID },
+		PrepayFn: func(_ context.Context, r pay.PrepayRequest) (string, error) {
+			return "wx" + r.OutTradeNo, nil
+		},
+		PaymentParamsFn: func(string) (pay.Payment, error) { return pay.Payment{}, nil },
+	}
 }
 
 // creditHook is the points part of catalog's paid hook: points once per
@@ -86,7 +80,7 @@ func openCrashEnv(path string) (*crashEnv, error) {
 	}
 	e := &crashEnv{st: st, coupons: coupon.New(st, coupon.Options{Now: time.Now, CacheTTL: -1}),
 		points: &points.Service{Store: st, Now: time.Now, PerYuan: crashPerYuan}}
-	e.orders = &order.Service{Store: st, Products: &product.Service{Store: st, Now: time.Now}, Pay: crashPay{},
+	e.orders = &order.Service{Store: st, Products: &product.Service{Store: st, Now: time.Now}, Pay: crashPay(),
 		Coupons: e.coupons, Now: time.Now, Paid: creditHook{e.points}}
 	return e, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/scene"
@@ -18,7 +19,7 @@ import (
 // lateEnv is an order Env with the real paid hook (points at 1 per yuan,
 // attribution) and a referrer id to order under.
 type lateEnv struct {
-	*ordertest.Env
+	*orderfntest.Env
 	points *points.Service
 	scenes *scene.Service
 	refID  string
@@ -26,7 +27,7 @@ type lateEnv struct {
 
 func newLateEnv(t *testing.T, b storetest.Backend) *lateEnv {
 	t.Helper()
-	e := &lateEnv{Env: ordertest.New(t, b, ordertest.Options{})}
+	e := &lateEnv{Env: orderfntest.New(t, b, ordertest.Options{})}
 	e.points = &points.Service{Store: e.Store, Now: e.Clock.Now, PerYuan: 1}
 	e.scenes = &scene.Service{Store: e.Store, Now: e.Clock.Now}
 	e.Orders.Paid = orderfn.NewPaidHook(e.points, e.scenes, nil)
