@@ -344,6 +344,7 @@ func TestGolden(t *testing.T) {
 		body: `{"sku":"latte","stock_delta":-100000}`}).must(t, 409)
 
 	checkGolden(t, g.steps)
+	checkStored(t, d.App.Store, g.steps)
 	checkContractRoutes(t, g.steps)
 	logs.check(t, devSecrets(t, d, aliceID, bobID))
 }
