@@ -187,7 +187,7 @@ func TestLayersCatch(t *testing.T) {
 	pkgs := goList(t, module+"shared/...")
 	for _, tc := range []struct {
 		pkg, add, want string
-		test            bool
+		test           bool
 	}{
 		{"shared/order", module + "shared/httpapi", "shared/order depends on shared/httpapi", false},
 		{"shared/coupon", module + "shared/functions/couponfn", "shared/coupon depends on shared/functions/couponfn", false},
