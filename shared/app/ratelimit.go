@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kelseyhightower/envconfig"
+
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/ratelimit"
 )

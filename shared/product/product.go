@@ -50,10 +50,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/minifn/minifn/shared/ident"
-
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/store"
 )
 

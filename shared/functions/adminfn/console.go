@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/minifn/minifn/shared/httpapi"
 	"io/fs"
 	"net/http"
 	"path"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 )
 
 // consolePolicy keeps the console to its own files and its own origin: no

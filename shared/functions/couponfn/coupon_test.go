@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/minifn/minifn/shared/functions/couponfn"
 	"image/png"
 	"io"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	gzqr "github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/functions/couponfn"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/bolt"
 	"github.com/minifn/minifn/shared/store/storetest"

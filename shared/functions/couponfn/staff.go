@@ -3,9 +3,8 @@ package couponfn
 import (
 	"net/http"
 
-	"github.com/minifn/minifn/shared/httpapi"
-
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
 )
 

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/minifn/minifn/shared/httpapi"
-
 	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"
 )

@@ -4,9 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/minifn/minifn/shared/httpapi"
-
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/session"

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/minifn/minifn/shared/app"
-
 	"github.com/minifn/minifn/shared/pay"
 )
 

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/minifn/minifn/shared/httpapi"
-
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/session"
