@@ -30,7 +30,7 @@ func (s *Service) Claim(ctx context.Context, openid, campaignID, idemKey string)
 	if openid == "" {
 		return Coupon{}, false, ErrNoUser
 	}
-	ik, err := idem.New("coupon-claim", openid, idemKey, campaignID)
+	ik, err := idem.New(IdemClaim, openid, idemKey, campaignID)
 	if err != nil {
 		return Coupon{}, false, err
 	}
