@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -150,38 +148,7 @@ func checkStored(t *testing.T, st store.Store, steps []*goldenStep) {
 			t.Errorf("the scenario stored nothing of %s", want)
 		}
 	}
-	if *update {
-		old, _ := filepath.Glob(filepath.Join(storedDir, "*.golden"))
-		for _, f := range old {
-			os.Remove(f)
-		}
-		if err := os.MkdirAll(storedDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for f, s := range files {
-			if err := os.WriteFile(filepath.Join(storedDir, f+".golden"), []byte(s), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	have, _ := filepath.Glob(filepath.Join(storedDir, "*.golden"))
-	for _, f := range have {
-		if _, ok := files[strings.TrimSuffix(filepath.Base(f), ".golden")]; !ok {
-			t.Errorf("%s: the scenario stores nothing of it any more (go test ./cmd/minifn -run Golden -update)", f)
-		}
-	}
-	for f, got := range files {
-		path := filepath.Join(storedDir, f+".golden")
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Errorf("%s: %v (go test ./cmd/minifn -run Golden -update writes it)", path, err)
-			continue
-		}
-		if string(want) != got {
-			t.Errorf("%s differs from what this run stored: a stored record changed shape, which changes saved data; "+
-				"if that is intended (and old records still read), go test ./cmd/minifn -run Golden -update:\n%s",
-				path, lineDiff(string(want), got))
-		}
-	}
+	checkGoldenDir(t, storedDir, files, "the scenario stores nothing of it any more",
+		"differs from what this run stored: a stored record changed shape, which changes saved data; "+
+			"the change must keep old records readable")
 }
