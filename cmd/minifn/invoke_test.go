@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/minifn/minifn/shared/functions/accountfn"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/minifn/minifn/shared/functions/accountfn"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 

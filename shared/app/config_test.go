@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store"
