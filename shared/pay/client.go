@@ -39,7 +39,10 @@ type Client struct {
 	cfg     Config
 	jsapi   *jsapi.JsapiApiService
 	refunds *refunddomestic.RefundsApiService
-	aead    cipher.AEAD
+	// aead is AEAD_AES_256_GCM with the APIv3 key, which opens notifies and
+	// downloaded certificates: built on first use, since the functions that
+	// never receive a notify never need it.
+	aead func() cipher.AEAD
 	// downloader fetches /v3/certificates: signed like every request, with
 	// no response validator, since certCache.download verifies the answer
 	// with the certificates it carries. nil in public-key-only mode.
@@ -61,15 +64,14 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher([]byte(cfg.APIv3Key))
-	if err != nil {
-		return nil, errors.New("pay: APIv3Key is not a valid AES-256 key")
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, errors.New("pay: APIv3Key is not a valid AES-256 key")
-	}
-	c := &Client{cfg: cfg, aead: aead}
+	c := &Client{cfg: cfg}
+	c.aead = sync.OnceValue(func() cipher.AEAD {
+		// Neither fails: validate checked that the key is 32 bytes (AES-256),
+		// and AES has the 16-byte block GCM needs.
+		block, _ := aes.NewCipher([]byte(cfg.APIv3Key))
+		aead, _ := cipher.NewGCM(block)
+		return aead
+	})
 	// A copy, so that precomputing never writes to the caller's key, which
 	// another goroutine may be using.
 	key := *cfg.PrivateKey
