@@ -157,6 +157,8 @@ func TestInvokeWhileDevRuns(t *testing.T) {
 // with the platform's response still printed.
 func TestInvoke5xxExitsNonZero(t *testing.T) {
 	cleanEnv(t)
+	// The environment on purpose: this runs the command line (run), whose
+	// configuration is the environment read by LoadConfig.
 	t.Setenv("MINIFN_STORE", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	// GET /campaigns: public, and read from the store.
 	evt, err := os.ReadFile("testdata/me.lambda.json")
