@@ -477,8 +477,13 @@ func apiCalls(t *testing.T, name, src string) []apiCall {
 
 // splitArgs returns the top-level comma-separated arguments of the call
 // whose "(" precedes s.
-func splitArgs(s string) []string {
-	var args []string
+func splitArgs(s string) []string { return splitTop(s, ',') }
+
+// splitTop splits s at sep outside quotes and brackets, up to the end of s
+// or to a closing bracket that closes nothing opened in s (the end of the
+// call whose arguments s begins with).
+func splitTop(s string, sep byte) []string {
+	var parts []string
 	depth, start := 0, 0
 	var quote byte
 	for i := 0; i < len(s); i++ {
@@ -496,15 +501,15 @@ func splitArgs(s string) []string {
 			depth++
 		case c == ')' || c == ']' || c == '}':
 			if depth == 0 {
-				return append(args, strings.TrimSpace(s[start:i]))
+				return append(parts, strings.TrimSpace(s[start:i]))
 			}
 			depth--
-		case c == ',' && depth == 0:
-			args = append(args, strings.TrimSpace(s[start:i]))
+		case c == sep && depth == 0:
+			parts = append(parts, strings.TrimSpace(s[start:i]))
 			start = i + 1
 		}
 	}
-	return args
+	return append(parts, strings.TrimSpace(s[start:]))
 }
 
 // evalPath evaluates a path expression of src to its possible values.
@@ -570,29 +575,4 @@ func evalName(src, name string, depth int) []string {
 }
 
 // splitPlus splits an expression at its top-level "+".
-func splitPlus(expr string) []string {
-	var terms []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(expr); i++ {
-		c := expr[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"' || c == '`':
-			quote = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-		case c == '+' && depth == 0:
-			terms = append(terms, strings.TrimSpace(expr[start:i]))
-			start = i + 1
-		}
-	}
-	return append(terms, strings.TrimSpace(expr[start:]))
-}
+func splitPlus(expr string) []string { return splitTop(expr, '+') }
