@@ -196,7 +196,7 @@ type record struct {
 	TopUp
 }
 
-func topUpKey(no string) store.Key          { return store.Key{PK: "wallet#topup#" + no, SK: "topup"} }
+func topUpKey(no string) store.Key            { return store.Key{PK: "wallet#topup#" + no, SK: "topup"} }
 func userTopUpKey(owner, no string) store.Key { return store.Key{PK: "wallet#topups#" + owner, SK: no} }
 
 const (

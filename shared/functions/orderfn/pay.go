@@ -59,3 +59,7 @@ func payClient(a *app.App) (*pay.Client, error) {
 	}
 	return cl, nil
 }
+
+// PayClient is payClient for the other functions that take WeChat Pay
+// (wallet: top-ups and their refunds).
+func PayClient(a *app.App) (*pay.Client, error) { return payClient(a) }

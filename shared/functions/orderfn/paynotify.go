@@ -10,6 +10,7 @@ import (
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/requestid"
+	"github.com/minifn/minifn/shared/wallet"
 )
 
 // NotifyParser verifies and decrypts WeChat Pay notifies; *pay.Client
@@ -24,12 +25,22 @@ type NotifyParser interface {
 // already applied) is stored; otherwise a 4xx/5xx with
 // {"code":"FAIL","message":…}, so that WeChat Pay retries.
 func PayNotifyHandler(p NotifyParser, svc *order.Service) http.Handler {
-	return notifyHandler{p, svc}
+	return notifyHandler{p: p, svc: svc}
+}
+
+// PayNotifyHandlerWithWallet is PayNotifyHandler that also takes the
+// wallet's top-ups: a notify whose out_trade_no is a top-up's
+// (wallet.IsTradeNo: "wt…", never an order id) goes to ws, every other to
+// the orders. ws is built whatever MINIFN_WALLET says: a top-up paid while
+// the wallet was on is credited even after it was turned off.
+func PayNotifyHandlerWithWallet(p NotifyParser, svc *order.Service, ws *wallet.Service) http.Handler {
+	return notifyHandler{p: p, svc: svc, wallet: ws}
 }
 
 type notifyHandler struct {
-	p   NotifyParser
-	svc *order.Service
+	p      NotifyParser
+	svc    *order.Service
+	wallet *wallet.Service // nil: every notify is an order's
 }
 
 func (h notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +72,10 @@ func (h notifyHandler) handle(r *http.Request) error {
 	}
 	ctx := r.Context()
 	switch {
+	case h.wallet != nil && n.Transaction != nil && wallet.IsTradeNo(n.Transaction.OutTradeNo):
+		_, err = h.wallet.HandlePayment(ctx, *n.Transaction)
+	case h.wallet != nil && n.Refund != nil && wallet.IsTradeNo(n.Refund.OutTradeNo):
+		_, err = h.wallet.HandleRefund(ctx, *n.Refund)
 	case n.Transaction != nil:
 		_, err = h.svc.HandlePayment(ctx, n.ID, *n.Transaction)
 	case n.Refund != nil:
