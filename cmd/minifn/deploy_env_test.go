@@ -84,6 +84,7 @@ func envGroups(t *testing.T) map[string][]string {
 	})
 	sort(envTags(app.Shipping{}), func(string) string { return "shipping" })
 	sort(envTags(app.Risk{}), func(string) string { return "risk" })
+	sort(envTags(app.Wallet{}), func(string) string { return "wallet" })
 	sort(envTags(app.RateLimits{}), func(string) string { return "" })
 	if len(unsorted) > 0 {
 		t.Errorf("variables %v are in no deploy group: add each to a group in envGroups, or to leftOut with a reason", unsorted)
@@ -114,7 +115,8 @@ var deployGroups = map[string][]string{
 	"products":      {"admin"},
 	"qrcode":        {"wechat", "admin"},
 	"refund":        append([]string{"admin"}, orderGroups...),
-	"wx-push":       {"wechat", "push", "subscribe"}, // the subscribe events bank credits; safe mode needs the appid
+	"wallet":        {"wechat", "admin", "pay", "wallet"}, // top-ups are WeChat Pay payments; MINIFN_WALLET is the switch
+	"wx-push":       {"wechat", "push", "subscribe"},      // the subscribe events bank credits; safe mode needs the appid
 }
 
 // wantEnv returns the variables function name's deploy entry must hold.
