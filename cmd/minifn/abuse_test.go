@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/session"
 )
 
@@ -28,8 +29,14 @@ type shop struct {
 
 func newShop(t *testing.T) *shop {
 	t.Helper()
+	return newShopWith(t, nil)
+}
+
+// newShopWith is newShop on a dev whose Config edit adjusts (startDevWith).
+func newShopWith(t *testing.T, edit func(*app.Config)) *shop {
+	t.Helper()
 	cleanEnv(t)
-	base, d := startDev(t, t.TempDir())
+	base, d := startDevWith(t, t.TempDir(), edit)
 	s := &shop{base: base, d: d, admin: string(d.App.Config.AdminToken)}
 	if a := s.call(t, "POST", "/products", s.admin, `{"sku":"latte","title":"Latte","price":2800,"stock":10}`); a.status != 201 {
 		t.Fatalf("product: %d %s", a.status, a.raw)

@@ -151,7 +151,7 @@ func coldStart(b *testing.B, exe string, env []string, event []byte, errorOK boo
 
 // buildLambda builds pkg with the contract's Lambda flags; arch "" is this
 // machine's.
-func buildLambda(b *testing.B, root, pkg, out, arch string) string {
+func buildLambda(b testing.TB, root, pkg, out, arch string) string {
 	cmd := exec.Command("go", "build", "-tags", lambdaTags, "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
@@ -191,7 +191,7 @@ func zipSize(b *testing.B, exe string) int {
 // freshly generated throwaway keys, given as PEM text as template.yaml
 // passes them. Every function gets all of it, although a deployed one gets
 // only the settings it reads (docs/deploy.md): the figures are an upper bound.
-func coldStartEnv(b *testing.B) []string {
+func coldStartEnv(b testing.TB) []string {
 	pemText := func(typ string, der []byte) string {
 		return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
 	}

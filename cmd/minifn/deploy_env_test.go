@@ -16,16 +16,31 @@ import (
 // A variable added to a struct lands in its group by prefix, or fails
 // TestDeployEnvGroups until it is sorted into one (or into leftOut).
 
-// envTags returns the variables v's struct fields read (envconfig tags).
-func envTags(v any) []string {
-	var names []string
-	t := reflect.TypeOf(v)
+// envVar is one variable of app.Config: its name, and the embedded section
+// whose field reads it ("" for Config's own fields).
+type envVar struct{ name, section string }
+
+// envTags returns the variables the struct type t reads (envconfig tags),
+// looking inside embedded sections (app.RateLimits, app.Engage, …) as
+// envconfig does: a variable added to a section, or a new section, is
+// listed here, and must then find a deploy group (envGroups).
+func envTags(t reflect.Type, section string) []envVar {
+	var vars []envVar
 	for i := range t.NumField() {
-		if n := t.Field(i).Tag.Get("envconfig"); n != "" {
-			names = append(names, n)
+		f := t.Field(i)
+		n := f.Tag.Get("envconfig")
+		switch {
+		case n != "":
+			vars = append(vars, envVar{n, section})
+		case f.Anonymous && f.Type.Kind() == reflect.Struct:
+			vars = append(vars, envTags(f.Type, f.Name)...)
+		case f.IsExported():
+			// envconfig would read it under a name derived from the field's:
+			// give it a tag spelling the whole name (CONTRACT.md).
+			vars = append(vars, envVar{"untagged field " + t.Name() + "." + f.Name, section})
 		}
 	}
-	return names
+	return vars
 }
 
 // leftOut are variables the deploy files do not pass, with why: a merchant
@@ -49,43 +64,46 @@ func envGroups(t *testing.T) map[string][]string {
 	t.Helper()
 	g := map[string][]string{}
 	var unsorted []string
-	sort := func(names []string, group func(string) string) {
-		for _, n := range names {
-			if _, ok := leftOut[n]; ok {
-				continue
+	// sections says how the variables of each embedded section of app.Config
+	// ("" for its own fields) fall into groups; a section missing here
+	// leaves all its variables unsorted.
+	sections := map[string]func(string) string{
+		"": func(n string) string {
+			switch {
+			case n == "MINIFN_STORE" || n == "MINIFN_SESSION_SECRET":
+				return "every" // every function opens the store and checks tokens
+			case n == "MINIFN_WECHAT_APPID" || n == "MINIFN_WECHAT_SECRET":
+				return "wechat" // the config requires both or neither
+			case strings.HasPrefix(n, "MINIFN_WECHAT_PUSH_"):
+				return "push"
+			case n == "MINIFN_ADMIN_TOKEN":
+				return "admin"
+			case strings.HasPrefix(n, "MINIFN_PAY_"):
+				return "pay"
 			}
-			if k := group(n); k != "" {
-				g[k] = append(g[k], n)
-			} else {
-				unsorted = append(unsorted, n)
+			return ""
+		},
+		"Engage": func(n string) string {
+			if strings.HasPrefix(n, "MINIFN_SUBSCRIBE_") {
+				return "subscribe" // app.Subscribe: me, wx-push, the order functions' paid hook
 			}
-		}
+			return ""
+		},
+		"Shipping":   func(string) string { return "shipping" },
+		"Risk":       func(string) string { return "risk" },
+		"Wallet":     func(string) string { return "wallet" },
+		"RateLimits": func(string) string { return "" }, // all in leftOut
 	}
-	sort(envTags(app.Config{}), func(n string) string {
-		switch {
-		case n == "MINIFN_STORE" || n == "MINIFN_SESSION_SECRET":
-			return "every" // every function opens the store and checks tokens
-		case n == "MINIFN_WECHAT_APPID" || n == "MINIFN_WECHAT_SECRET":
-			return "wechat" // the config requires both or neither
-		case strings.HasPrefix(n, "MINIFN_WECHAT_PUSH_"):
-			return "push"
-		case n == "MINIFN_ADMIN_TOKEN":
-			return "admin"
-		case strings.HasPrefix(n, "MINIFN_PAY_"):
-			return "pay"
+	for _, v := range envTags(reflect.TypeFor[app.Config](), "") {
+		if _, ok := leftOut[v.name]; ok {
+			continue
 		}
-		return ""
-	})
-	sort(envTags(app.Engage{}), func(n string) string {
-		if strings.HasPrefix(n, "MINIFN_SUBSCRIBE_") {
-			return "subscribe" // app.Subscribe: me, wx-push, the order functions' paid hook
+		if group := sections[v.section]; group != nil && group(v.name) != "" {
+			g[group(v.name)] = append(g[group(v.name)], v.name)
+			continue
 		}
-		return ""
-	})
-	sort(envTags(app.Shipping{}), func(string) string { return "shipping" })
-	sort(envTags(app.Risk{}), func(string) string { return "risk" })
-	sort(envTags(app.Wallet{}), func(string) string { return "wallet" })
-	sort(envTags(app.RateLimits{}), func(string) string { return "" })
+		unsorted = append(unsorted, v.name)
+	}
 	if len(unsorted) > 0 {
 		t.Errorf("variables %v are in no deploy group: add each to a group in envGroups, or to leftOut with a reason", unsorted)
 	}
@@ -198,6 +216,38 @@ func TestServerlessEnv(t *testing.T) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: serverless.yml passes %v\n\twant %v (what its Spec reads)", s.Name, got, want)
+		}
+	}
+}
+
+// TestEnvTagsSections: envTags finds the variables of embedded sections,
+// with their section, so that a variable of a new section is sorted (or
+// fails TestDeployEnvGroups) like any other.
+func TestEnvTagsSections(t *testing.T) {
+	type Inner struct {
+		B string `envconfig:"B"`
+	}
+	type Section struct {
+		A string `envconfig:"A"`
+		Inner
+	}
+	type conf struct {
+		Top string `envconfig:"TOP"`
+		Section
+		Loose string
+	}
+	got := envTags(reflect.TypeFor[conf](), "")
+	want := []envVar{{"TOP", ""}, {"A", "Section"}, {"B", "Inner"}, {"untagged field conf.Loose", ""}}
+	if !slices.Equal(got, want) {
+		t.Errorf("envTags = %v, want %v", got, want)
+	}
+	var all []string
+	for _, v := range envTags(reflect.TypeFor[app.Config](), "") {
+		all = append(all, v.name)
+	}
+	for _, n := range []string{"MINIFN_STORE", "MINIFN_RATE_CLAIM", "MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE"} {
+		if !slices.Contains(all, n) {
+			t.Errorf("envTags(app.Config) misses %s (of %v)", n, all)
 		}
 	}
 }

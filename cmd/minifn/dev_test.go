@@ -13,12 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/session"
 )
 
 // contractVars are unset for these tests, so that the developer's shell
-// cannot change what they check.
+// cannot change what they check: cleanEnv is about the environment on
+// purpose (it keeps it out). A test that wants a setting injects it into
+// the Config instead (startDevWith, newShopWith).
 var contractVars = []string{
 	"MINIFN_STORE", "MINIFN_WECHAT_APPID", "MINIFN_WECHAT_SECRET", "MINIFN_WECHAT_API_BASE",
 	"MINIFN_SESSION_SECRET", "MINIFN_SESSION_TTL", "MINIFN_ADMIN_TOKEN",
@@ -61,9 +64,28 @@ func startWrappedDev(t *testing.T, dir string, wrap func(http.Handler) http.Hand
 // before, as `minifn dev` restarts on 127.0.0.1:8080).
 func startDevOn(t *testing.T, dir, addr string, wrap func(http.Handler) http.Handler) (string, *dev, func()) {
 	t.Helper()
+	return startDevConfig(t, dir, addr, nil, wrap)
+}
+
+// startDevWith is startDev with edit applied to the Config devConfig read,
+// as an environment holding those settings would have filled it.
+func startDevWith(t *testing.T, dir string, edit func(*app.Config)) (string, *dev) {
+	t.Helper()
+	base, d, stop := startDevConfig(t, dir, "127.0.0.1:0", edit, func(h http.Handler) http.Handler { return h })
+	t.Cleanup(stop)
+	return base, d
+}
+
+// startDevConfig runs dev as devCmd does (devConfig, newDev, platform.Serve),
+// with edit (if any) applied to the Config between devConfig and newDev.
+func startDevConfig(t *testing.T, dir, addr string, edit func(*app.Config), wrap func(http.Handler) http.Handler) (string, *dev, func()) {
+	t.Helper()
 	cfg, err := devConfig(dir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(&cfg)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -263,9 +285,9 @@ func TestDevBanner(t *testing.T) {
 
 func TestDevRealWeChatNeedsNoEmulator(t *testing.T) {
 	cleanEnv(t)
-	t.Setenv("MINIFN_WECHAT_APPID", "wx0123456789abcdef")
-	t.Setenv("MINIFN_WECHAT_SECRET", "a-real-secret-would-be-here")
-	base, d := startDev(t, t.TempDir())
+	base, d := startDevWith(t, t.TempDir(), func(c *app.Config) {
+		c.WechatAppid, c.WechatSecret = "wx0123456789abcdef", "a-real-secret-would-be-here"
+	})
 	if d.App.Config.WechatAPIBase != "https://api.weixin.qq.com" || (d.Emu != nil && d.Emu.wechatOn) {
 		t.Fatalf("dev emulated WeChat although credentials are set: %+v", d.App.Config.WechatAPIBase)
 	}

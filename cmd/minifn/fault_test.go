@@ -14,19 +14,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store/bolt"
 )
 
-// TestRateLimits sets tight MINIFN_RATE_ limits on a real dev server and
+// rules parses rate-limit rules written as MINIFN_RATE_ values.
+func rules(t *testing.T, s string) ratelimit.Rules {
+	t.Helper()
+	r, err := ratelimit.ParseRules(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestRateLimits sets tight rate limits on a real dev server and
 // checks that login, claim and order create answer 429 rate_limited with
 // Retry-After once over them, per openid and per source IP, and that a
 // refused request creates nothing. Windows are a day long so that the test
 // never straddles one.
 func TestRateLimits(t *testing.T) {
-	t.Setenv("MINIFN_RATE_LOGIN", "openid=2/24h,ip=off")
-	t.Setenv("MINIFN_RATE_CLAIM", "openid=2/24h,ip=off")
-	t.Setenv("MINIFN_RATE_ORDER", "openid=off,ip=3/24h")
-	s := newShop(t) // alice and bob have logged in once each
+	s := newShopWith(t, func(c *app.Config) { // alice and bob log in once each
+		c.RateLogin, c.RateClaim = rules(t, "openid=2/24h,ip=off"), rules(t, "openid=2/24h,ip=off")
+		c.RateOrder = rules(t, "openid=off,ip=3/24h")
+	})
 
 	s.login(t, "alice")
 	code, _ := mintCode(t, s.base, "alice")
@@ -54,8 +66,7 @@ func limited(t *testing.T, what string, a answer) {
 // The limits answer with Retry-After; checked on raw HTTP since answer
 // keeps no headers.
 func TestRateLimitRetryAfter(t *testing.T) {
-	t.Setenv("MINIFN_RATE_CLAIM", "openid=off,ip=1/24h")
-	s := newShop(t)
+	s := newShopWith(t, func(c *app.Config) { c.RateClaim = rules(t, "openid=off,ip=1/24h") })
 	s.claim(t, s.alice)
 	req, _ := http.NewRequest("POST", s.base+"/coupons/claim", strings.NewReader(`{"campaign_id":"`+s.campaignID+`"}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -92,27 +103,28 @@ func TestFaultWeChat(t *testing.T) {
 	s.login(t, "dave") // and then it works
 }
 
-// TestFaultStoreDown: with the store unreachable (DynamoDB on a closed
-// port), every store-backed route answers 503 store_unavailable with
-// Retry-After, and nothing hangs.
 // TestFaultStoreDown: with the store unreachable (DynamoDB, or PostgreSQL,
 // on a closed port), every route that needs it answers 503
 // store_unavailable with Retry-After, and the dev server stays up.
 func TestFaultStoreDown(t *testing.T) {
 	for _, backend := range []struct {
-		name string
-		env  map[string]string
+		name  string
+		store string            // MINIFN_STORE, injected
+		aws   map[string]string // the AWS SDK's own variables
 	}{
-		{"dynamodb", map[string]string{"MINIFN_STORE": "dynamodb:minifn", "AWS_ENDPOINT_URL_DYNAMODB": "http://" + closedPort(t),
+		{"dynamodb", "dynamodb:minifn", map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "http://" + closedPort(t),
 			"AWS_REGION": "ap-east-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example"}},
-		{"postgres", map[string]string{"MINIFN_STORE": "postgres://minifn:secret@" + closedPort(t) + "/minifn?sslmode=disable"}},
+		{"postgres", "postgres://minifn:secret@" + closedPort(t) + "/minifn?sslmode=disable", nil},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
 			cleanEnv(t)
-			for k, v := range backend.env {
+			for k, v := range backend.aws {
+				// The environment on purpose: the DynamoDB client takes its
+				// region, credentials and endpoint from the standard AWS
+				// variables, as on Lambda (shared/store/dynamo), not from Config.
 				t.Setenv(k, v)
 			}
-			storeDownRoutes(t)
+			storeDownRoutes(t, backend.store)
 		})
 	}
 }
@@ -128,8 +140,8 @@ func closedPort(t *testing.T) string {
 	return addr
 }
 
-func storeDownRoutes(t *testing.T) {
-	base, d := startDev(t, t.TempDir())
+func storeDownRoutes(t *testing.T, storeURL string) {
+	base, d := startDevWith(t, t.TempDir(), func(c *app.Config) { c.Store = storeURL })
 	admin := string(d.App.Config.AdminToken)
 	token, _ := d.App.Sessions.Issue("alice-openid")
 	s := &shop{base: base, d: d, admin: admin}

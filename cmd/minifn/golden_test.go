@@ -169,11 +169,6 @@ func str(t *testing.T, v any, keys ...string) string {
 	return s
 }
 
-func jsonBody(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 // TestGolden runs the scenario and compares (or, with -update, writes) the
 // golden files.
 func TestGolden(t *testing.T) {
@@ -349,6 +344,7 @@ func TestGolden(t *testing.T) {
 		body: `{"sku":"latte","stock_delta":-100000}`}).must(t, 409)
 
 	checkGolden(t, g.steps)
+	checkStored(t, d.App.Store, g.steps)
 	checkContractRoutes(t, g.steps)
 	logs.check(t, devSecrets(t, d, aliceID, bobID))
 }
@@ -690,39 +686,47 @@ func render(t *testing.T, steps []*goldenStep) map[string]string {
 
 func checkGolden(t *testing.T, steps []*goldenStep) {
 	t.Helper()
-	files := render(t, steps)
+	checkGoldenDir(t, goldenDir, render(t, steps), "no step of the scenario writes it any more", "differs from this run")
+}
+
+// checkGoldenDir compares files (name without .golden → content) with the
+// files of dir, or with -update rewrites dir to hold exactly them. gone and
+// differs start the messages for a file the run no longer writes and for a
+// file whose content changed.
+func checkGoldenDir(t *testing.T, dir string, files map[string]string, gone, differs string) {
+	t.Helper()
 	if *update {
-		old, _ := filepath.Glob(filepath.Join(goldenDir, "*.golden"))
+		old, _ := filepath.Glob(filepath.Join(dir, "*.golden"))
 		for _, f := range old {
 			os.Remove(f)
 		}
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		for g, s := range files {
-			if err := os.WriteFile(filepath.Join(goldenDir, g+".golden"), []byte(s), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, g+".golden"), []byte(s), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
-		t.Logf("wrote %d golden files to %s", len(files), goldenDir)
+		t.Logf("wrote %d golden files to %s", len(files), dir)
 		return
 	}
-	have, _ := filepath.Glob(filepath.Join(goldenDir, "*.golden"))
+	have, _ := filepath.Glob(filepath.Join(dir, "*.golden"))
 	for _, f := range have {
 		if _, ok := files[strings.TrimSuffix(filepath.Base(f), ".golden")]; !ok {
-			t.Errorf("%s: no step of the scenario writes it any more (go test ./cmd/minifn -run Golden -update)", f)
+			t.Errorf("%s: %s (go test ./cmd/minifn -run Golden -update)", f, gone)
 		}
 	}
 	for g, got := range files {
-		path := filepath.Join(goldenDir, g+".golden")
+		path := filepath.Join(dir, g+".golden")
 		want, err := os.ReadFile(path)
 		if err != nil {
 			t.Errorf("%s: %v (go test ./cmd/minifn -run Golden -update writes it)", path, err)
 			continue
 		}
 		if string(want) != got {
-			t.Errorf("%s differs from this run (if the change is intended: go test ./cmd/minifn -run Golden -update):\n%s",
-				path, lineDiff(string(want), got))
+			t.Errorf("%s %s (if the change is intended: go test ./cmd/minifn -run Golden -update):\n%s",
+				path, differs, lineDiff(string(want), got))
 		}
 	}
 }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/minifn/minifn/shared/functions/accountfn"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/minifn/minifn/shared/functions/accountfn"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 
@@ -157,6 +157,8 @@ func TestInvokeWhileDevRuns(t *testing.T) {
 // with the platform's response still printed.
 func TestInvoke5xxExitsNonZero(t *testing.T) {
 	cleanEnv(t)
+	// The environment on purpose: this runs the command line (run), whose
+	// configuration is the environment read by LoadConfig.
 	t.Setenv("MINIFN_STORE", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	// GET /campaigns: public, and read from the store.
 	evt, err := os.ReadFile("testdata/me.lambda.json")

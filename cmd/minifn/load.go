@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/platform"
+	"github.com/minifn/minifn/shared/ratelimit"
 )
 
 // loadUsage is the load command's part of the usage text.
@@ -66,12 +67,6 @@ func loadCmd(ctx context.Context, args []string, out io.Writer) error {
 // temporary directory. Per-IP limits are turned off (unless set), since all
 // the load comes from one address; per-openid limits stay as configured.
 func startLoadDev(ctx context.Context) (stop func(), url, admin string, err error) {
-	for v, rules := range map[string]string{"MINIFN_RATE_LOGIN": "openid=10/1m,ip=off",
-		"MINIFN_RATE_CLAIM": "openid=30/1m,ip=off", "MINIFN_RATE_ORDER": "openid=20/1m,ip=off"} {
-		if _, set := os.LookupEnv(v); !set {
-			os.Setenv(v, rules)
-		}
-	}
 	dir, err := os.MkdirTemp("", "minifn-load-")
 	if err != nil {
 		return nil, "", "", err
@@ -80,6 +75,16 @@ func startLoadDev(ctx context.Context) (stop func(), url, admin string, err erro
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, "", "", err
+	}
+	// Into the Config devConfig read, not the process environment: the
+	// environment is read once, and only by LoadConfig.
+	for _, rl := range []struct {
+		name  string
+		rules *ratelimit.Rules
+	}{{"MINIFN_RATE_LOGIN", &cfg.RateLogin}, {"MINIFN_RATE_CLAIM", &cfg.RateClaim}, {"MINIFN_RATE_ORDER", &cfg.RateOrder}} {
+		if _, set := os.LookupEnv(rl.name); !set {
+			rl.rules.IP = ratelimit.Rule{}
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

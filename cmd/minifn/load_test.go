@@ -10,12 +10,10 @@ import (
 
 // TestLoad runs `minifn load` briefly against its own dev server: every
 // route of the mix is driven and reported, the notifies arrive, and
-// nothing answers 5xx.
+// nothing answers 5xx. Its dev server turns the per-IP limits off itself
+// (startLoadDev), in its Config.
 func TestLoad(t *testing.T) {
 	cleanEnv(t)
-	t.Setenv("MINIFN_RATE_LOGIN", "openid=10/1m,ip=off")
-	t.Setenv("MINIFN_RATE_CLAIM", "openid=30/1m,ip=off")
-	t.Setenv("MINIFN_RATE_ORDER", "openid=20/1m,ip=off")
 	var out bytes.Buffer
 	if err := loadCmd(context.Background(), []string{"--duration", "2s", "--concurrency", "2"}, &out); err != nil {
 		t.Fatalf("load: %v\n%s", err, out.String())
@@ -37,6 +35,8 @@ func TestLoad(t *testing.T) {
 
 func TestLoadUsage(t *testing.T) {
 	for _, args := range [][]string{{"--concurrency", "0"}, {"--url", "http://127.0.0.1:1"}, {"extra"}} {
+		// The environment on purpose: --admin defaults to MINIFN_ADMIN_TOKEN,
+		// which the developer's shell must not provide here.
 		t.Setenv("MINIFN_ADMIN_TOKEN", "")
 		if err := loadCmd(context.Background(), args, &bytes.Buffer{}); err == nil {
 			t.Errorf("load %v: no error", args)

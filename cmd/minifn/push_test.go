@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/wechat/push"
 )
 
@@ -21,10 +22,9 @@ import (
 func TestDevPush(t *testing.T) {
 	cleanEnv(t)
 	const tmpl = "TMPL_dev_push_paid"
-	t.Setenv("MINIFN_SUBSCRIBE_PAID_TEMPLATE", tmpl)
 	dir := t.TempDir()
 	var logs bytes.Buffer
-	base, d := startDev(t, dir)
+	base, d := startDevWith(t, dir, func(c *app.Config) { c.SubscribePaidTemplate = tmpl })
 	tok, _ := os.ReadFile(filepath.Join(dir, "push-token"))
 	key, _ := os.ReadFile(filepath.Join(dir, "push-aes-key"))
 	token := strings.TrimSpace(string(tok))

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store"
@@ -59,7 +60,9 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 	}
 }
 
-// clearEnv unsets every contract variable (and PORT) for the test.
+// clearEnv unsets every contract variable (and PORT) for the test. Only the
+// tests of LoadConfig itself (reading the environment, on purpose) touch the
+// environment; the others give Open a Config value.
 func clearEnv(t *testing.T) {
 	vars := append([]string{"PORT", "MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_POINTS_PER_YUAN",
 		"MINIFN_QRCODE_USER_LIMIT", "MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS", "MINIFN_SUBSCRIBE_PAID_PAGE",
@@ -70,6 +73,8 @@ func clearEnv(t *testing.T) {
 	}
 }
 
+// TestDefaults: an environment with only the session secret gives the
+// contract's defaults. (A test of the environment on purpose.)
 func TestDefaults(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("MINIFN_SESSION_SECRET", goodSecret)
@@ -105,6 +110,8 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// TestPort: PORT gives the listen address, MINIFN_ADDR wins over it. (A
+// test of the environment on purpose.)
 func TestPort(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("PORT", "9000")
@@ -129,7 +136,9 @@ func writePEM(t *testing.T) (text string, path string) {
 }
 
 // TestErrors checks that each bad configuration fails with one line that
-// names the variable and never shows a secret value.
+// names the variable and never shows a secret value. (A test of the
+// environment on purpose: the values go through LoadConfig's parsing, as
+// the deploy files give them, then Validate.)
 func TestErrors(t *testing.T) {
 	keyText, keyPath := writePEM(t)
 	pay := map[string]string{
@@ -268,7 +277,7 @@ func TestOpen(t *testing.T) {
 // TestEngageEmptyIsDefault: the deploy files pass the subscribe variables
 // to every function that reads them, empty when the merchant sets none; an
 // empty page or state must mean the default, not a message that opens no
-// page. (A test about reading the environment itself.)
+// page. (A test of the environment on purpose: it reads it.)
 func TestEngageEmptyIsDefault(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("MINIFN_SESSION_SECRET", goodSecret)

@@ -14,6 +14,8 @@ import (
 	"github.com/minifn/minifn/shared/ratelimit"
 )
 
+// TestRateLimitDefaults: unset MINIFN_RATE_ variables give the production
+// limits. (A test of the environment on purpose: it checks LoadConfig.)
 func TestRateLimitDefaults(t *testing.T) {
 	for _, v := range []string{"MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER"} {
 		t.Setenv(v, "")
@@ -37,6 +39,8 @@ func TestRateLimitDefaults(t *testing.T) {
 	}
 }
 
+// TestRateLimitMalformed: a malformed MINIFN_RATE_CLAIM stops the start with
+// one line naming it. (A test of the environment on purpose.)
 func TestRateLimitMalformed(t *testing.T) {
 	t.Setenv("MINIFN_RATE_CLAIM", "lots")
 	_, err := app.LoadConfig()

@@ -23,7 +23,8 @@ func TestRiskVariables(t *testing.T) {
 	}
 }
 
-// loadRisk reads the configuration from the environment, as Main does.
+// loadRisk reads the configuration from the environment, as Main does: the
+// tests that use it test the environment on purpose.
 func loadRisk(t *testing.T) (app.Risk, error) {
 	t.Helper()
 	t.Setenv("MINIFN_SESSION_SECRET", goodSecret)
@@ -34,6 +35,9 @@ func loadRisk(t *testing.T) (app.Risk, error) {
 	return c.Risk, err
 }
 
+// TestLoadRisk: MINIFN_RISK_RANK_MAX and MINIFN_RISK_FAIL as the
+// environment gives them (unset, set, malformed). (A test of the
+// environment on purpose.)
 func TestLoadRisk(t *testing.T) {
 	for _, v := range []string{"MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL"} {
 		t.Setenv(v, "")

@@ -46,6 +46,11 @@ type Error struct {
 	of *Error
 }
 
+// ErrInternal is returned (and answered 500) when a request failed on our
+// side: a panic, a bug, an unexpected failure. Clients see no more than its
+// message; the cause goes to the logs (Wrap it).
+var ErrInternal = New(Internal, "internal", "internal error")
+
 // New returns an error of the given kind and code.
 func New(kind Kind, code, message string) *Error {
 	return &Error{Kind: kind, Code: code, Message: message}

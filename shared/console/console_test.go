@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"encoding/json"
-	"github.com/minifn/minifn/shared/functions/adminfn"
 	"io"
 	"io/fs"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/minifn/minifn/shared/console"
+	"github.com/minifn/minifn/shared/functions/adminfn"
 )
 
 func serve(t *testing.T) *httptest.Server {

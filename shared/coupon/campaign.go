@@ -263,11 +263,18 @@ func (in CampaignInput) validateTimes(c *Campaign, now time.Time) error {
 	return nil
 }
 
+// Idempotency actions of the coupon creates (the admin's campaign, a user's
+// claim): they name the idem records, so they never change.
+const (
+	IdemCampaign = "campaign-create"
+	IdemClaim    = "coupon-claim"
+)
+
 // CreateCampaign validates in and creates the campaign with its stock split
 // over StockShards counters. idemKey, if not empty, is the admin's
 // Idempotency-Key: a repeat returns the first campaign and replayed true.
 func (s *Service) CreateCampaign(ctx context.Context, in CampaignInput, idemKey string) (v CampaignView, replayed bool, err error) {
-	ik, err := idem.New("campaign-create", "admin", idemKey, in)
+	ik, err := idem.New(IdemCampaign, "admin", idemKey, in)
 	if err != nil {
 		return CampaignView{}, false, err
 	}

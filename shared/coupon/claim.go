@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math/rand/v2"
 
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
@@ -31,9 +30,9 @@ const (
 // user at the limit are refused without a write.
 func (s *Service) Claim(ctx context.Context, openid, campaignID, idemKey string) (c Coupon, replayed bool, err error) {
 	if openid == "" {
-		return Coupon{}, false, apperr.New(apperr.Unauthenticated, "unauthenticated", "sign in first")
+		return Coupon{}, false, ErrNoUser
 	}
-	ik, err := idem.New("coupon-claim", openid, idemKey, campaignID)
+	ik, err := idem.New(IdemClaim, openid, idemKey, campaignID)
 	if err != nil {
 		return Coupon{}, false, err
 	}

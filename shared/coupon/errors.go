@@ -6,6 +6,8 @@ import "github.com/minifn/minifn/shared/apperr"
 var (
 	// ErrCampaignNotFound is returned when no campaign has the given id.
 	ErrCampaignNotFound = apperr.New(apperr.NotFound, "campaign_not_found", "no such campaign")
+	// ErrNoUser is returned when a coupon is claimed without a signed-in user.
+	ErrNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "sign in first")
 	// ErrSoldOut is returned when every unit of the campaign's stock is taken.
 	ErrSoldOut = apperr.New(apperr.Conflict, "sold_out", "the campaign is sold out")
 	// ErrLimitReached is returned when the caller holds per_user_limit coupons of the campaign.

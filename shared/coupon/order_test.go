@@ -14,7 +14,7 @@ import (
 
 // orderKey stands for the order item that the order package writes in the
 // same Write as the coupon's transition.
-func orderKey(id string) store.Key { return store.Key{PK: "order#test", SK: id} }
+func orderKey(id string) store.Key { return store.Key{PK: "test#order", SK: id} }
 
 // TestOrderTransitions walks a coupon through lock, consume and release,
 // with each op list written together with an order item as the order

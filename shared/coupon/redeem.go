@@ -6,9 +6,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/minifn/minifn/shared/ident"
-
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/stats"
 	"github.com/minifn/minifn/shared/store"
 )

@@ -8,11 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"github.com/minifn/minifn/shared/functions/accountfn"
-	"github.com/minifn/minifn/shared/functions/couponfn"
-	"github.com/minifn/minifn/shared/functions/engagefn"
-	"github.com/minifn/minifn/shared/functions/orderfn"
-	"github.com/minifn/minifn/shared/functions/productfn"
 	"image"
 	_ "image/png"
 	"io"
@@ -28,8 +23,14 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/functions"
+	"github.com/minifn/minifn/shared/functions/accountfn"
+	"github.com/minifn/minifn/shared/functions/couponfn"
+	"github.com/minifn/minifn/shared/functions/engagefn"
+	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/productfn"
 	"github.com/minifn/minifn/shared/httpapi"
 	payemu "github.com/minifn/minifn/shared/pay/emulator"
+	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store/storetest"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
@@ -68,13 +69,26 @@ type engEnv struct {
 	pay    *payemu.Emulator
 }
 
-// engEach runs f on every store backend. The engagement settings come from
-// the injected configuration (engEngage), as the environment gives them in
-// production.
+// engEach runs f on every store backend. The whole configuration is
+// injected (no environment): the engagement settings of these tests, and
+// the production default rate limits, so that claims and orders pass the
+// limiter as deployed.
 func engEach(t *testing.T, f func(t *testing.T, e *engEnv)) {
-	env, err := app.LoadConfig()
-	if err != nil {
-		t.Fatal(err)
+	engEachWith(t, nil, f)
+}
+
+// engEachWith is engEach with edit applied to the Config before app.Open
+// (risk control, in risk_test.go).
+func engEachWith(t *testing.T, edit func(*app.Config), f func(t *testing.T, e *engEnv)) {
+	var limits app.RateLimits
+	for _, rl := range []struct {
+		to   *ratelimit.Rules
+		from string
+	}{{&limits.RateLogin, "openid=10/1m,ip=300/1m"}, {&limits.RateClaim, "openid=30/1m,ip=1200/1m"}, {&limits.RateOrder, "openid=20/1m,ip=600/1m"}} {
+		var err error
+		if *rl.to, err = ratelimit.ParseRules(rl.from); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -113,11 +127,11 @@ func engEach(t *testing.T, f func(t *testing.T, e *engEnv)) {
 				PayPrivateKey:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}),
 				PayPublicKeyID: pubID, PayPublicKey: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
 				PayAPIBase: paySrv.URL, PayNotifyURL: e.srv.URL + "/pay/notify", OrderTTL: 15 * time.Minute,
-				// The rate limits (defaults) and risk control come from the
-				// environment, so that the risk tests (risk_test.go) prove
-				// their variables reach the functions; the rest is injected.
-				RateLimits: env.RateLimits, Risk: env.Risk,
-				Engage: app.Engage{QrcodeUserLimit: 2, PointsPerYuan: 2, SubscribePaidTemplate: engTmpl},
+				RateLimits: limits,
+				Engage:     app.Engage{QrcodeUserLimit: 2, PointsPerYuan: 2, SubscribePaidTemplate: engTmpl},
+			}
+			if edit != nil {
+				edit(&cfg)
 			}
 			if e.app, err = app.Open(context.Background(), cfg, app.Options{Store: st, Now: e.clock.Now}); err != nil {
 				t.Fatal(err)

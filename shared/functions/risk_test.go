@@ -56,11 +56,11 @@ func (e *engEnv) remaining(campaign string) float64 {
 	return e.do("", "GET", "/campaigns/"+campaign, nil).json(e.t)["campaign"].(map[string]any)["remaining"].(float64)
 }
 
-// TestRiskOffHTTP: with MINIFN_RISK_RANK_MAX unset, claims and scans never
+// TestRiskOffHTTP: with MINIFN_RISK_RANK_MAX unset (RankMax ""), claims and scans never
 // ask WeChat, whatever the user's rank.
 func TestRiskOffHTTP(t *testing.T) {
-	t.Setenv("MINIFN_RISK_FAIL", "closed") // would refuse if a check ran and failed
-	engEach(t, func(t *testing.T, e *engEnv) {
+	fail := func(c *app.Config) { c.Risk = app.Risk{Fail: "closed"} } // would refuse if a check ran and failed
+	engEachWith(t, fail, func(t *testing.T, e *engEnv) {
 		campaign, codes := riskSetup(t, e)
 		alice := e.login("alice", nil)
 		e.wx.SetRiskRank(alice.openid, 4)
@@ -80,8 +80,7 @@ func TestRiskOffHTTP(t *testing.T) {
 // risk_refused with nothing claimed or credited, answers are cached per
 // user, and WeChat failures (unreachable, 61010) let the request through.
 func TestRiskHTTP(t *testing.T) {
-	t.Setenv("MINIFN_RISK_RANK_MAX", "2")
-	engEach(t, func(t *testing.T, e *engEnv) {
+	engEachWith(t, func(c *app.Config) { c.Risk = app.Risk{RankMax: "2"} }, func(t *testing.T, e *engEnv) {
 		campaign, codes := riskSetup(t, e)
 		alice, bob, carol, dave := e.login("alice", nil), e.login("bob", nil), e.login("carol", nil), e.login("dave", nil)
 		e.wx.SetRiskRank(bob.openid, 3)
@@ -147,9 +146,7 @@ func TestRiskHTTP(t *testing.T) {
 // TestRiskFailClosedHTTP: with MINIFN_RISK_FAIL=closed, a claim WeChat could
 // not rate is refused 502 risk_unavailable and claims nothing.
 func TestRiskFailClosedHTTP(t *testing.T) {
-	t.Setenv("MINIFN_RISK_RANK_MAX", "0")
-	t.Setenv("MINIFN_RISK_FAIL", "closed")
-	engEach(t, func(t *testing.T, e *engEnv) {
+	engEachWith(t, func(c *app.Config) { c.Risk = app.Risk{RankMax: "0", Fail: "closed"} }, func(t *testing.T, e *engEnv) {
 		campaign, codes := riskSetup(t, e)
 		alice := e.login("alice", nil)
 		setFault(t, e, `{"path":"`+riskPath+`","count":2,"http_status":503}`)

@@ -230,7 +230,7 @@ func IntParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo || n > hi {
-		return 0, apperr.Invalidf("%s must be an integer from %d to %d", name, lo, hi)
+		return 0, apperr.Invalidf("query parameter %q must be an integer %d to %d", name, lo, hi)
 	}
 	return n, nil
 }

@@ -51,7 +51,7 @@ type idemResult struct {
 // ErrTotalTooLow, ErrPrepayFailed.
 func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, idemKey string) (Created, error) {
 	if openid == "" {
-		return Created{}, apperr.New(apperr.Unauthenticated, "unauthenticated", "a user is required")
+		return Created{}, ErrNoUser
 	}
 	if err := req.Validate(); err != nil {
 		return Created{}, err

@@ -6,6 +6,8 @@ import "github.com/minifn/minifn/shared/apperr"
 var (
 	// ErrNotFound is returned when the order does not exist or is not the caller's.
 	ErrNotFound = apperr.New(apperr.NotFound, "order_not_found", "no such order")
+	// ErrNoUser is returned when an order is created without a signed-in user.
+	ErrNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user is required")
 	// ErrSoldOut is returned when a product has less stock than ordered.
 	ErrSoldOut = apperr.New(apperr.Conflict, "sold_out", "the product is sold out")
 	// ErrTotalTooLow is returned when the discount leaves less than 1 fen to pay.

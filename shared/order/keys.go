@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"strings"
 
 	"github.com/minifn/minifn/shared/store"
 )
@@ -41,10 +42,16 @@ func refundingOp(r *record) store.Op {
 
 // (order#shipping, the orders whose shipping upload is due: shipping.go.)
 
+// notifyPrefix starts the key of every processed-notify record.
+const notifyPrefix = "order#notify#"
+
 // notifyKey records a processed WeChat Pay notify id.
 func notifyKey(notifyID string) store.Key {
-	return store.Key{PK: "order#notify#" + notifyID, SK: "notify"}
+	return store.Key{PK: notifyPrefix + notifyID, SK: "notify"}
 }
+
+// isNotifyKey reports whether k is a processed-notify record.
+func isNotifyKey(k store.Key) bool { return strings.HasPrefix(k.PK, notifyPrefix) }
 
 // AllShards is how many collections the all-orders index is spread over:
 // one PK is one DynamoDB partition (about 1,000 writes/s), and every order

@@ -9,9 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/minifn/minifn/shared/ident"
-
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 )
 
 // Status is where an order is in its life.

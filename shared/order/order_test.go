@@ -107,7 +107,7 @@ func TestCreateRefusals(t *testing.T) {
 		e := ordertest.New(t, b, ordertest.Options{})
 		ctx := context.Background()
 		e.Product(t, "tea", 1000, ptr[int64](5))
-		e.Products.Put(ctx, productOff("off"), idem.Key{})
+		e.Products.Put(ctx, productOff("off"))
 		small := e.Coupon(t, "u1", 1500, 0)
 		big := e.Coupon(t, "u1", 100, 99999)
 		others := e.Coupon(t, "u2", 100, 0)

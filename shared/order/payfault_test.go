@@ -1,8 +1,10 @@
 package order_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/pay/emulator"
@@ -88,7 +91,7 @@ func newFaultyPay(t *testing.T, e *ordertest.Env) *faultyPay {
 }
 
 // TestPayServerFaults: WeChat Pay hanging past the client's timeout, or
-// answering 500, makes POST /orders a 502 prepay_failed within that timeout,
+// answering 500, makes Create fail with ErrPrepayFailed (502) within that timeout,
 // with the stock and the coupon released. A retry with the same
 // Idempotency-Key after Pay recovers replays the failure (documented in
 // Service.Create) and reserves nothing; a new key then creates the order.
@@ -99,7 +102,8 @@ func TestPayServerFaults(t *testing.T) {
 		e.Pay.PrepayFn = f.client.Prepay
 		e.Product(t, "tea", 1000, ptr[int64](5))
 		c := e.Coupon(t, "u1", 100, 0)
-		body := map[string]any{"items": []map[string]any{{"sku": "tea", "quantity": 2}}, "coupon_id": c.ID}
+		ctx := context.Background()
+		req := order.CreateRequest{Items: []order.LineRequest{{SKU: "tea", Quantity: 2}}, CouponID: c.ID}
 
 		for _, tc := range []struct {
 			name string
@@ -109,10 +113,10 @@ func TestPayServerFaults(t *testing.T) {
 			f.mode.Store(tc.mode)
 			hits := f.hits.Load()
 			start := time.Now()
-			status, out, _ := e.Do(t, "POST", "/orders", "u1", body, "Idempotency-Key", tc.key)
+			_, err := e.Orders.Create(ctx, "u1", req, tc.key)
 			took := time.Since(start)
-			if status != http.StatusBadGateway || errCode(out) != "prepay_failed" {
-				t.Fatalf("%s: POST /orders = %d %v; want 502 prepay_failed", tc.name, status, out)
+			if !errors.Is(err, order.ErrPrepayFailed) {
+				t.Fatalf("%s: Create = %v; want ErrPrepayFailed", tc.name, err)
 			}
 			if f.hits.Load() == hits {
 				t.Fatalf("%s: the Pay server was never called", tc.name)
@@ -138,9 +142,8 @@ func TestPayServerFaults(t *testing.T) {
 		f.mode.Store(payForward)
 		hits := f.hits.Load()
 		for _, k := range []string{"k-hang", "k-500"} {
-			status, out, _ := e.Do(t, "POST", "/orders", "u1", body, "Idempotency-Key", k)
-			if status != http.StatusBadGateway || errCode(out) != "prepay_failed" {
-				t.Errorf("retry of %s: %d %v; want the failure replayed (502 prepay_failed)", k, status, out)
+			if _, err := e.Orders.Create(ctx, "u1", req, k); !errors.Is(err, order.ErrPrepayFailed) {
+				t.Errorf("retry of %s: %v; want the failure replayed (ErrPrepayFailed)", k, err)
 			}
 		}
 		if f.hits.Load() != hits || e.Stock(t, "tea") != 5 {
@@ -151,9 +154,8 @@ func TestPayServerFaults(t *testing.T) {
 		// A new key creates the order, reserving the stock once and using
 		// the coupon; its retry replays it without reserving again.
 		for range 2 {
-			status, out, _ := e.Do(t, "POST", "/orders", "u1", body, "Idempotency-Key", "k-new")
-			if status != http.StatusCreated && status != http.StatusOK {
-				t.Fatalf("create once Pay is back: %d %v", status, out)
+			if _, err := e.Orders.Create(ctx, "u1", req, "k-new"); err != nil {
+				t.Fatalf("create once Pay is back: %v", err)
 			}
 		}
 		if s := e.Stock(t, "tea"); s != 3 {
@@ -166,10 +168,4 @@ func TestPayServerFaults(t *testing.T) {
 			t.Errorf("%d pending orders; want 1", n)
 		}
 	})
-}
-
-func errCode(out map[string]any) string {
-	e, _ := out["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
 }

@@ -3,12 +3,10 @@ package order_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
-	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/pay"
@@ -46,8 +44,8 @@ func TestPrepayRefusedBeforeSending(t *testing.T) {
 		_, err := e.Orders.Create(context.Background(), "u1", req, "k")
 		ae := apperr.From(err)
 		if errors.Is(err, order.ErrPrepayFailed) || !errors.Is(err, order.ErrPrepayRefused) ||
-			httpapi.Status(ae) != http.StatusInternalServerError || ae.Code != "prepay_refused" {
-			t.Fatalf("got %v (%d %s), want 500 prepay_refused", err, httpapi.Status(ae), ae.Code)
+			ae.Kind != apperr.Internal || ae.Code != "prepay_refused" {
+			t.Fatalf("got %v (%v %s), want an Internal (500) prepay_refused", err, ae.Kind, ae.Code)
 		}
 		if s := e.Stock(t, "tea"); s != 5 {
 			t.Fatalf("stock %d after a refused prepay, want 5", s)

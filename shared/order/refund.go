@@ -293,7 +293,7 @@ func (s *Service) HandleRefund(ctx context.Context, notifyID string, rr pay.Refu
 	f := s.refundChange(ctx, rr.OutRefundNo, refundStatus(rr.Status), rr.RefundID, rr.SuccessTime)
 	out, _, err := s.update(ctx, cur.Owner, cur.ID, s.withNotify(f, notifyID))
 	if errors.Is(err, errDuplicate) {
-		out, _, err = s.load2(ctx, cur.Owner, cur.ID)
+		out, _, err = s.afterDuplicate(ctx, cur.Owner, cur.ID)
 	}
 	return out.Order, err
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/minifn/minifn/shared/idem"
@@ -243,7 +242,7 @@ func (s *Service) update(ctx context.Context, owner, id string, f change) (recor
 // dedupeKey reports whether k is a notify or idempotency record, whose
 // existence means "already done" rather than "changed under us".
 func dedupeKey(k store.Key) bool {
-	return strings.HasPrefix(k.PK, "order#notify#") || idem.IsRecord(k)
+	return isNotifyKey(k) || idem.IsRecord(k)
 }
 
 // releaseOps returns the ops that give back what a pending order holds: its

@@ -439,7 +439,7 @@ func (s *Service) Ship(ctx context.Context, id string, req ShipRequest, idemKey 
 		return ops, nil
 	})
 	if errors.Is(err, errDuplicate) {
-		out, _, err = s.load2(ctx, cur.Owner, cur.ID)
+		out, _, err = s.afterDuplicate(ctx, cur.Owner, cur.ID)
 	}
 	if err != nil {
 		return Order{}, err

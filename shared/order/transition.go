@@ -170,7 +170,7 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	}
 	out, changed, err = s.update(ctx, cur.Owner, cur.ID, s.paidChange(ctx, tx, notifyID))
 	if errors.Is(err, errDuplicate) {
-		out, changed, err = s.load2(ctx, cur.Owner, cur.ID)
+		out, changed, err = s.afterDuplicate(ctx, cur.Owner, cur.ID)
 	}
 	if err != nil {
 		return record{}, false, err
@@ -202,8 +202,11 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	return out, changed, err
 }
 
-// load2 re-reads an order after a duplicate lost its race.
-func (s *Service) load2(ctx context.Context, owner, id string) (record, bool, error) {
+// afterDuplicate is the outcome of a change whose Write failed with
+// errDuplicate (its notify or idempotency record was already there: the
+// same request was done by another delivery): the order as it is now, read
+// again, and changed false, since this call changed nothing.
+func (s *Service) afterDuplicate(ctx context.Context, owner, id string) (record, bool, error) {
 	cur, err := s.load(ctx, owner, id)
 	return cur.record, false, err
 }

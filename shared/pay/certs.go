@@ -297,14 +297,14 @@ func (cc *certCache) download(ctx context.Context) (*certSet, error) {
 	v := cachedCerts{FetchedAt: now}
 	for _, d := range ans.Data {
 		ec := d.EncryptCertificate
-		if ec.Algorithm != "AEAD_AES_256_GCM" || len(ec.Nonce) != cc.c.aead.NonceSize() {
+		if ec.Algorithm != "AEAD_AES_256_GCM" || len(ec.Nonce) != cc.c.aead().NonceSize() {
 			return nil, bad("certificate %s: unsupported algorithm or nonce", d.SerialNo)
 		}
 		sealed, err := base64.StdEncoding.DecodeString(ec.Ciphertext)
 		if err != nil {
 			return nil, bad("certificate %s: ciphertext is not base64", d.SerialNo)
 		}
-		plain, err := cc.c.aead.Open(nil, []byte(ec.Nonce), sealed, []byte(ec.AssociatedData))
+		plain, err := cc.c.aead().Open(nil, []byte(ec.Nonce), sealed, []byte(ec.AssociatedData))
 		if err != nil {
 			return nil, bad("certificate %s does not decrypt with the APIv3 key", d.SerialNo)
 		}

@@ -16,11 +16,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 
@@ -37,7 +38,10 @@ type Client struct {
 	cfg     Config
 	jsapi   *jsapi.JsapiApiService
 	refunds *refunddomestic.RefundsApiService
-	aead    cipher.AEAD
+	// aead is AEAD_AES_256_GCM with the APIv3 key, which opens notifies and
+	// downloaded certificates: built on first use, since the functions that
+	// never receive a notify never need it.
+	aead func() cipher.AEAD
 	// downloader fetches /v3/certificates: signed like every request, with
 	// no response validator, since certCache.download verifies the answer
 	// with the certificates it carries. nil in public-key-only mode.
@@ -56,15 +60,15 @@ func New(cfg Config) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	block, err := aes.NewCipher([]byte(cfg.APIv3Key))
-	if err != nil {
-		return nil, errors.New("pay: APIv3Key is not a valid AES-256 key")
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, errors.New("pay: APIv3Key is not a valid AES-256 key")
-	}
-	c := &Client{cfg: cfg, aead: aead}
+	c := &Client{cfg: cfg}
+	c.aead = sync.OnceValue(func() cipher.AEAD {
+		// Neither fails: validate checked that the key is 32 bytes (AES-256),
+		// and AES has the 16-byte block GCM needs.
+		block, _ := aes.NewCipher([]byte(cfg.APIv3Key))
+		aead, _ := cipher.NewGCM(block)
+		return aead
+	})
+	signer := &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.CertSerial, PrivateKey: cfg.PrivateKey}
 	httpClient := cfg.HTTP
 	if cfg.BaseURL != DefaultBaseURL {
 		base, _ := url.Parse(cfg.BaseURL) // validated above
@@ -72,24 +76,23 @@ func New(cfg Config) (*Client, error) {
 		hc.Transport = rehost{base: base, next: transportOf(cfg.HTTP)}
 		httpClient = &hc
 	}
-	// The SDK signs requests (WithMerchantCredential); responses go through
-	// our validator in both modes, since the SDK's verifiers take a
-	// certificate getter that cannot say "the store is down" from "no such
-	// serial", nor refresh, nor use our clock. No cipher: minifn sends no
-	// encrypted fields.
-	sdk, err := core.NewClient(context.Background(),
-		option.WithMerchantCredential(cfg.MchID, cfg.CertSerial, cfg.PrivateKey),
-		option.WithHTTPClient(httpClient),
-		withValidator{responseValidator{c}},
-	)
+	// The SDK signs requests (its SHA256WithRSASigner);
+	// responses go through our validator in both modes, since the SDK's
+	// verifiers take a certificate getter that cannot say "the store is
+	// down" from "no such serial", nor refresh, nor use our clock. No
+	// cipher: minifn sends no encrypted fields. The settings are given
+	// whole rather than through core/option, whose package links the SDK's
+	// ciphers, verifiers and certificate downloader (with a reflection
+	// table built at init) for three one-line setters.
+	sdk, err := core.NewClientWithDialSettings(context.Background(),
+		&core.DialSettings{HTTPClient: httpClient, Signer: signer, Validator: responseValidator{c}})
 	if err != nil {
 		return nil, errors.New("pay: building the WeChat Pay SDK client failed")
 	}
 	if cfg.Store != nil {
 		c.certs = &certCache{c: c}
-		c.downloader, err = core.NewClient(context.Background(),
-			option.WithMerchantCredential(cfg.MchID, cfg.CertSerial, cfg.PrivateKey),
-			option.WithHTTPClient(httpClient), option.WithoutValidator())
+		c.downloader, err = core.NewClientWithDialSettings(context.Background(),
+			&core.DialSettings{HTTPClient: httpClient, Signer: signer, Validator: noValidation{}})
 		if err != nil {
 			return nil, errors.New("pay: building the WeChat Pay SDK client failed")
 		}
@@ -125,11 +128,14 @@ func (t rehost) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r)
 }
 
-type withValidator struct{ v responseValidator }
+// noValidation accepts every answer: the certificate download's, which
+// certCache.download verifies itself (the SDK's option.WithoutValidator).
+type noValidation struct{}
 
-func (w withValidator) Apply(s *core.DialSettings) error {
-	s.Validator = w.v
-	return nil
+func (noValidation) Validate(context.Context, *http.Response) error { return nil }
+
+func (noValidation) GetAcceptSerial(context.Context) (string, error) {
+	return "", errors.New("pay: the certificate download names no serial")
 }
 
 // responseValidator is the SDK's response check (serial, timestamp, signature

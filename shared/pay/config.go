@@ -2,14 +2,10 @@ package pay
 
 import (
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -78,90 +74,4 @@ func (c *Config) validate() error {
 		c.Now = time.Now
 	}
 	return nil
-}
-
-// LoadPrivateKey parses an RSA private key (PKCS#8 "PRIVATE KEY", as WeChat
-// Pay issues it, or PKCS#1) given as PEM text or as the path of a PEM file,
-// since MINIFN_PAY_PRIVATE_KEY accepts either. Literal "\n" sequences, as
-// some consoles store multi-line env vars, are read as newlines.
-func LoadPrivateKey(s string) (*rsa.PrivateKey, error) {
-	block, err := pemBlock(s)
-	if err != nil {
-		return nil, err
-	}
-	switch block.Type {
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, errors.New("pay: private key: not a valid PKCS#8 key")
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, errors.New("pay: private key: not an RSA key")
-		}
-		return rk, nil
-	case "RSA PRIVATE KEY":
-		k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, errors.New("pay: private key: not a valid PKCS#1 key")
-		}
-		return k, nil
-	}
-	return nil, fmt.Errorf("pay: private key: unexpected PEM block %q", block.Type)
-}
-
-// LoadPublicKey parses the WeChat Pay public key ("PUBLIC KEY", PKIX, as
-// downloaded from the merchant platform, or PKCS#1) given as PEM text or as
-// the path of a PEM file.
-func LoadPublicKey(s string) (*rsa.PublicKey, error) {
-	block, err := pemBlock(s)
-	if err != nil {
-		return nil, err
-	}
-	switch block.Type {
-	case "PUBLIC KEY":
-		k, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return nil, errors.New("pay: public key: not a valid PKIX key")
-		}
-		rk, ok := k.(*rsa.PublicKey)
-		if !ok {
-			return nil, errors.New("pay: public key: not an RSA key")
-		}
-		return rk, nil
-	case "RSA PUBLIC KEY":
-		k, err := x509.ParsePKCS1PublicKey(block.Bytes)
-		if err != nil {
-			return nil, errors.New("pay: public key: not a valid PKCS#1 key")
-		}
-		return k, nil
-	}
-	return nil, fmt.Errorf("pay: public key: unexpected PEM block %q", block.Type)
-}
-
-// pemBlock reads s as PEM text, or else as a file path. Errors never quote s:
-// it may be key material pasted without its BEGIN line.
-func pemBlock(s string) (*pem.Block, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, errors.New("pay: empty key")
-	}
-	data := []byte(s)
-	if !strings.Contains(s, "-----BEGIN") {
-		b, err := os.ReadFile(s)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, errors.New("pay: key is neither PEM text nor the path of an existing file")
-		case err != nil:
-			return nil, errors.New("pay: key file is not readable")
-		}
-		data = b
-	} else if !strings.Contains(s, "\n") {
-		data = []byte(strings.ReplaceAll(s, `\n`, "\n"))
-	}
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, errors.New("pay: key is not PEM encoded")
-	}
-	return block, nil
 }

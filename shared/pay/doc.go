@@ -29,6 +29,10 @@
 //     no path: the SDK signs "/v3/…" before the host is rewritten.
 //   - A notify body must be passed to ParseNotify exactly as received (decode
 //     base64 API-gateway bodies first): the signature covers the raw bytes.
+//   - LoadPrivateKey and LoadPublicKey check a key completely but cheaply
+//     (key.go: DER read by hand, the private key's consistency checked with
+//     math/big), so that a bad key fails the function's start with one line;
+//     the private key is precomputed for crypto/rsa on the first signature.
 //   - Verification uses the injected clock, also for API responses, so a test
 //     clock and the emulator agree; the SDK's own validator would use time.Now.
 package pay

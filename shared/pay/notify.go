@@ -119,14 +119,14 @@ func (c *Client) ParseNotify(header http.Header, body []byte) (Notify, error) {
 		return Notify{}, ErrInvalidNotify.WithMessage("resource_type must be encrypt-resource")
 	case r.Algorithm != "AEAD_AES_256_GCM":
 		return Notify{}, ErrInvalidNotify.WithMessage("unsupported algorithm %q", r.Algorithm)
-	case len(r.Nonce) != c.aead.NonceSize():
-		return Notify{}, ErrInvalidNotify.WithMessage("resource nonce must be %d bytes", c.aead.NonceSize())
+	case len(r.Nonce) != c.aead().NonceSize():
+		return Notify{}, ErrInvalidNotify.WithMessage("resource nonce must be %d bytes", c.aead().NonceSize())
 	}
 	sealed, err := base64.StdEncoding.DecodeString(r.Ciphertext)
 	if err != nil {
 		return Notify{}, ErrInvalidNotify.WithMessage("resource ciphertext is not base64")
 	}
-	plain, err := c.aead.Open(nil, []byte(r.Nonce), sealed, []byte(r.AssociatedData))
+	plain, err := c.aead().Open(nil, []byte(r.Nonce), sealed, []byte(r.AssociatedData))
 	if err != nil {
 		return Notify{}, ErrUndecryptable
 	}

@@ -2,13 +2,13 @@ package pay
 
 import (
 	"context"
-	"github.com/minifn/minifn/shared/ident"
 	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/refunddomestic"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 )
 
 // Refund states (status, refund_status).

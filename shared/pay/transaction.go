@@ -2,7 +2,6 @@ package pay
 
 import (
 	"context"
-	"github.com/minifn/minifn/shared/ident"
 	"strconv"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 )
 
 // Trade states of a transaction (trade_state). USERPAYING, REVOKED and

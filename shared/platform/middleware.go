@@ -16,8 +16,6 @@ import (
 
 const jobPath = "/_minifn/job"
 
-var errInternal = apperr.New(apperr.Internal, "internal", "internal error")
-
 // functionHandler serves f in HTTP mode: its routes, and its job on
 // POST /_minifn/job when jobRoute is set (loopback listeners only).
 func functionHandler(f Function, jobRoute bool) http.Handler {
@@ -97,7 +95,7 @@ func withRequestID(h http.Handler) http.Handler {
 				panic(http.ErrAbortHandler)
 			}
 			slog.ErrorContext(r.Context(), "handler panic", "value", v, "stack", string(debug.Stack()), "request_id", id)
-			httpapi.Error(tw, r, errInternal)
+			httpapi.Error(tw, r, apperr.ErrInternal)
 			entry.Log(ctx, tw.status())
 		}()
 		h.ServeHTTP(tw, r)

@@ -3,7 +3,6 @@ package points_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -51,17 +50,17 @@ func (e *refundEnv) paid(t *testing.T) string {
 	return id
 }
 
-// refund refunds amount fen of the order (0: all that is left) through the
-// admin route and waits for the n-th REFUND.SUCCESS notify to be delivered.
+// refund refunds amount fen of the order (0: all that is left) with the
+// order service and waits for the n-th REFUND.SUCCESS notify to be delivered.
 func (e *refundEnv) refund(t *testing.T, id string, amount int64, n int) {
 	t.Helper()
 	e.Clock.Advance(time.Second)
-	body := map[string]any{"reason": "退货"}
+	req := order.RefundRequest{Reason: "退货"}
 	if amount > 0 {
-		body["amount"] = amount
+		req.Amount = &amount
 	}
-	if s, out, _ := e.Do(t, "POST", "/orders/"+id+"/refund", "admin", body); s != http.StatusOK {
-		t.Fatalf("refund %d: %d %v", amount, s, out)
+	if _, _, err := e.Orders.Refund(context.Background(), id, req, ""); err != nil {
+		t.Fatalf("refund %d: %v", amount, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for len(e.WaitNotify(t, id, "REFUND.SUCCESS")) < n {

@@ -50,10 +50,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/minifn/minifn/shared/ident"
-
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -242,16 +241,20 @@ func (s *Service) List(ctx context.Context, after string, limit int, all bool) (
 // Edit is one change to a product, as POST /products carries it: the fields
 // that are set change, the others keep their value. A new product needs
 // Title and Price; Active defaults to true and Stock to unlimited.
+//
+// The fields are in the order of the request body, and their JSON is the
+// request's idempotency fingerprint (idem.New): reordering or renaming them
+// makes a retry in flight at deploy time look like another request.
 type Edit struct {
-	SKU        string
-	Title      *string
-	Price      *int64
-	Active     *bool
-	Stock      *int64 // the absolute number left to sell from now on
-	StockDelta *int64 // added to the stock as it is when the edit lands
-	IfVersion  *int64 // the Version the editor loaded; 0: the product must not exist yet
+	SKU        string  `json:"sku"`
+	Title      *string `json:"title"`
+	Price      *int64  `json:"price"`
+	Stock      *int64  `json:"stock"`       // the absolute number left to sell from now on
+	StockDelta *int64  `json:"stock_delta"` // added to the stock as it is when the edit lands
+	Active     *bool   `json:"active"`
+	IfVersion  *int64  `json:"if_version"` // the Version the editor loaded; 0: the product must not exist yet
 	// Fulfillment sets Product.Fulfillment ("" sets it back to the default).
-	Fulfillment *string
+	Fulfillment *string `json:"fulfillment"`
 }
 
 // Validate checks the fields that are set, on their own.
@@ -285,51 +288,91 @@ func (e Edit) fields() bool {
 	return e.Title != nil || e.Price != nil || e.Active != nil || e.Stock != nil || e.Fulfillment != nil
 }
 
-// PutResult is the outcome of Put, and what its idempotency record holds.
+// PutResult is the outcome of Put and Save, and what their idempotency
+// record holds.
 type PutResult struct {
 	Product Product `json:"product"`
 	Created bool    `json:"created"` // false: an existing product was replaced
 }
 
+// IdemAction is the idempotency action of an admin's product edit.
+const IdemAction = "products"
+
 // maxAttempts bounds how often a write is retried after orders moved the
 // stock counter under it.
 const maxAttempts = 30
 
+// errCorruptRecord is returned when an idempotency record does not hold a
+// PutResult (a bug: it is written by Save only).
+var errCorruptRecord = errors.New("products: corrupt idempotency record")
+
 // Put creates the product, or replaces the one with the same SKU (keeping its
 // creation time, and its stock when p.Stock is nil but the product was
 // limited). Active false takes it off sale; a stock of 0 does not (see the
-// package doc).
-// idemKey, when non-zero, is written in the same transaction with the
-// PutResult's JSON; if a record is already there, Put returns a
-// *store.ConditionError with Index 1 and the caller replays the record.
-func (s *Service) Put(ctx context.Context, p Product, idemKey idem.Key) (res PutResult, err error) {
+// package doc). It records no idempotency key: it is how tests and tools
+// stock the catalog.
+func (s *Service) Put(ctx context.Context, p Product) (PutResult, error) {
 	if err := p.Validate(); err != nil {
 		return PutResult{}, err
 	}
-	return s.Save(ctx, Edit{SKU: p.SKU, Title: &p.Title, Price: &p.Price, Active: &p.Active, Stock: p.Stock,
-		Fulfillment: &p.Fulfillment}, idemKey)
+	res, _, err := s.Save(ctx, Edit{SKU: p.SKU, Title: &p.Title, Price: &p.Price, Active: &p.Active, Stock: p.Stock,
+		Fulfillment: &p.Fulfillment}, "")
+	return res, err
 }
 
-// Save applies an edit: it creates the product or changes the fields e sets.
-// Returns invalid_request errors, ErrVersionConflict (IfVersion is stale),
+// Save applies an admin's edit: it creates the product or changes the fields
+// e sets. idemKey, if not empty, is the admin's Idempotency-Key: its record is
+// written in the same transaction as the product, and a repeat of the same
+// edit returns the first PutResult and replayed true, changing nothing.
+// Returns invalid_request errors, idem.ErrBadKey, idem.ErrKeyReused (the key
+// came with another edit), ErrVersionConflict (IfVersion is stale),
 // ErrNotFound (IfVersion ≥ 1 or a StockDelta for a product that does not
-// exist), ErrStockNegative, ErrStockUnlimited. idemKey as for Put.
-func (s *Service) Save(ctx context.Context, e Edit, idemKey idem.Key) (res PutResult, err error) {
+// exist), ErrStockNegative, ErrStockUnlimited.
+func (s *Service) Save(ctx context.Context, e Edit, idemKey string) (res PutResult, replayed bool, err error) {
 	if err := e.Validate(); err != nil {
-		return PutResult{}, err
+		return PutResult{}, false, err
+	}
+	ik, err := idem.New(IdemAction, "admin", idemKey, e)
+	if err != nil {
+		return PutResult{}, false, err
+	}
+	if res, ok, err := replay(ctx, s.st, ik); ok || err != nil {
+		return res, ok, err
 	}
 	// The product item is also the stock counter: orders bump its version, so
-	// a conflict on it (op 0) is retried on a fresh read.
+	// a conflict on it (op 0) is retried on a fresh read. A conflict on the
+	// idempotency record (op 1) is a concurrent duplicate that won: its
+	// outcome is ours.
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		res, err = s.save(ctx, e, idemKey)
-		if store.FailedOp(err) != 0 {
-			return res, err
+		res, err = s.save(ctx, e, ik)
+		switch store.FailedOp(err) {
+		case 0:
+		case 1:
+			if res, ok, rerr := replay(ctx, s.st, ik); ok || rerr != nil {
+				return res, ok, rerr
+			}
+			return PutResult{}, false, err
+		default:
+			return res, false, err
 		}
 		if werr := backoff(ctx, attempt); werr != nil {
-			return PutResult{}, werr
+			return PutResult{}, false, werr
 		}
 	}
-	return PutResult{}, err
+	return PutResult{}, false, err
+}
+
+// replay returns the recorded outcome of ik, if any.
+func replay(ctx context.Context, st store.Store, ik idem.Key) (PutResult, bool, error) {
+	b, ok, err := ik.Lookup(ctx, st)
+	if err != nil || !ok {
+		return PutResult{}, false, err
+	}
+	var res PutResult
+	if err := json.Unmarshal(b, &res); err != nil {
+		return PutResult{}, false, errors.Join(errCorruptRecord, err)
+	}
+	return res, true, nil
 }
 
 // backoff waits a random while, longer after each attempt (at most 20 ms), so

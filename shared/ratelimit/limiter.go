@@ -1,7 +1,8 @@
 // Package ratelimit implements request limits that hold across every
 // instance of a function, because the counters live in the store.
 //
-// A Limiter counts the requests of one action ("login", "claim", "order")
+// A Limiter counts the requests of one action ("login", "claim", "order";
+// "qrcode" is the scene package's share-code limit)
 // per openid and per source IP in fixed windows: the counter of a window is
 // one store item, bumped with store.Add(key, 1).AtMost(limit) that expires
 // when the window ends. Both counters of a request are bumped in one atomic
@@ -13,7 +14,8 @@
 //	PK rl#<action>#openid#<openid>   SK <window start, Unix seconds>
 //	PK rl#<action>#ip#<address>      SK <window start, Unix seconds>
 //
-// One PK per subject, so that no single partition takes every request.
+// One PK per subject, so that no single partition takes every request. This
+// package owns the "rl#" prefix: other packages count through a Limiter.
 // An IPv6 source counts by its /64, which one subscriber usually holds whole.
 //
 // # Caveats

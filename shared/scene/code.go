@@ -7,10 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/wechat"
 )
@@ -52,6 +52,9 @@ type Code struct {
 }
 
 var (
+	// ErrNoCaller is returned when a share code is asked with neither a
+	// user nor the admin as the caller.
+	ErrNoCaller = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user or the admin is required")
 	// ErrForbidden is returned when a user asks for what only staff may make
 	// (another env_version, check_path false).
 	ErrForbidden = apperr.New(apperr.Forbidden, "forbidden",
@@ -117,7 +120,7 @@ func (s *Service) privileged(ctx context.Context, c Caller) (bool, error) {
 	case c.Admin:
 		return true, nil
 	case c.OpenID == "":
-		return false, apperr.New(apperr.Unauthenticated, "unauthenticated", "a user or the admin is required")
+		return false, ErrNoCaller
 	case s.o.IsStaff == nil:
 		return false, nil
 	}
@@ -161,7 +164,10 @@ func (s *Service) prepare(rid string, privileged bool, req CodeRequest) (wechat.
 	return wr, e, e.Validate()
 }
 
-// allow counts one new code against the user's limit in the current window.
+// allow counts one new code against the user's limit in the current window,
+// on a ratelimit.Limiter of its own action ("qrcode"), so that the window
+// keys are the ratelimit package's. Over the limit it returns ErrRateLimited
+// with the limiter's Retry-After.
 func (s *Service) allow(ctx context.Context, openid string) error {
 	limit, window := s.o.UserLimit, s.o.UserWindow
 	if limit <= 0 {
@@ -170,16 +176,18 @@ func (s *Service) allow(ctx context.Context, openid string) error {
 	if window <= 0 {
 		window = DefaultUserWindow
 	}
-	now := s.now()
-	start := now.Truncate(window)
-	k := store.Key{PK: "rl#qrcode#" + openid, SK: strconv.FormatInt(start.Unix(), 10)}
-	_, err := s.st.Add(ctx, store.Add(k, 1).AtMost(int64(limit)).ExpiringAt(start.Add(window)))
-	if errors.Is(err, store.ErrConditionFailed) {
+	l := ratelimit.New(s.st, ratelimit.Options{Action: limiterAction, Rules: ratelimit.Rules{OpenID: ratelimit.Rule{Limit: int64(limit), Window: window}}, Now: s.now})
+	err := l.Allow(ctx, "", openid)
+	if errors.Is(err, ratelimit.ErrLimited) {
 		return ErrRateLimited.WithMessage("at most %d new share codes per %v; try again later", limit, window).
-			WithRetryAfter(start.Add(window).Sub(now))
+			WithRetryAfter(apperr.From(err).RetryAfter)
 	}
 	return err
 }
+
+// limiterAction names the share-code limit's counters in the ratelimit
+// package's keys.
+const limiterAction = "qrcode"
 
 // imageKey covers everything that shapes the image.
 func imageKey(r wechat.UnlimitedRequest) store.Key {

@@ -46,12 +46,15 @@
 //
 //	scene#<scene>          / entry     {"page","params"}: what the scene stands for (never changes)
 //	scene#img#<hash>       / img       cached image: Content-Type, "\n", bytes; expires after CacheTTL
-//	rl#qrcode#<openid>     / <window>  the user's code count in a window (N), expiring with it
 //	scene#rid#<openid>     / rid       the user's referrer id
 //	scene#ref#<id>         / ref       the openid behind a referrer id
 //	scene#u#<openid>       / first     the user's first scene and referrer id (JSON)
 //	scene#o#<order id>     / paid      marks a paid order as counted
 //	scene#stats            / scene#<scene>#<users|orders|revenue>, ref#<openid>#<…>  counters (N)
+//
+// The user's share-code count lives in the ratelimit package's keys, under
+// the action "qrcode" (rl#qrcode#openid#<openid> / <window>): the scene
+// package asks a ratelimit.Limiter and never builds those keys.
 //
 // # Caveats
 //

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/minifn/minifn/shared/ident"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/wechat"
 )

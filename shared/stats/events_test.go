@@ -2,7 +2,6 @@ package stats_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"testing"
@@ -84,8 +83,9 @@ func TestOrderEventsCountedOnce(t *testing.T) {
 			}
 
 			e.Clock.Advance(time.Second)
-			if s, out, _ := e.Do(t, "POST", "/orders/"+id+"/refund", "admin", map[string]any{"reason": "退货", "amount": 500}); s != http.StatusOK {
-				t.Fatalf("refund: %d %v", s, out)
+			amount := int64(500)
+			if _, _, err := e.Orders.Refund(ctx, id, order.RefundRequest{Reason: "退货", Amount: &amount}, ""); err != nil {
+				t.Fatalf("refund: %v", err)
 			}
 			deadline := time.Now().Add(30 * time.Second)
 			var refunds []string

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -79,5 +78,5 @@ func (s *Service) Pushed(ctx context.Context, openid string, changes map[string]
 		}
 		// A concurrent report or push met the cap: read again.
 	}
-	return apperr.New(apperr.Conflict, "conflict", "concurrent subscribe changes; try again")
+	return ErrBusy
 }

@@ -21,7 +21,7 @@ func TestPushed(t *testing.T) {
 		}
 		// A pushed accept banks one; the extra op commits with it; a
 		// template the server does not send is ignored.
-		mark := store.Put(store.Item{Key: store.Key{PK: "push#test", SK: "push"}, Value: []byte("done")})
+		mark := store.Put(store.Item{Key: store.Key{PK: "test#mark", SK: "mark"}, Value: []byte("done")})
 		if err := e.svc.Pushed(ctx, alice, map[string]subscribe.Change{tmpl: subscribe.Credit, "OTHER": subscribe.Credit}, mark); err != nil {
 			t.Fatal(err)
 		}

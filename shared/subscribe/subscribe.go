@@ -56,6 +56,11 @@ type Sender interface {
 
 var _ Sender = (*wechat.Client)(nil)
 
+// ErrBusy is returned when concurrent reports or pushes kept taking the
+// user's last credits under the cap through every attempt; the client
+// tries again.
+var ErrBusy = apperr.New(apperr.Conflict, "conflict", "concurrent subscribe changes; try again")
+
 // Limits.
 const (
 	MaxTemplates = 10 // templates in one report (WeChat asks at most 3 at a time)
@@ -155,7 +160,7 @@ func (s *Service) Record(ctx context.Context, openid string, results map[string]
 		}
 		// A concurrent report took the last credit below the cap: again.
 	}
-	return Recorded{}, apperr.New(apperr.Conflict, "conflict", "concurrent reports; try again")
+	return Recorded{}, ErrBusy.WithMessage("concurrent reports; try again")
 }
 
 func validResults(results map[string]string) error {

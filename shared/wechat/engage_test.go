@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/minifn/minifn/shared/apperr"
-
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
 

@@ -2,13 +2,13 @@ package accountfn
 
 import (
 	"context"
-	"github.com/minifn/minifn/shared/httpapi"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/account"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"

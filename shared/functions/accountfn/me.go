@@ -1,10 +1,10 @@
 package accountfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/account"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
 )
 

@@ -2,13 +2,13 @@ package accountfn
 
 import (
 	"encoding/json"
-	"github.com/minifn/minifn/shared/httpapi"
-	"github.com/minifn/minifn/shared/session"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/account"
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/subscribe"
 )
 

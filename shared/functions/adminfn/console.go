@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"github.com/minifn/minifn/shared/httpapi"
 	"io/fs"
 	"net/http"
 	"path"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 )
 
 // consolePolicy keeps the console to its own files and its own origin: no
@@ -31,6 +31,9 @@ type consoleFile struct {
 // consoleTypes are the console's file types. A fixed table, not
 // mime.TypeByExtension: that reads the system's mime files on first use (a
 // cold-start cost) and answers differently from machine to machine.
+// errNoFile is returned for a console path that names no embedded file.
+var errNoFile = apperr.New(apperr.NotFound, "not_found", "no such console file")
+
 var consoleTypes = map[string]string{
 	".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
 	".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".png": "image/png",
@@ -69,7 +72,7 @@ func Console(files fs.FS) (http.Handler, error) {
 		}
 		f, ok := byPath[name]
 		if !ok {
-			return apperr.New(apperr.NotFound, "not_found", "no such console file")
+			return errNoFile
 		}
 		h := w.Header()
 		h.Set("Content-Type", f.ctype)

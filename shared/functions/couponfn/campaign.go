@@ -1,10 +1,10 @@
 package couponfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/session"
 )

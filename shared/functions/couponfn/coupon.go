@@ -1,11 +1,11 @@
 package couponfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/qrpng"
 	"github.com/minifn/minifn/shared/ratelimit"

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/minifn/minifn/shared/functions/couponfn"
 	"image/png"
 	"io"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/functions/couponfn"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store"

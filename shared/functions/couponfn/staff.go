@@ -1,12 +1,10 @@
 package couponfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
-	"strconv"
 
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/session"
 )
 
@@ -48,13 +46,9 @@ func listStaff(cs *coupon.Service) httpapi.Func {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
 		}
-		limit := 100
-		if s := r.URL.Query().Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 100 {
-				return apperr.Invalidf("query parameter \"limit\" must be 1 to 100")
-			}
-			limit = n
+		limit, err := httpapi.IntParam(r, "limit", 100, 1, 100)
+		if err != nil {
+			return err
 		}
 		list, next, err := cs.ListStaff(r.Context(), r.URL.Query().Get("after"), limit)
 		if err != nil {

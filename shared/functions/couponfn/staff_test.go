@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/minifn/minifn/shared/functions/couponfn"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/functions/couponfn"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/storetest"
 )

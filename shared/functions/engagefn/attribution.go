@@ -1,9 +1,9 @@
 package engagefn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/scene"
 )
 

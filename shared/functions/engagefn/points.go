@@ -1,11 +1,11 @@
 package engagefn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/qrpng"

@@ -1,10 +1,10 @@
 package engagefn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 	"strconv"
 
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"
 )

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/store/storetest"
@@ -29,7 +30,7 @@ func TestPayNotifyCertificateModes(t *testing.T) {
 	for _, mode := range []string{"certificate", "both"} {
 		for _, b := range storetest.Backends(t) {
 			t.Run(mode+"/"+b.Name, func(t *testing.T) {
-				e := ordertest.New(t, b, ordertest.Options{PayMode: mode})
+				e := orderfntest.New(t, b, ordertest.Options{PayMode: mode})
 				e.Product(t, "tea", 1000, nil)
 				pay := func(key string) map[string]any {
 					o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, key)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/points"
@@ -19,7 +20,7 @@ import (
 // lateEnv is an order Env with the real paid hook (points at 1 per yuan,
 // attribution) and a referrer id to order under.
 type lateEnv struct {
-	*ordertest.Env
+	*orderfntest.Env
 	points *points.Service
 	scenes *scene.Service
 	refID  string
@@ -27,7 +28,7 @@ type lateEnv struct {
 
 func newLateEnv(t *testing.T, b storetest.Backend) *lateEnv {
 	t.Helper()
-	e := &lateEnv{Env: ordertest.New(t, b, ordertest.Options{})}
+	e := &lateEnv{Env: orderfntest.New(t, b, ordertest.Options{})}
 	e.points = points.New(e.Store, points.Options{Now: e.Clock.Now, PerYuan: 1})
 	e.scenes = scene.New(e.Store, scene.Options{Now: e.Clock.Now})
 	e.SetOrders(func(o *order.Options) { o.Paid = orderfn.NewPaidHook(e.points, e.scenes, nil) })

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order/ordertest"
 )
 
@@ -14,7 +15,7 @@ import (
 // get 400 FAIL naming the field and leave the order pending; the control
 // notify is then applied.
 func TestNotifyFieldChecksHTTP(t *testing.T) {
-	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(5))
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 2}}}, "")
 		id := o["id"].(string)

@@ -2,12 +2,10 @@ package orderfn
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/minifn/minifn/shared/httpapi"
-
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/session"
@@ -15,13 +13,13 @@ import (
 
 // errNoUser answers an order route reached without a user session (the
 // Require middleware normally stops it first).
-var errNoUser = apperr.New(apperr.Unauthenticated, "unauthenticated", "a user token is required")
+var errNoUser = session.ErrUnauthenticated.WithMessage("a user token is required")
 
 // errShipAdminOnly answers a ship request without the admin token.
-var errShipAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token ships orders")
+var errShipAdminOnly = session.ErrForbidden.WithMessage("only the admin token ships orders")
 
 // errAdminOnly answers a user who asks for every user's orders.
-var errAdminOnly = apperr.New(apperr.Forbidden, "forbidden", "only the admin token lists every user's orders")
+var errAdminOnly = session.ErrForbidden.WithMessage("only the admin token lists every user's orders")
 
 // OrderCreateHandler serves POST /orders for the signed-in user: {"items":[{"sku",
 // "quantity"}],"coupon_id"?,"note"?} → 201 {"order","payment"}. Prices come from the
@@ -45,9 +43,7 @@ func OrderCreateHandler(svc *order.Service) httpapi.Func {
 		if err != nil {
 			return err
 		}
-		if c.Replayed {
-			w.Header().Set("Idempotent-Replayed", "true")
-		}
+		httpapi.MarkReplayed(w, c.Replayed)
 		body := struct {
 			Order   order.Order `json:"order"`
 			Payment any         `json:"payment,omitempty"`
@@ -70,14 +66,9 @@ func OrderCreateHandler(svc *order.Service) httpapi.Func {
 func OrdersHandler(svc *order.Service) map[string]httpapi.Func {
 	rt := map[string]httpapi.Func{}
 	rt["GET /orders"] = func(w http.ResponseWriter, r *http.Request) error {
-		q := r.URL.Query()
-		limit := 20
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 100 {
-				return apperr.Invalidf("query parameter \"limit\" must be 1 to 100")
-			}
-			limit = n
+		limit, err := httpapi.IntParam(r, "limit", 20, 1, 100)
+		if err != nil {
+			return err
 		}
 		list, next, err := listOrders(r, svc, limit)
 		if err != nil {

@@ -13,14 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
 
-func ordEach(t *testing.T, f func(t *testing.T, e *ordertest.Env)) {
+func ordEach(t *testing.T, f func(t *testing.T, e *orderfntest.Env)) {
 	for _, b := range storetest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) { f(t, ordertest.New(t, b, ordertest.Options{})) })
+		t.Run(b.Name, func(t *testing.T) { f(t, orderfntest.New(t, b, ordertest.Options{})) })
 	}
 }
 
@@ -34,7 +35,7 @@ func ordMap(t *testing.T, v any, key string) map[string]any {
 }
 
 // ordCreate places an order for user and returns it.
-func ordCreate(t *testing.T, e *ordertest.Env, user string, body any, key string) (order, payment map[string]any) {
+func ordCreate(t *testing.T, e *orderfntest.Env, user string, body any, key string) (order, payment map[string]any) {
 	t.Helper()
 	status, out, _ := e.Do(t, "POST", "/orders", user, body, "Idempotency-Key", key)
 	if status != http.StatusCreated {
@@ -43,7 +44,7 @@ func ordCreate(t *testing.T, e *ordertest.Env, user string, body any, key string
 	return ordMap(t, out, "order"), ordMap(t, out, "payment")
 }
 
-func ordGet(t *testing.T, e *ordertest.Env, user, id string) map[string]any {
+func ordGet(t *testing.T, e *orderfntest.Env, user, id string) map[string]any {
 	t.Helper()
 	status, out, _ := e.Do(t, "GET", "/orders/"+id, user, nil)
 	if status != http.StatusOK {
@@ -52,18 +53,7 @@ func ordGet(t *testing.T, e *ordertest.Env, user, id string) map[string]any {
 	return ordMap(t, out, "order")
 }
 
-// ordLastDelivery returns the newest delivery of a notify id.
-func ordLastDelivery(e *ordertest.Env, id string) emulator.Delivery {
-	var last emulator.Delivery
-	for _, d := range e.Emulator.Notifies() {
-		if d.ID == id {
-			last = d
-		}
-	}
-	return last
-}
-
-func ordWaitDone(t *testing.T, e *ordertest.Env, id string, n int) emulator.Delivery {
+func ordWaitDone(t *testing.T, e *orderfntest.Env, id string, n int) emulator.Delivery {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -95,7 +85,7 @@ func ordTransaction(mchid, outTradeNo string, total int64, at time.Time) map[str
 }
 
 // ordPostNotify posts a signed notify to /pay/notify and returns the status and body.
-func ordPostNotify(t *testing.T, e *ordertest.Env, mchid string, resource any, at time.Time) (int, map[string]any) {
+func ordPostNotify(t *testing.T, e *orderfntest.Env, mchid string, resource any, at time.Time) (int, map[string]any) {
 	t.Helper()
 	h, body, err := e.Emulator.SignedNotify(mchid, "TRANSACTION.SUCCESS", resource, at)
 	if err != nil {
@@ -114,7 +104,7 @@ func ordPostNotify(t *testing.T, e *ordertest.Env, mchid string, resource any, a
 }
 
 func TestProductsHTTP(t *testing.T) {
-	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
 		p := map[string]any{"sku": "tea", "title": "龙井", "price": 1000, "stock": 5}
 		if s, out, _ := e.Do(t, "POST", "/products", "u1", p); s != http.StatusForbidden {
 			t.Fatalf("user create: %d %v", s, out)
@@ -155,7 +145,7 @@ func TestProductsHTTP(t *testing.T) {
 // TestOrderFlowHTTP is the whole flow through the emulator: create → pay →
 // notify → paid; the duplicate, tampered and stale notifies; refunds.
 func TestOrderFlowHTTP(t *testing.T) {
-	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(5))
 		// The client's prices are ignored.
 		body := map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 2, "price": 1}}, "total": 1}
@@ -249,7 +239,7 @@ func TestOrderFlowHTTP(t *testing.T) {
 // amount or merchant, or an unknown order, are refused with FAIL and leave
 // the order pending; the same notify with the right fields is accepted.
 func TestForgedNotifies(t *testing.T) {
-	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(5))
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")
 		id := o["id"].(string)
@@ -297,7 +287,7 @@ func TestForgedNotifies(t *testing.T) {
 }
 
 func TestOrdersListAndCancelHTTP(t *testing.T) {
-	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(10))
 		var ids []string
 		for range 3 {
@@ -338,7 +328,7 @@ func TestOrdersListAndCancelHTTP(t *testing.T) {
 }
 
 // ordWaitAllRefunds waits for n REFUND.SUCCESS deliveries of outTradeNo.
-func ordWaitAllRefunds(t *testing.T, e *ordertest.Env, outTradeNo string, n int) {
+func ordWaitAllRefunds(t *testing.T, e *orderfntest.Env, outTradeNo string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -373,7 +363,7 @@ func ptrInt(n int64) *int64 { return &n }
 // TestAdminOrdersHTTP: the admin lists every user's orders (filtered by
 // status, paged) and reads any order; a user still sees only their own.
 func TestAdminOrdersHTTP(t *testing.T) {
-	ordEach(t, func(t *testing.T, e *ordertest.Env) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(10))
 		item := map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}
 		var ids []string // oldest first: u1, u2, u1

@@ -4,9 +4,9 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"github.com/minifn/minifn/shared/app"
 	"strings"
 
+	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/pay"
 )
 

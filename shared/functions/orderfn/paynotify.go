@@ -1,12 +1,12 @@
 package orderfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"log/slog"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/requestid"
@@ -51,7 +51,7 @@ func (h notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.ErrorContext(r.Context(), "pay notify panic", "value", v, "request_id", requestid.From(r.Context()))
-			notifyFail(w, r, apperr.New(apperr.Internal, "internal", "internal error"))
+			notifyFail(w, r, apperr.ErrInternal)
 		}
 	}()
 	if err := h.handle(r); err != nil {

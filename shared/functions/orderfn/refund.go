@@ -1,10 +1,9 @@
 package orderfn
 
 import (
-	"github.com/minifn/minifn/shared/httpapi"
 	"net/http"
 
-	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/session"
@@ -15,7 +14,7 @@ import (
 func RefundHandler(svc *order.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
-			return apperr.New(apperr.Forbidden, "forbidden", "the admin token is required")
+			return session.ErrForbidden.WithMessage("the admin token is required")
 		}
 		key := r.Header.Get(idem.Header)
 		if err := idem.Check(key); err != nil {
@@ -29,9 +28,7 @@ func RefundHandler(svc *order.Service) httpapi.Func {
 		if err != nil {
 			return err
 		}
-		if replayed {
-			w.Header().Set("Idempotent-Replayed", "true")
-		}
+		httpapi.MarkReplayed(w, replayed)
 		httpapi.JSON(w, http.StatusOK, map[string]any{"order": o})
 		return nil
 	}

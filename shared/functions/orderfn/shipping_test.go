@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
@@ -19,17 +20,17 @@ const (
 
 // shipEach runs f on every backend with shipping uploads in mode, the
 // WeChat emulator answering 10060001 within after of a payment.
-func shipEach(t *testing.T, mode string, after time.Duration, f func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv)) {
+func shipEach(t *testing.T, mode string, after time.Duration, f func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv)) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			e := ordertest.New(t, b, ordertest.Options{})
+			e := orderfntest.New(t, b, ordertest.Options{})
 			f(t, e, e.WithShipping(t, mode, after))
 		})
 	}
 }
 
 // payOrder has the Pay emulator pay the order and waits for its notify.
-func payOrder(t *testing.T, e *ordertest.Env, id string) {
+func payOrder(t *testing.T, e *orderfntest.Env, id string) {
 	t.Helper()
 	if err := e.Emulator.Pay(context.Background(), id); err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func shippingOf(t *testing.T, o map[string]any) map[string]any {
 }
 
 // pendingShipping lists the ids of GET /orders?shipping=pending (admin).
-func pendingShipping(t *testing.T, e *ordertest.Env) []string {
+func pendingShipping(t *testing.T, e *orderfntest.Env) []string {
 	t.Helper()
 	s, out, _ := e.Do(t, "GET", "/orders?shipping=pending", "admin", nil)
 	if s != http.StatusOK {
@@ -57,7 +58,7 @@ func pendingShipping(t *testing.T, e *ordertest.Env) []string {
 }
 
 // deliver hands a captured push to the order service's handler, as wx-push will.
-func deliver(t *testing.T, e *ordertest.Env, msg map[string]any) {
+func deliver(t *testing.T, e *orderfntest.Env, msg map[string]any) {
 	t.Helper()
 	raw, _ := json.Marshal(msg)
 	h := e.Orders.ShippingEventHandlers()[msg["Event"].(string)]
@@ -70,7 +71,7 @@ func deliver(t *testing.T, e *ordertest.Env, msg map[string]any) {
 }
 
 func TestShippingVirtualHTTP(t *testing.T) {
-	shipEach(t, "", 0, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "", 0, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		e.Product(t, "tea", 1000, nil)
 		e.Product(t, "cup", 500, nil)
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{
@@ -134,7 +135,7 @@ func TestShippingVirtualHTTP(t *testing.T) {
 }
 
 func TestShippingRetriedByTimerHTTP(t *testing.T) {
-	shipEach(t, "", time.Minute, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "", time.Minute, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		e.Product(t, "tea", 1000, nil)
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")
 		id := o["id"].(string)
@@ -177,7 +178,7 @@ func TestShippingRetriedByTimerHTTP(t *testing.T) {
 }
 
 func TestShippingRefundedIsFinalHTTP(t *testing.T) {
-	shipEach(t, "", time.Minute, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "", time.Minute, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		e.Product(t, "tea", 1000, nil)
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")
 		id := o["id"].(string)
@@ -202,7 +203,7 @@ func TestShippingRefundedIsFinalHTTP(t *testing.T) {
 }
 
 func TestShippingExpressHTTP(t *testing.T) {
-	shipEach(t, "", 0, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "", 0, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		if st, out, _ := e.Do(t, "POST", "/products", "admin", map[string]any{"sku": "box", "title": "礼盒", "price": 5000, "fulfillment": "express"}); st != http.StatusCreated && st != http.StatusOK {
 			t.Fatalf("product: %d %v", st, out)
 		}
@@ -336,7 +337,7 @@ func TestShippingExpressHTTP(t *testing.T) {
 }
 
 func TestShippingOffAndUnmanagedHTTP(t *testing.T) {
-	shipEach(t, "off", 0, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "off", 0, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		e.Product(t, "tea", 1000, nil)
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")
 		payOrder(t, e, o["id"].(string))
@@ -344,7 +345,7 @@ func TestShippingOffAndUnmanagedHTTP(t *testing.T) {
 			t.Fatalf("shipping off: %v, %d calls", got["shipping"], s.WeChat.Calls(uploadPath))
 		}
 	})
-	shipEach(t, "pickup", 0, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "pickup", 0, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		s.WeChat.SetTradeManaged(ordertest.AppID, false)
 		e.Product(t, "tea", 1000, nil)
 		for _, u := range []string{"u1", "u2"} {
@@ -368,7 +369,7 @@ func TestShippingOffAndUnmanagedHTTP(t *testing.T) {
 // inside the upload call, as a fast push can in production): the upload is
 // still counted once, and the order reads the same whichever came first.
 func TestShippingPushBeforeUploadAnswer(t *testing.T) {
-	shipEach(t, "", 0, func(t *testing.T, e *ordertest.Env, s *ordertest.ShipEnv) {
+	shipEach(t, "", 0, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
 		s.WeChat.SetOnPush(func(msg map[string]any) { deliver(t, e, msg) })
 		e.Product(t, "tea", 1000, nil)
 		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")

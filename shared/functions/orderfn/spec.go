@@ -8,11 +8,11 @@ package orderfn
 import (
 	"context"
 	"errors"
-	"github.com/minifn/minifn/shared/coupon"
 	"log/slog"
 	"net/http"
 
 	"github.com/minifn/minifn/shared/app"
+	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"

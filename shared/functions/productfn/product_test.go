@@ -7,26 +7,27 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
 
 // each runs f on a fresh order environment per available backend.
-func each(t *testing.T, f func(t *testing.T, e *ordertest.Env)) {
+func each(t *testing.T, f func(t *testing.T, e *orderfntest.Env)) {
 	for _, b := range storetest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) { f(t, ordertest.New(t, b, ordertest.Options{})) })
+		t.Run(b.Name, func(t *testing.T) { f(t, orderfntest.New(t, b, ordertest.Options{})) })
 	}
 }
 
 // admin posts a product edit with the admin token.
-func admin(t *testing.T, e *ordertest.Env, body map[string]any) (int, map[string]any) {
+func admin(t *testing.T, e *orderfntest.Env, body map[string]any) (int, map[string]any) {
 	t.Helper()
 	s, out, _ := e.Do(t, "POST", "/products", "admin", body)
 	return s, out
 }
 
 // listed returns GET /products as user ("" anonymous, "admin"), by sku.
-func listed(t *testing.T, e *ordertest.Env, user, query string) map[string]map[string]any {
+func listed(t *testing.T, e *orderfntest.Env, user, query string) map[string]map[string]any {
 	t.Helper()
 	s, out, _ := e.Do(t, "GET", "/products"+query, user, nil)
 	if s != http.StatusOK {
@@ -43,7 +44,7 @@ func listed(t *testing.T, e *ordertest.Env, user, query string) map[string]map[s
 
 // load is what the console does before an edit: read the product from the
 // admin list.
-func load(t *testing.T, e *ordertest.Env, sku string) map[string]any {
+func load(t *testing.T, e *orderfntest.Env, sku string) map[string]any {
 	t.Helper()
 	p, ok := listed(t, e, "admin", "")[sku]
 	if !ok {
@@ -75,7 +76,7 @@ func errMessage(out map[string]any) string {
 
 // order places an order of quantity units of sku for user; it reports
 // whether it was created.
-func order(t *testing.T, e *ordertest.Env, user, sku string, quantity int) (bool, error) {
+func order(t *testing.T, e *orderfntest.Env, user, sku string, quantity int) (bool, error) {
 	s, out, _ := e.Do(t, "POST", "/orders", user, map[string]any{"items": []any{map[string]any{"sku": sku, "quantity": quantity}}},
 		"Idempotency-Key", user+"-"+sku)
 	switch {
@@ -92,7 +93,7 @@ func order(t *testing.T, e *ordertest.Env, user, sku string, quantity int) (bool
 // saves an edit. No unit may come back from nowhere: a title edit leaves the
 // stock alone, and a stock change is applied to what is left now.
 func TestEditWhileSelling(t *testing.T) {
-	each(t, func(t *testing.T, e *ordertest.Env) {
+	each(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(5))
 		loaded := load(t, e, "tea")
 		if loaded["stock"] != 5.0 || loaded["version"] == nil {
@@ -171,7 +172,7 @@ func TestEditWhileSelling(t *testing.T) {
 // second save carries a stale if_version and gets 409 version_conflict,
 // naming the current version, and changes nothing.
 func TestVersionConflict(t *testing.T) {
-	each(t, func(t *testing.T, e *ordertest.Env) {
+	each(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(5))
 		a, b := load(t, e, "tea"), load(t, e, "tea")
 		s, out := admin(t, e, map[string]any{"sku": "tea", "if_version": a["version"], "title": "A's title"})
@@ -210,7 +211,7 @@ func TestVersionConflict(t *testing.T) {
 // product; every adjustment lands on the stock as it is, so the stock ends at
 // initial − sold + Σ deltas, and never below 0.
 func TestStockDeltaRace(t *testing.T) {
-	each(t, func(t *testing.T, e *ordertest.Env) {
+	each(t, func(t *testing.T, e *orderfntest.Env) {
 		const initial, buyers = 20, 15
 		deltas := []int{+2, +2, +2, +2, +2, -1, -1}
 		e.Product(t, "tea", 1000, ptrInt(initial))
@@ -269,7 +270,7 @@ func TestStockDeltaRace(t *testing.T) {
 // TestStockDeltaRules: stock_delta never takes the stock below 0, needs a
 // limited product, and does not go with stock.
 func TestStockDeltaRules(t *testing.T) {
-	each(t, func(t *testing.T, e *ordertest.Env) {
+	each(t, func(t *testing.T, e *orderfntest.Env) {
 		e.Product(t, "tea", 1000, ptrInt(2))
 		e.Product(t, "free", 500, nil)
 		for _, tc := range []struct {
@@ -308,7 +309,7 @@ func TestStockDeltaRules(t *testing.T) {
 // TestPartialReplace: without if_version a POST still creates or replaces,
 // but only the fields it carries change.
 func TestPartialReplace(t *testing.T) {
-	each(t, func(t *testing.T, e *ordertest.Env) {
+	each(t, func(t *testing.T, e *orderfntest.Env) {
 		s, out := admin(t, e, map[string]any{"sku": "tea", "title": "Tea", "price": 1000, "stock": 5, "active": false})
 		if s != http.StatusCreated || productOf(t, out)["version"] != 1.0 {
 			t.Fatalf("create: %d %v", s, out)
@@ -329,7 +330,7 @@ func TestPartialReplace(t *testing.T) {
 // TestInactiveListing: an inactive product is listed to the admin only, and
 // cannot be ordered; paging skips it for everyone else.
 func TestInactiveListing(t *testing.T) {
-	each(t, func(t *testing.T, e *ordertest.Env) {
+	each(t, func(t *testing.T, e *orderfntest.Env) {
 		for _, sku := range []string{"a", "b", "c"} {
 			e.Product(t, sku, 1000, ptrInt(5))
 		}

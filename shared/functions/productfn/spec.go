@@ -17,7 +17,7 @@ var Products = app.Spec{
 	Name:   "products",
 	Routes: []string{"GET /products", "POST /products"},
 	Build: func(a *app.App) (platform.Function, error) {
-		h := ProductsHandler(product.New(a.Store, product.Options{Now: a.Now}), a.Store)
+		h := ProductsHandler(product.New(a.Store, product.Options{Now: a.Now}))
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /products":  a.Sessions.AllowAdmin(h["GET /products"]),
 			"POST /products": a.Sessions.RequireAdmin(h["POST /products"]),

@@ -30,17 +30,17 @@ var WxPush = app.Spec{
 		if err != nil {
 			return platform.Function{}, err
 		}
-		r, err := NewReceiver(a.Config, a)
-		if err != nil {
-			return platform.Function{}, err
-		}
-		r.Handlers = Handlers(subs)
+		handlers := Handlers(subs)
 		// The shipping management's events (trade_manage_*) are recorded on
 		// their orders (shared/order/shipping.go); that needs only the
 		// order records, not WeChat Pay.
 		orders := order.New(a.Store, order.Options{Now: a.Now})
 		for e, h := range orders.ShippingEventHandlers() {
-			r.Handlers[e] = push.Raw(h)
+			handlers[e] = push.Raw(h)
+		}
+		r, err := newReceiver(a, handlers)
+		if err != nil {
+			return platform.Function{}, err
 		}
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /wx/push":  CheckURL(r),
@@ -49,15 +49,16 @@ var WxPush = app.Spec{
 	},
 }
 
-// NewReceiver builds the push receiver of the configuration, over a's store
-// and clock. Its errors are one line naming the variable: the token is
-// required; an AES key (safe mode) must be 43 characters and needs the
-// appid, which the encrypted pushes carry.
-func NewReceiver(c app.Config, a *app.App) (*push.Receiver, error) {
+// newReceiver builds the push receiver of a's configuration (push.New, over
+// a's store and clock), dispatching to handlers. Its errors are one line
+// naming the variable: the token is required; an AES key (safe mode) must
+// be 43 characters and needs the appid, which the encrypted pushes carry.
+func newReceiver(a *app.App, handlers map[string]push.Handler) (*push.Receiver, error) {
+	c := a.Config
 	if c.WechatPushToken == "" {
 		return nil, errors.New("MINIFN_WECHAT_PUSH_TOKEN is required by wx-push: the Token of the message push configuration")
 	}
-	r := &push.Receiver{Token: string(c.WechatPushToken), AppID: c.WechatAppid, Store: a.Store, Now: a.Now}
+	o := push.Options{Token: string(c.WechatPushToken), AppID: c.WechatAppid, Handlers: handlers, Now: a.Now}
 	if c.WechatPushAESKey != "" {
 		k, err := push.ParseKey(string(c.WechatPushAESKey))
 		if err != nil {
@@ -66,7 +67,7 @@ func NewReceiver(c app.Config, a *app.App) (*push.Receiver, error) {
 		if c.WechatAppid == "" {
 			return nil, errors.New("MINIFN_WECHAT_APPID is required by wx-push in safe mode (MINIFN_WECHAT_PUSH_AES_KEY set): encrypted pushes carry it")
 		}
-		r.Key = k
+		o.Key = k
 	}
-	return r, nil
+	return push.New(a.Store, o), nil
 }

@@ -1,8 +1,11 @@
-// Package ordertest builds a complete order environment for tests: a real
-// store backend, the WeChat Pay emulator and minifn's pay client talking over
-// loopback HTTP, the product, coupon and order services, and an HTTP server
-// with every order route and the pay notify, to which the emulator delivers
-// its notifies.
+// Package ordertest builds a complete order environment for domain tests: a
+// real store backend, the WeChat Pay emulator and minifn's pay client talking
+// over loopback HTTP, the product, coupon and order services, and a server
+// that receives the emulator's notifies and hands them to the order service.
+//
+// It stands on the domain only: tests of the HTTP routes wrap an Env in
+// shared/functions/orderfn/orderfntest, which serves the real handlers
+// (the pay-notify route among them) on the same Server.
 package ordertest
 
 import (
@@ -10,23 +13,18 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/minifn/minifn/shared/functions/orderfn"
-	"github.com/minifn/minifn/shared/functions/productfn"
-	"github.com/minifn/minifn/shared/idem"
 
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/pay/emulator"
 	"github.com/minifn/minifn/shared/product"
-	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
@@ -38,12 +36,6 @@ const (
 	OtherMchID = "1900000002" // known to the emulator, with the same APIv3 key
 	CertSerial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 	APIv3Key   = "0123456789abcdefghijklmnopqrstuv"
-)
-
-// Header names the test server reads in place of a session token.
-const (
-	UserHeader  = "X-Test-User"
-	AdminHeader = "X-Test-Admin"
 )
 
 // RSA keys are slow to make, above all under -race; every Env of a test
@@ -70,9 +62,14 @@ type Env struct {
 	Products  *product.Service
 	Coupons   *coupon.Service
 	Orders    *order.Service
-	orderOpts order.Options    // what Orders was built with (SetOrders)
-	Server    *httptest.Server // the API, with /pay/notify
-	PayURL    string           // the emulator's base URL
+	orderOpts order.Options // what Orders was built with (SetOrders)
+	// Server is where the emulator sends notifies (Options.NotifyPath). It
+	// serves Handler: by default the notify receiver of domain tests
+	// (Receive); orderfntest sets the real routes instead, before any
+	// request.
+	Server  *httptest.Server
+	Handler http.Handler
+	PayURL  string // the emulator's base URL
 }
 
 // Options tune New.
@@ -103,8 +100,7 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 	}
 	e.Store = b.Open(t, e.Clock.Now)
 
-	var api http.Handler
-	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { api.ServeHTTP(w, r) }))
+	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.Handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.Server.Close)
 
 	emu, err := emulator.New(emulator.Options{
@@ -144,7 +140,9 @@ func New(t testing.TB, b storetest.Backend, opts Options) *Env {
 	e.Coupons = coupon.New(e.Store, coupon.Options{Now: e.Clock.Now, CacheTTL: -1})
 	e.orderOpts = order.Options{Products: e.Products, Pay: e.Pay, Coupons: e.Coupons, Now: e.Clock.Now, TTL: opts.TTL}
 	e.Orders = order.New(e.Store, e.orderOpts)
-	api = e.routes()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /pay/notify", e.Receive)
+	e.Handler = mux
 	return e
 }
 
@@ -155,35 +153,37 @@ func (e *Env) SetOrders(f func(o *order.Options)) {
 	*e.Orders = *order.New(e.Store, e.orderOpts)
 }
 
-// routes mounts every order-related handler; the test headers stand in for
-// the session middleware.
-func (e *Env) routes() http.Handler {
-	mux := http.NewServeMux()
-	for pattern, h := range productfn.ProductsHandler(e.Products, e.Store) {
-		mux.Handle(pattern, h)
+// Receive is the pay-notify receiver of domain tests: it verifies and
+// decrypts the notify with the real client and applies it with the order
+// service, answering 204 once applied and 500 otherwise, so that the
+// emulator retries as WeChat Pay would. (The real route, with WeChat Pay's
+// failure body and statuses, is orderfn.PayNotifyHandler, tested in
+// shared/functions/orderfn.)
+func (e *Env) Receive(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
 	}
-	mux.Handle("POST /orders", orderfn.OrderCreateHandler(e.Orders))
-	for pattern, h := range orderfn.OrdersHandler(e.Orders) {
-		mux.Handle(pattern, h)
+	n, err := e.Client.ParseNotify(r.Header, body)
+	switch {
+	case err != nil:
+	case n.Transaction != nil:
+		_, err = e.Orders.HandlePayment(r.Context(), n.ID, *n.Transaction)
+	case n.Refund != nil:
+		_, err = e.Orders.HandleRefund(r.Context(), n.ID, *n.Refund)
 	}
-	mux.Handle("POST /orders/{id}/refund", orderfn.RefundHandler(e.Orders))
-	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, e.Orders))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		if u := r.Header.Get(UserHeader); u != "" {
-			ctx = session.WithUser(ctx, u)
-		}
-		if r.Header.Get(AdminHeader) != "" {
-			ctx = session.WithAdmin(ctx)
-		}
-		mux.ServeHTTP(w, r.WithContext(ctx))
-	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Product creates a product (stock nil: unlimited).
 func (e *Env) Product(t testing.TB, sku string, price int64, stock *int64) product.Product {
 	t.Helper()
-	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true}, idem.Key{})
+	res, err := e.Products.Put(context.Background(), product.Product{SKU: sku, Title: "商品 " + sku, Price: price, Stock: stock, Active: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,47 +228,6 @@ func (e *Env) Coupon(t testing.TB, openid string, amountOff, minSpend int64) cou
 func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
-}
-
-// Do sends a request to the API as user (openid; "" for none) or, with
-// user "admin", with the admin marker.
-func (e *Env) Do(t testing.TB, method, path, user string, body any, header ...string) (int, map[string]any, http.Header) {
-	t.Helper()
-	var rd *strings.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = strings.NewReader(string(b))
-	} else {
-		rd = strings.NewReader("")
-	}
-	req, err := http.NewRequest(method, e.Server.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	switch user {
-	case "":
-	case "admin":
-		req.Header.Set(AdminHeader, "1")
-	default:
-		req.Header.Set(UserHeader, user)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out, resp.Header
 }
 
 // WaitNotify waits until the emulator has finished delivering every notify

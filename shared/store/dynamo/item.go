@@ -74,12 +74,3 @@ const neverTTL = 1_000_000_000_000_000
 // An item is live while now < ExpiresAt; with whole seconds that is exactly
 // floor(now) < ttl, which is the comparison the condition expressions make.
 func epoch(t time.Time) int64 { return t.Unix() }
-
-// live decodes m and reports whether it holds an item that is live at now.
-func (s *Store) live(m map[string]types.AttributeValue) (store.Item, bool, error) {
-	it, ok, err := decode(m)
-	if err != nil || !ok {
-		return it, false, err
-	}
-	return it, store.Live(it.ExpiresAt, s.now()), nil
-}

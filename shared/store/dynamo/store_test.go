@@ -283,7 +283,8 @@ func BenchmarkClaim(b *testing.B) {
 
 // TestOpenFromEnv opens the store the way a Lambda function does, from the
 // standard variables alone (region, the role's credentials, and here an
-// endpoint), and round-trips an item through the emulator.
+// endpoint), and round-trips an item through the emulator. (A test of the
+// environment on purpose: the AWS variables are the SDK's, not minifn's.)
 func TestOpenFromEnv(t *testing.T) {
 	endpoint := storetest.Minidyn(t)
 	for k, v := range map[string]string{

@@ -144,17 +144,17 @@ func FuzzOpen(f *testing.F) {
 	f.Add([]byte(`{"Encrypt":"AAAA"}`), true)
 	f.Add([]byte(`<xml></xml>`), false)
 	f.Fuzz(func(t *testing.T, body []byte, safe bool) {
-		r := &push.Receiver{Token: vecToken, AppID: vecAppID}
+		o := push.Options{Token: vecToken, AppID: vecAppID}
 		q := push.Query{Timestamp: vecTimestamp, Nonce: vecNonce}
 		if safe {
-			r.Key = k
+			o.Key = k
 			var env struct{ Encrypt string }
 			_ = jsonUnmarshal(body, &env)
 			q.EncryptType, q.MsgSignature = "aes", push.Sign(vecToken, vecTimestamp, vecNonce, env.Encrypt)
 		} else {
 			q.Signature = push.Sign(vecToken, vecTimestamp, vecNonce)
 		}
-		ev, err := r.Open(q, body)
+		ev, err := push.New(nil, o).Open(q, body)
 		if err != nil {
 			return
 		}

@@ -119,31 +119,42 @@ type Query struct {
 	EncryptType, MsgSignature            string // safe mode: "aes" and the body's signature
 }
 
-// Receiver checks, opens, deduplicates and dispatches pushes. It is safe
-// for concurrent use once built.
-type Receiver struct {
-	Token string // the Token of the push configuration
+// Options configure a Receiver.
+type Options struct {
+	Token string // the Token of the push configuration; empty: every push is refused
 	Key   Key    // from the EncodingAESKey; zero: plain mode
 	AppID string // the Mini-Program's appid, checked inside encrypted pushes
-	Store store.Store
-	Now   func() time.Time
 	// Handlers by Event name (by MsgType for messages that are not events).
 	// Pushes with no handler are answered "success" and logged.
 	Handlers map[string]Handler
+	Now      func() time.Time // the clock; time.Now when nil
 }
 
-func (r *Receiver) now() time.Time {
-	if r.Now == nil {
-		return time.Now()
+// Receiver checks, opens, deduplicates and dispatches pushes, keeping its
+// marks in the store (see Keys). It is safe for concurrent use.
+type Receiver struct {
+	st       store.Store
+	token    string
+	key      Key
+	appID    string
+	handlers map[string]Handler
+	now      func() time.Time
+}
+
+// New returns a Receiver over st. st may be nil for a receiver used only to
+// check URLs and open pushes (CheckURL, Open), never to Receive.
+func New(st store.Store, o Options) *Receiver {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	return r.Now()
+	return &Receiver{st: st, token: o.Token, key: o.Key, appID: o.AppID, handlers: o.Handlers, now: o.Now}
 }
 
 // CheckURL answers WeChat's URL check: the echostr when the signature
 // verifies. Returns ErrBadSignature, or an invalid_request error when
 // echostr is missing.
 func (r *Receiver) CheckURL(q Query) (string, error) {
-	if r.Token == "" || q.Signature == "" || !Verify(q.Signature, r.Token, q.Timestamp, q.Nonce) {
+	if r.token == "" || q.Signature == "" || !Verify(q.Signature, r.token, q.Timestamp, q.Nonce) {
 		return "", ErrBadSignature
 	}
 	if q.Echostr == "" {
@@ -158,7 +169,7 @@ func (r *Receiver) CheckURL(q Query) (string, error) {
 // no store. Returns ErrBadSignature, ErrEncryptionRequired, ErrNoKey,
 // ErrDecrypt, ErrWrongApp, ErrBadMessage.
 func (r *Receiver) Open(q Query, body []byte) (Event, error) {
-	if r.Token == "" {
+	if r.token == "" {
 		return Event{}, ErrBadSignature
 	}
 	var msg []byte
@@ -168,21 +179,21 @@ func (r *Receiver) Open(q Query, body []byte) (Event, error) {
 		if err := json.Unmarshal(body, &env); err != nil || env.Encrypt == nil {
 			return Event{}, ErrBadMessage
 		}
-		if q.MsgSignature == "" || !Verify(q.MsgSignature, r.Token, q.Timestamp, q.Nonce, *env.Encrypt) {
+		if q.MsgSignature == "" || !Verify(q.MsgSignature, r.token, q.Timestamp, q.Nonce, *env.Encrypt) {
 			return Event{}, ErrBadSignature
 		}
-		if r.Key.IsZero() {
+		if r.key.IsZero() {
 			return Event{}, ErrNoKey
 		}
 		var err error
-		if msg, err = Decrypt(r.Key, r.AppID, *env.Encrypt); err != nil {
+		if msg, err = Decrypt(r.key, r.appID, *env.Encrypt); err != nil {
 			return Event{}, err
 		}
 	case "", "raw":
-		if q.Signature == "" || !Verify(q.Signature, r.Token, q.Timestamp, q.Nonce) {
+		if q.Signature == "" || !Verify(q.Signature, r.token, q.Timestamp, q.Nonce) {
 			return Event{}, ErrBadSignature
 		}
-		if !r.Key.IsZero() {
+		if !r.key.IsZero() {
 			return Event{}, ErrEncryptionRequired
 		}
 		msg = body
@@ -209,7 +220,7 @@ func (r *Receiver) Receive(ctx context.Context, q Query, body []byte) error {
 	if ev.MsgType != "event" {
 		name = ev.MsgType
 	}
-	h := r.Handlers[name]
+	h := r.handlers[name]
 	if h == nil {
 		slog.InfoContext(ctx, "push ignored: no handler", "msg_type", ev.MsgType, "event", ev.Event)
 		return nil
@@ -223,13 +234,13 @@ func (r *Receiver) Receive(ctx context.Context, q Query, body []byte) error {
 		sig = store.Key{PK: "push#sig#" + q.Signature, SK: "push"}
 		claim = append(claim, store.Put(store.Item{Key: sig, ExpiresAt: now.Add(DoneTTL)}).IfAbsent())
 	}
-	switch err := r.Store.Write(ctx, claim...); store.FailedOp(err) {
+	switch err := r.st.Write(ctx, claim...); store.FailedOp(err) {
 	case -1:
 		if err != nil {
 			return err
 		}
 	case 0:
-		it, gerr := r.Store.Get(ctx, k)
+		it, gerr := r.st.Get(ctx, k)
 		switch {
 		case gerr == nil && string(it.Value) == stateDone:
 			slog.InfoContext(ctx, "push already handled", "event", name)
@@ -246,12 +257,12 @@ func (r *Receiver) Receive(ctx context.Context, q Query, body []byte) error {
 		if sig.PK != "" {
 			release = append(release, store.Delete(sig))
 		}
-		if derr := r.Store.Write(context.WithoutCancel(ctx), release...); derr != nil {
+		if derr := r.st.Write(context.WithoutCancel(ctx), release...); derr != nil {
 			slog.WarnContext(ctx, "push: releasing a failed push's claim", "event", name, "err", derr)
 		}
 		return err
 	}
-	return r.Store.Write(context.WithoutCancel(ctx), ev.DoneOps()...)
+	return r.st.Write(context.WithoutCancel(ctx), ev.DoneOps()...)
 }
 
 const (

@@ -46,7 +46,11 @@ func TestReceiverOnce(t *testing.T) {
 				fail := errors.New("handler down")
 				var failNext bool
 				block, started := make(chan struct{}), make(chan struct{})
-				r := &push.Receiver{Token: rcvToken, AppID: rcvAppID, Store: st, Now: clock.Now,
+				k := push.Key{}
+				if mode == "safe" {
+					k = key
+				}
+				r := push.New(st, push.Options{Token: rcvToken, Key: k, AppID: rcvAppID, Now: clock.Now,
 					Handlers: map[string]push.Handler{
 						"e": func(ctx context.Context, ev push.Event) error {
 							if failNext {
@@ -57,11 +61,7 @@ func TestReceiverOnce(t *testing.T) {
 							return nil
 						},
 						"slow": func(ctx context.Context, ev push.Event) error { close(started); <-block; return nil },
-					}}
-				k := push.Key{}
-				if mode == "safe" {
-					r.Key, k = key, key
-				}
+					}})
 				ctx := context.Background()
 				msg := func(from string) string {
 					return `{"ToUserName":"gh_1","FromUserName":"` + from + `","CreateTime":1,"MsgType":"event","Event":"e"}`
@@ -132,8 +132,8 @@ func TestReceiverModes(t *testing.T) {
 	key, _ := push.ParseKey(vecKey)
 	st := storetest.MustOpenBolt(t)
 	now := time.Now()
-	r := &push.Receiver{Token: rcvToken, AppID: rcvAppID, Store: st, Key: key,
-		Handlers: map[string]push.Handler{"e": func(context.Context, push.Event) error { return nil }}}
+	handlers := map[string]push.Handler{"e": func(context.Context, push.Event) error { return nil }}
+	r := push.New(st, push.Options{Token: rcvToken, AppID: rcvAppID, Key: key, Handlers: handlers})
 	ctx := context.Background()
 	msg := `{"MsgType":"event","Event":"e","FromUserName":"o1"}`
 	// Safe mode configured: a plain push is refused even when signed.
@@ -153,7 +153,7 @@ func TestReceiverModes(t *testing.T) {
 		t.Fatalf("msg_signature = signature: %v", err)
 	}
 	// Plain mode configured: an encrypted push cannot be read.
-	plain := &push.Receiver{Token: rcvToken, AppID: rcvAppID, Store: st, Handlers: r.Handlers}
+	plain := push.New(st, push.Options{Token: rcvToken, AppID: rcvAppID, Handlers: handlers})
 	q, body = pushOf(t, key, rcvAppID, now, "n4", msg)
 	if err := plain.Receive(ctx, q, body); !errors.Is(err, push.ErrNoKey) {
 		t.Fatalf("encrypted in plain mode: %v", err)

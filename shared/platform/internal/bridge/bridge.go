@@ -28,9 +28,6 @@ var (
 	ErrUnknownEvent = errors.New("unsupported event")
 )
 
-// errInternal is what a client sees when a handler panics.
-var errInternal = apperr.New(apperr.Internal, "internal", "internal error")
-
 // RequestIDHeader carries the request id back to the caller in every mode.
 const RequestIDHeader = "X-Request-Id"
 
@@ -48,7 +45,7 @@ func Serve(h http.Handler, r *http.Request, id, invocation string) (rec *Recorde
 			slog.ErrorContext(r.Context(), "handler panic", "value", v, "stack", string(debug.Stack()), "request_id", id)
 			rec.Reset()
 			rec.Header().Set(RequestIDHeader, id)
-			httpapi.Error(rec, r, errInternal)
+			httpapi.Error(rec, r, apperr.ErrInternal)
 		}
 		entry.Log(ctx, rec.Status())
 	}()
