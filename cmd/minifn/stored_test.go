@@ -42,6 +42,7 @@ var storedOwners = []struct{ prefix, file string }{
 	{"scene#", "scene"},
 	{"sub#", "subscribe"},
 	{"risk#", "risk"},
+	{"wallet#", "wallet"},
 }
 
 func storedOwner(pk string) string {

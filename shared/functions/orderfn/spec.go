@@ -1,8 +1,10 @@
 // Package orderfn holds the order functions: order-create (with the WeChat
 // Pay prepay), orders (list, show, cancel), pay-notify (WeChat Pay's
 // callbacks), order-expire (the timer) and refund, with their HTTP handlers
-// and what a paid order sets off (paid.go). They are the only functions
-// that link WeChat Pay.
+// and what a paid order sets off (paid.go). They and the wallet function
+// (walletfn: top-ups) are the only functions that link WeChat Pay; both
+// build its client with shared/functions/internal/paywire. pay-notify and
+// order-expire also serve the wallet's top-ups (their notifies, expiry).
 package orderfn
 
 import (
@@ -13,6 +15,7 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/functions/internal/paywire"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
@@ -25,7 +28,7 @@ import (
 // orderService builds the order service with the WeChat Pay client, which
 // every order function needs (prepay, close, query, refund).
 func orderService(a *app.App) (*order.Service, *pay.Client, error) {
-	pc, err := payClient(a)
+	pc, err := paywire.Client(a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,7 +102,7 @@ var PayNotify = app.Spec{
 			return platform.Function{}, err
 		}
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"POST /pay/notify": PayNotifyHandlerWithWallet(pc, svc, walletService(a, pc)),
+			"POST /pay/notify": PayNotifyHandler(pc, Notified{Orders: svc, Wallet: walletService(a, pc)}),
 		})}, nil
 	},
 }

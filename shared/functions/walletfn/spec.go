@@ -10,7 +10,7 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/apperr"
-	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/internal/paywire"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/wallet"
@@ -50,7 +50,7 @@ var Wallet = app.Spec{
 			}
 			return platform.Function{Handler: httpapi.RouterOf(routes)}, nil
 		}
-		pc, err := orderfn.PayClient(a)
+		pc, err := paywire.Client(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
