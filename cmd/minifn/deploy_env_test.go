@@ -91,6 +91,7 @@ func envGroups(t *testing.T) map[string][]string {
 		},
 		"Shipping":   func(string) string { return "shipping" },
 		"Risk":       func(string) string { return "risk" },
+		"Wallet":     func(string) string { return "wallet" },
 		"RateLimits": func(string) string { return "" }, // all in leftOut
 	}
 	for _, v := range envTags(reflect.TypeFor[app.Config](), "") {
@@ -132,7 +133,8 @@ var deployGroups = map[string][]string{
 	"products":      {"admin"},
 	"qrcode":        {"wechat", "admin"},
 	"refund":        append([]string{"admin"}, orderGroups...),
-	"wx-push":       {"wechat", "push", "subscribe"}, // the subscribe events bank credits; safe mode needs the appid
+	"wallet":        {"wechat", "admin", "pay", "wallet"}, // top-ups are WeChat Pay payments; MINIFN_WALLET is the switch
+	"wx-push":       {"wechat", "push", "subscribe"},      // the subscribe events bank credits; safe mode needs the appid
 }
 
 // wantEnv returns the variables function name's deploy entry must hold.

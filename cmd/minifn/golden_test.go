@@ -173,6 +173,7 @@ func str(t *testing.T, v any, keys ...string) string {
 // golden files.
 func TestGolden(t *testing.T) {
 	cleanEnv(t)
+	t.Setenv("MINIFN_WALLET", "on") // the wallet's records are pinned too (docs/wallet.md)
 	hold := &notifyGate{}
 	logs := captureRequestLogs(t)
 	base, d := startGoldenDev(t, t.TempDir(), hold, logs.wrap)
@@ -322,6 +323,19 @@ func TestGolden(t *testing.T) {
 	hold.open()
 	waitDelivered(t, d, tradeNo, "REFUND.SUCCESS")
 	g.do("get the partly refunded order", "GET", "/orders/"+orderID, goldenReq{token: alice}).must(t, 200)
+
+	// --- the wallet: a plan, a top-up paid at the emulator, its notify
+	// (dispatched to the wallet by out_trade_no), the balance
+	g.group = "wallet"
+	plan := g.do("create a top-up plan", "POST", "/topup-plans", goldenReq{token: admin, body: `{"amount":1000,"bonus":200}`}).must(t, 201)
+	topUp := g.do("top up by the plan", "POST", "/wallet/topup", goldenReq{token: alice,
+		body: `{"plan_id":"` + str(t, plan, "plan", "id") + `"}`}).must(t, 201)
+	topUpNo := str(t, topUp, "topup", "out_trade_no")
+	if res, raw := g.send("POST", "/_emulator/pay/"+topUpNo, goldenReq{}); res.StatusCode != 200 {
+		t.Fatalf("emulator pay of the top-up: %d %s", res.StatusCode, raw)
+	}
+	waitDelivered(t, d, topUpNo, "TRANSACTION.SUCCESS")
+	g.do("my wallet after the top-up", "GET", "/wallet", goldenReq{token: alice}).must(t, 200)
 
 	// --- the main errors
 	g.group = "errors"

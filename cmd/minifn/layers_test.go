@@ -215,3 +215,18 @@ func TestLayersCatch(t *testing.T) {
 		}
 	}
 }
+
+// TestWalletLinksNoOrders: the wallet binary links WeChat Pay (top-ups) but
+// none of the order functions' domain: its Pay client comes from
+// shared/functions/internal/paywire, not from orderfn.
+func TestWalletLinksNoOrders(t *testing.T) {
+	deps := goList(t, module+"functions/wallet")[module+"functions/wallet"].Deps
+	if !slices.Contains(deps, module+"shared/pay") || !slices.Contains(deps, module+"shared/wallet") {
+		t.Fatalf("functions/wallet does not link shared/pay and shared/wallet: %v", deps)
+	}
+	for _, dep := range deps {
+		if d := rel(dep); under(d, []string{"shared/order", "shared/coupon", "shared/points", "shared/product", "shared/functions/orderfn"}) {
+			t.Errorf("functions/wallet links %s", d)
+		}
+	}
+}

@@ -42,6 +42,7 @@ var storedOwners = []struct{ prefix, file string }{
 	{"scene#", "scene"},
 	{"sub#", "subscribe"},
 	{"risk#", "risk"},
+	{"wallet#", "wallet"},
 }
 
 func storedOwner(pk string) string {
@@ -143,7 +144,7 @@ func checkStored(t *testing.T, st store.Store, steps []*goldenStep) {
 		t.Fatalf("dev's store is a %T, not a bbolt file", st)
 	}
 	files := renderStored(t, bs, steps)
-	for _, want := range []string{"account", "coupon", "idem", "order", "points", "product", "scene"} {
+	for _, want := range []string{"account", "coupon", "idem", "order", "points", "product", "scene", "wallet"} {
 		if _, ok := files[want]; !ok {
 			t.Errorf("the scenario stored nothing of %s", want)
 		}

@@ -67,6 +67,7 @@ type Config struct {
 	Engage     // points, share codes, subscribe messages: engage.go
 	Risk       // MINIFN_RISK_*: risk.go
 	Shipping   // MINIFN_SHIPPING_MODE: shipping.go
+	Wallet     // MINIFN_WALLET: wallet.go
 }
 
 // DefaultAddr is the listen address when neither MINIFN_ADDR nor PORT is set.
@@ -200,6 +201,7 @@ func (c *Config) validate(withStore bool) error {
 		c.Engage.validate,
 		c.Risk.validate,
 		c.Shipping.validate,
+		c.Wallet.validate,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -46,7 +46,7 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 	got := strings.Fields(buf.String())
 	want := append([]string{}, contractVars...)
 	// The sections embedded in Config (their own tests pin their names).
-	for _, section := range []any{&app.RateLimits{}, &app.Engage{}, &app.Risk{}, &app.Shipping{}} {
+	for _, section := range []any{&app.RateLimits{}, &app.Engage{}, &app.Risk{}, &app.Shipping{}, &app.Wallet{}} {
 		var b bytes.Buffer
 		if err := envconfig.Usagef("", section, &b, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 func clearEnv(t *testing.T) {
 	vars := append([]string{"PORT", "MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_POINTS_PER_YUAN",
 		"MINIFN_QRCODE_USER_LIMIT", "MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS", "MINIFN_SUBSCRIBE_PAID_PAGE",
-		"MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE"}, contractVars...)
+		"MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE", "MINIFN_WALLET"}, contractVars...)
 	for _, v := range vars {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
@@ -97,6 +97,7 @@ func TestDefaults(t *testing.T) {
 			SubscribeState: "formal"},
 		Risk:     app.Risk{Fail: "open"},
 		Shipping: app.Shipping{Mode: "virtual"},
+		Wallet:   app.Wallet{Mode: "off"},
 	}
 	for _, v := range []struct {
 		to   *ratelimit.Rules
@@ -306,5 +307,25 @@ func TestEngageEmptyIsDefault(t *testing.T) {
 	t.Setenv("MINIFN_POINTS_PER_YUAN", "lots")
 	if _, err = load(); err == nil || err.Error() != "MINIFN_POINTS_PER_YUAN is malformed" {
 		t.Errorf("malformed points: %v; want one line naming the variable, not quoting it", err)
+	}
+}
+
+// TestWalletSwitch: MINIFN_WALLET is off unless set to on; anything else
+// fails at start naming the variable.
+func TestWalletSwitch(t *testing.T) {
+	for v, want := range map[string]string{"": "off", "off": "off", "on": "on", "yes": "error", "ON": "error"} {
+		clearEnv(t)
+		t.Setenv("MINIFN_SESSION_SECRET", goodSecret)
+		t.Setenv("MINIFN_WALLET", v)
+		c, err := app.LoadConfig()
+		if err == nil {
+			err = c.Validate()
+		}
+		switch {
+		case want == "error" && (err == nil || !strings.Contains(err.Error(), "MINIFN_WALLET")):
+			t.Errorf("MINIFN_WALLET=%q: %v; want an error naming the variable", v, err)
+		case want != "error" && (err != nil || c.Wallet.Mode != want || c.Wallet.On() != (want == "on")):
+			t.Errorf("MINIFN_WALLET=%q: mode %q, err %v; want %s", v, c.Wallet.Mode, err, want)
+		}
 	}
 }

@@ -12,6 +12,7 @@
 //   - engage: qrcode, points
 //   - admin: admin (the merchant console)
 //   - wxpush: wx-push (WeChat's message push)
+//   - wallet: wallet (stored value; its notifies go through pay-notify)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR
@@ -37,6 +38,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/engagefn"
 	"github.com/minifn/minifn/shared/functions/orderfn"
 	"github.com/minifn/minifn/shared/functions/productfn"
+	"github.com/minifn/minifn/shared/functions/walletfn"
 	"github.com/minifn/minifn/shared/functions/wxpushfn"
 )
 
@@ -62,6 +64,7 @@ func All() []Spec {
 		orderfn.Refund,
 		adminfn.Admin,
 		wxpushfn.WxPush,
+		walletfn.Wallet,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs

@@ -51,3 +51,23 @@ func TestNotifyFieldChecksHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestNotifyTopUpWithoutWallet: a pay-notify built for orders only
+// (Notified.Wallet nil) answers a top-up's notify ("wt…") 503 FAIL, so that
+// WeChat Pay retries it on its schedule (a day) until a pay-notify with the
+// wallet takes it, and never hands it to the orders (whose 404 would read
+// as a stranger's notify). An order's notify is still applied.
+func TestNotifyTopUpWithoutWallet(t *testing.T) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
+		now := e.Clock.Now()
+		s, out := ordPostNotify(t, e, ordertest.MchID, ordTransaction(ordertest.MchID, "wt20260101000000000000000001", 1000, now), now)
+		if s != http.StatusServiceUnavailable || out["code"] != "FAIL" || !strings.Contains(out["message"].(string), "top-up") {
+			t.Fatalf("top-up notify without the wallet: %d %v; want 503 FAIL", s, out)
+		}
+		e.Product(t, "tea", 1000, ptrInt(5))
+		o, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "tea", "quantity": 1}}}, "")
+		if s, out := ordPostNotify(t, e, ordertest.MchID, ordTransaction(ordertest.MchID, o["id"].(string), 1000, now), now); s != http.StatusNoContent {
+			t.Fatalf("order notify: %d %v", s, out)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/requestid"
+	"github.com/minifn/minifn/shared/wallet"
 )
 
 // NotifyParser verifies and decrypts WeChat Pay notifies; *pay.Client
@@ -18,18 +19,46 @@ type NotifyParser interface {
 	ParseNotify(header http.Header, body []byte) (pay.Notify, error)
 }
 
-// PayNotifyHandler serves POST /pay/notify, WeChat Pay's callback for payments and
-// refunds. The body is read raw and verified before anything else reads it.
-// It answers 204 only once the notify's effect (or the fact that it was
-// already applied) is stored; otherwise a 4xx/5xx with
+// Notified are the services pay-notify applies WeChat Pay's notifies to.
+type Notified struct {
+	// Orders takes every notify whose out_trade_no is not a top-up's.
+	Orders *order.Service
+	// Wallet takes the top-ups' notifies: a payment or refund whose
+	// out_trade_no is a top-up's (wallet.IsTradeNo: "wt…", never an order
+	// id). The pay-notify function always gives it, whatever MINIFN_WALLET
+	// says, so that a top-up paid while the wallet was on is credited even
+	// after it was turned off.
+	//
+	// Nil (a setup of orders only), a top-up's notify is answered 503 FAIL
+	// topup_unhandled and logged at ERROR: WeChat Pay retries it on its
+	// schedule (15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h, 24h4m
+	// in all, then stops:
+	// https://pay.weixin.qq.com/wiki/doc/apiv3/apis/chapter3_2_5.shtml), so
+	// a pay-notify redeployed with the wallet within the day still credits
+	// it, and the wallet's sweep (order-expire) queries it after that. It is
+	// never handed to the orders, whose "no such order" would read as a
+	// stranger's notify.
+	Wallet *wallet.Service
+}
+
+// ErrTopUpUnhandled is returned when a top-up's notify reaches a
+// pay-notify handler built without the wallet (Notified.Wallet nil).
+var ErrTopUpUnhandled = apperr.New(apperr.Unavailable, "topup_unhandled",
+	"this pay-notify does not take top-ups; WeChat Pay will retry")
+
+// PayNotifyHandler serves POST /pay/notify, WeChat Pay's callback for
+// payments and refunds, of orders and of top-ups (dispatched by
+// out_trade_no, see Notified). The body is read raw and verified before
+// anything else reads it. It answers 204 only once the notify's effect (or
+// the fact that it was already applied) is stored; otherwise a 4xx/5xx with
 // {"code":"FAIL","message":…}, so that WeChat Pay retries.
-func PayNotifyHandler(p NotifyParser, svc *order.Service) http.Handler {
-	return notifyHandler{p, svc}
+func PayNotifyHandler(p NotifyParser, to Notified) http.Handler {
+	return notifyHandler{p: p, to: to}
 }
 
 type notifyHandler struct {
-	p   NotifyParser
-	svc *order.Service
+	p  NotifyParser
+	to Notified
 }
 
 func (h notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -60,11 +89,20 @@ func (h notifyHandler) handle(r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
+	topUp := (n.Transaction != nil && wallet.IsTradeNo(n.Transaction.OutTradeNo)) ||
+		(n.Refund != nil && wallet.IsTradeNo(n.Refund.OutTradeNo))
 	switch {
+	case topUp && h.to.Wallet == nil:
+		slog.ErrorContext(ctx, "pay notify of a top-up without the wallet", "id", n.ID, "event_type", n.EventType)
+		err = ErrTopUpUnhandled
+	case topUp && n.Transaction != nil:
+		_, err = h.to.Wallet.HandlePayment(ctx, *n.Transaction)
+	case topUp:
+		_, err = h.to.Wallet.HandleRefund(ctx, *n.Refund)
 	case n.Transaction != nil:
-		_, err = h.svc.HandlePayment(ctx, n.ID, *n.Transaction)
+		_, err = h.to.Orders.HandlePayment(ctx, n.ID, *n.Transaction)
 	case n.Refund != nil:
-		_, err = h.svc.HandleRefund(ctx, n.ID, *n.Refund)
+		_, err = h.to.Orders.HandleRefund(ctx, n.ID, *n.Refund)
 	default:
 		// An event minifn does not act on: acknowledge it, or WeChat Pay
 		// would retry it for a day.

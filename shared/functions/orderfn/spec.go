@@ -1,8 +1,10 @@
 // Package orderfn holds the order functions: order-create (with the WeChat
 // Pay prepay), orders (list, show, cancel), pay-notify (WeChat Pay's
 // callbacks), order-expire (the timer) and refund, with their HTTP handlers
-// and what a paid order sets off (paid.go). They are the only functions
-// that link WeChat Pay.
+// and what a paid order sets off (paid.go). They and the wallet function
+// (walletfn: top-ups) are the only functions that link WeChat Pay; both
+// build its client with shared/functions/internal/paywire. pay-notify and
+// order-expire also serve the wallet's top-ups (their notifies, expiry).
 package orderfn
 
 import (
@@ -13,18 +15,20 @@ import (
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/functions/internal/paywire"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/product"
+	"github.com/minifn/minifn/shared/wallet"
 )
 
 // orderService builds the order service with the WeChat Pay client, which
 // every order function needs (prepay, close, query, refund).
 func orderService(a *app.App) (*order.Service, *pay.Client, error) {
-	pc, err := payClient(a)
+	pc, err := paywire.Client(a)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,6 +46,12 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	}
 	o.Notes = moderation.New(mo)
 	return order.New(a.Store, o), pc, nil
+}
+
+// walletService is the wallet's side of pay-notify and order-expire: top-up
+// notifies and expiry (package wallet), whatever MINIFN_WALLET says.
+func walletService(a *app.App, pc *pay.Client) *wallet.Service {
+	return wallet.New(a.Store, wallet.Options{Pay: pc, Now: a.Now, TTL: a.Config.OrderTTL})
 }
 
 // OrderCreate places an order and prepays it at WeChat Pay.
@@ -92,7 +102,7 @@ var PayNotify = app.Spec{
 			return platform.Function{}, err
 		}
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"POST /pay/notify": PayNotifyHandler(pc, svc),
+			"POST /pay/notify": PayNotifyHandler(pc, Notified{Orders: svc, Wallet: walletService(a, pc)}),
 		})}, nil
 	},
 }
@@ -103,7 +113,7 @@ var PayNotify = app.Spec{
 var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
-		svc, _, err := orderService(a)
+		svc, pc, err := orderService(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
@@ -113,9 +123,13 @@ var OrderExpire = app.Spec{
 			m, serr := svc.SweepRefunds(ctx)
 			// Then the shipping uploads WeChat has not taken yet (order.SweepShipping).
 			k, sherr := svc.SweepShipping(ctx)
+			// Then the wallet's unpaid top-ups and unfinished top-up refunds
+			// (wallet.Sweep; two queries of empty collections when unused).
+			wc, wf, werr := walletService(a, pc).Sweep(ctx)
 			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "shipping_done", k,
-				"err", err, "sweep_err", serr, "shipping_err", sherr)
-			return errors.Join(err, serr, sherr)
+				"topups_closed", wc, "topup_refunds_finished", wf,
+				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr)
+			return errors.Join(err, serr, sherr, werr)
 		}}, nil
 	},
 }

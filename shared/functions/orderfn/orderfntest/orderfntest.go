@@ -51,7 +51,7 @@ func (e *Env) routes() http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("POST /orders/{id}/refund", orderfn.RefundHandler(e.Orders))
-	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, e.Orders))
+	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, orderfn.Notified{Orders: e.Orders}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if u := r.Header.Get(UserHeader); u != "" {

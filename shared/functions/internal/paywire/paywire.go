@@ -1,4 +1,9 @@
-package orderfn
+// Package paywire builds the WeChat Pay client of the functions that take
+// payments (orderfn: orders; walletfn: top-ups) from the app's
+// configuration. It is its own package so that each of those functions
+// links WeChat Pay without linking the other's domain: the wallet binary
+// carries no orders, coupons or points (docs/architecture.md).
+package paywire
 
 import (
 	"crypto/rsa"
@@ -10,12 +15,13 @@ import (
 	"github.com/minifn/minifn/shared/pay"
 )
 
-// payClient builds the WeChat Pay client from the MINIFN_PAY_ variables
-// (and MINIFN_WECHAT_APPID, the appid payments are made for). It parses the
-// keys, so only the order functions call it, once: the others never load a
-// key, nor link WeChat Pay. Its error names the missing or malformed
-// variables, never a value.
-func payClient(a *app.App) (*pay.Client, error) {
+// Client builds the WeChat Pay client from the MINIFN_PAY_ variables (and
+// MINIFN_WECHAT_APPID, the appid payments are made for). It parses the keys,
+// so only the functions that take payments (the order functions, wallet)
+// call it, once, in their Build: the others never load a key, nor link
+// WeChat Pay. Its error names the missing or malformed variables, never a
+// value.
+func Client(a *app.App) (*pay.Client, error) {
 	c := a.Config
 	var missing []string
 	for _, v := range []struct {
