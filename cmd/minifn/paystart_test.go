@@ -55,8 +55,8 @@ func TestPayStartErrors(t *testing.T) {
 	for _, c := range []struct {
 		name, variable, value, want string
 	}{
-		{"truncated key", "MINIFN_PAY_PRIVATE_KEY", text("PRIVATE KEY", good[:len(good)-40]), "MINIFN_PAY_PRIVATE_KEY: private key: not a valid PKCS#8 RSA key"},
-		{"inconsistent key", "MINIFN_PAY_PRIVATE_KEY", text("RSA PRIVATE KEY", inconsistent), "MINIFN_PAY_PRIVATE_KEY: private key: not a valid PKCS#1 RSA key"},
+		{"truncated key", "MINIFN_PAY_PRIVATE_KEY", text("PRIVATE KEY", good[:len(good)-40]), "MINIFN_PAY_PRIVATE_KEY: private key: not a valid PKCS#8 key"},
+		{"inconsistent key", "MINIFN_PAY_PRIVATE_KEY", text("RSA PRIVATE KEY", inconsistent), "MINIFN_PAY_PRIVATE_KEY: private key: inconsistent RSA key (invalid CRT exponent)"},
 		{"EC key", "MINIFN_PAY_PRIVATE_KEY", text("PRIVATE KEY", ecDER), "MINIFN_PAY_PRIVATE_KEY: private key: not an RSA key"},
 		{"public key as private", "MINIFN_PAY_PRIVATE_KEY", text("PUBLIC KEY", spki), `MINIFN_PAY_PRIVATE_KEY: private key: unexpected PEM block "PUBLIC KEY"`},
 		{"truncated public key", "MINIFN_PAY_PUBLIC_KEY", text("PUBLIC KEY", spki[:len(spki)-3]), "MINIFN_PAY_PUBLIC_KEY: public key: not a valid PKIX key"},

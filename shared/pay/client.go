@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/consts"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments/jsapi"
@@ -47,6 +48,9 @@ type Client struct {
 	// with the certificates it carries. nil in public-key-only mode.
 	downloader *core.Client
 	certs      *certCache // nil without a store
+	// merchantKey is cfg.PrivateKey, precomputed on the first signature
+	// (key.go: LoadPrivateKey checked it at start, without precomputing).
+	merchantKey func() (*rsa.PrivateKey, error)
 }
 
 // notifyFetchTimeout bounds a certificate download made while verifying a
@@ -68,7 +72,17 @@ func New(cfg Config) (*Client, error) {
 		aead, _ := cipher.NewGCM(block)
 		return aead
 	})
-	signer := &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.CertSerial, PrivateKey: cfg.PrivateKey}
+	// A copy, so that precomputing never writes to the caller's key, which
+	// another goroutine may be using.
+	key := *cfg.PrivateKey
+	c.merchantKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+		key.Precompute()
+		if err := key.Validate(); err != nil {
+			return nil, errors.New("pay: the merchant private key fails crypto/rsa's check")
+		}
+		return &key, nil
+	})
+	signer := merchantSigner{c}
 	httpClient := cfg.HTTP
 	if cfg.BaseURL != DefaultBaseURL {
 		base, _ := url.Parse(cfg.BaseURL) // validated above
@@ -76,7 +90,7 @@ func New(cfg Config) (*Client, error) {
 		hc.Transport = rehost{base: base, next: transportOf(cfg.HTTP)}
 		httpClient = &hc
 	}
-	// The SDK signs requests (its SHA256WithRSASigner);
+	// The SDK signs requests (its SHA256WithRSASigner, in merchantSigner);
 	// responses go through our validator in both modes, since the SDK's
 	// verifiers take a certificate getter that cannot say "the store is
 	// down" from "no such serial", nor refresh, nor use our clock. No
@@ -127,6 +141,20 @@ func (t rehost) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.URL.Scheme, r.URL.Host, r.Host = t.base.Scheme, t.base.Host, ""
 	return t.next.RoundTrip(r)
 }
+
+// merchantSigner is the SDK's SHA256WithRSASigner over the precomputed
+// merchant key.
+type merchantSigner struct{ c *Client }
+
+func (s merchantSigner) Sign(ctx context.Context, message string) (*auth.SignatureResult, error) {
+	key, err := s.c.merchantKey()
+	if err != nil {
+		return nil, err
+	}
+	return (&signers.SHA256WithRSASigner{MchID: s.c.cfg.MchID, CertificateSerialNo: s.c.cfg.CertSerial, PrivateKey: key}).Sign(ctx, message)
+}
+
+func (merchantSigner) Algorithm() string { return (&signers.SHA256WithRSASigner{}).Algorithm() }
 
 // noValidation accepts every answer: the certificate download's, which
 // certCache.download verifies itself (the SDK's option.WithoutValidator).
@@ -225,8 +253,12 @@ func (c *Client) verifyWith(h http.Header, body []byte, keyOf func(serial string
 
 // sign returns base64(SHA256withRSA(msg)) with the merchant key.
 func (c *Client) sign(msg string) (string, error) {
+	key, err := c.merchantKey()
+	if err != nil {
+		return "", apperr.From(err)
+	}
 	sum := sha256.Sum256([]byte(msg))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, c.cfg.PrivateKey, crypto.SHA256, sum[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 	if err != nil {
 		return "", apperr.From(errors.New("pay: signing failed"))
 	}
