@@ -475,6 +475,10 @@ test('under a path prefix: the console loads and calls the API through /release'
     assert.equal(new URL(tab.url()).pathname, '/release/admin/', 'the redirect keeps the prefix');
     await tab.getByLabel('Admin token').fill(dev.adminToken);
     await tab.getByRole('button', { name: 'Sign in' }).click();
+    // The console opens on the Dashboard (GET /release/stats), then Campaigns.
+    await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await tab.locator('.tile').first().waitFor();
+    await tab.getByRole('link', { name: 'Campaigns', exact: true }).click();
     await tab.getByRole('heading', { level: 1, name: 'Campaigns' }).waitFor();
     // A campaign made by an earlier test is listed: GET /release/campaigns reached the API.
     await tab.locator('tr', { hasText: campaignTitle }).waitFor();
@@ -489,6 +493,7 @@ test('under a path prefix: the console loads and calls the API through /release'
       assert.ok(seen.includes(want), want + ' not requested; saw ' + seen.join(', '));
     }
     assert.ok(seen.some((s) => s.startsWith('GET /release/orders?')), 'no GET /release/orders?…; saw ' + seen.join(', '));
+    assert.ok(seen.some((s) => s.startsWith('GET /release/stats?')), 'no GET /release/stats?…; saw ' + seen.join(', '));
     assert.deepEqual(errors, []);
   } finally {
     await tab.close();
