@@ -110,12 +110,12 @@ type Order struct {
 	// with it, what WeChat Pay is asked for: Total - PaidByBalance (0 when
 	// the balance paid it all). Both absent for an order paid by WeChat
 	// Pay alone.
-	PaidByBalance int64      `json:"paid_by_balance,omitempty"`
-	PayTotal      *int64     `json:"pay_total,omitempty"`
-	Refunded      int64      `json:"refunded,omitempty"` // fen refunded so far, to both sources
-	Refunds       []Refund   `json:"refunds,omitempty"`
-	Attention     string     `json:"attention,omitempty"` // see Attention…; "" when all is well
-	UpdatedAt     time.Time  `json:"updated_at"`
+	PaidByBalance int64     `json:"paid_by_balance,omitempty"`
+	PayTotal      *int64    `json:"pay_total,omitempty"`
+	Refunded      int64     `json:"refunded,omitempty"` // fen refunded so far, to both sources
+	Refunds       []Refund  `json:"refunds,omitempty"`
+	Attention     string    `json:"attention,omitempty"` // see Attention…; "" when all is well
+	UpdatedAt     time.Time `json:"updated_at"`
 	// Scene and Referrer: where this order came from (attribution, package scene).
 	Scene    string `json:"scene,omitempty"`
 	Referrer string `json:"referrer,omitempty"`
