@@ -223,3 +223,37 @@ func TestBalanceDisabled(t *testing.T) {
 		t.Fatalf("err %v, want wallet_disabled", err)
 	}
 }
+
+// TestBalanceLatePaymentAfterCancel: a partly balance-paid order cancelled
+// while its WeChat Pay payment goes through: the balance comes back at the
+// cancel, the payment is refunded automatically for the WeChat Pay part
+// only, and nothing comes back twice.
+func TestBalanceLatePaymentAfterCancel(t *testing.T) {
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e, w, _ := balanceEnv(t, b, 300)
+		ctx := context.Background()
+		e.Product(t, "tea", 1000, ptr[int64](5))
+		req := line("tea", 1)
+		req.UseBalance = true
+		got, err := e.Orders.Create(ctx, "u1", req, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := got.Order.ID
+		e.Pay.CloseFn = func(context.Context, string) error { return nil } // the close never reaches WeChat Pay
+		if _, err := e.Orders.Cancel(ctx, "u1", id); err != nil {
+			t.Fatal(err)
+		}
+		checkWallet(t, w, "u1", 300)
+		if err := e.Emulator.Pay(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		e.WaitNotify(t, id, "TRANSACTION.SUCCESS")
+		e.WaitNotify(t, id, "REFUND.SUCCESS")
+		o := mustGet(t, e, "u1", id)
+		if o.Status != order.Refunded || o.Refunded != 700 || len(o.Refunds) != 1 || o.Refunds[0].Amount != 700 || o.Refunds[0].Balance != 0 {
+			t.Fatalf("order %+v, want 700 refunded automatically", o)
+		}
+		checkWallet(t, w, "u1", 300)
+	})
+}
