@@ -138,4 +138,89 @@ func TestWalletDevOff(t *testing.T) {
 	} {
 		wantError(t, r.method+" "+r.path+" with the wallet off", s.call(t, r.method, r.path, r.token, r.body), 404, "wallet_disabled")
 	}
+	if a := s.call(t, "POST", "/products", s.admin, `{"sku":"latte","title":"Latte","price":2800,"stock":10}`); a.status != 201 {
+		t.Fatalf("product: %d %s", a.status, a.raw)
+	}
+	wantError(t, "an order with use_balance, the wallet off", s.call(t, "POST", "/orders", alice, `{"items":[{"sku":"latte","quantity":1}],"use_balance":true}`), 404, "wallet_disabled")
+}
+
+// TestWalletPaysOrderDev: through `minifn dev`, an order with
+// "use_balance" takes what the balance covers and prepays the rest at the
+// Pay emulator; its notify makes it paid; a second order the balance
+// covers is paid at once (no payment); refunds return WeChat Pay's part
+// first, then the balance's; a cancelled order gives the balance back; the
+// ledger sums to the balance after each step.
+func TestWalletPaysOrderDev(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("MINIFN_WALLET", "on")
+	base, d := startDev(t, t.TempDir())
+	s := &shop{base: base, d: d, admin: string(d.App.Config.AdminToken)}
+	code, openid := mintCode(t, base, "alice")
+	alice := login(t, base, code).str("token")
+	if a := s.call(t, "POST", "/products", s.admin, `{"sku":"latte","title":"Latte","price":2800,"stock":10}`); a.status != 201 {
+		t.Fatalf("product: %d %s", a.status, a.raw)
+	}
+	balance := func(want float64) {
+		t.Helper()
+		a := s.call(t, "GET", "/wallet", alice, "")
+		var sum float64
+		for _, e := range a.body["ledger"].([]any) {
+			sum += e.(map[string]any)["amount"].(float64)
+		}
+		if a.status != 200 || a.body["balance"] != want || sum != want {
+			t.Fatalf("wallet: %s; want %v, the ledger summing to it", a.raw, want)
+		}
+	}
+	if a := s.call(t, "POST", "/wallets/"+openid+"/adjust", s.admin, `{"amount":4000,"reason":"gift"}`); a.status != 201 {
+		t.Fatalf("adjust: %d %s", a.status, a.raw)
+	}
+	// 4000 covers the first latte (2800) and 1200 of the second.
+	a := s.call(t, "POST", "/orders", alice, `{"items":[{"sku":"latte","quantity":1}],"use_balance":true}`)
+	o := a.body["order"].(map[string]any)
+	if a.status != 201 || o["status"] != "paid" || o["paid_by_balance"] != float64(2800) || o["pay_total"] != float64(0) || a.body["payment"] != nil {
+		t.Fatalf("order paid by the balance: %d %s", a.status, a.raw)
+	}
+	full := o["id"].(string)
+	balance(1200)
+	a = s.call(t, "POST", "/orders", alice, `{"items":[{"sku":"latte","quantity":1}],"use_balance":true}`)
+	o = a.body["order"].(map[string]any)
+	if a.status != 201 || o["status"] != "pending" || o["paid_by_balance"] != float64(1200) || o["pay_total"] != float64(1600) || a.body["payment"] == nil {
+		t.Fatalf("order paid partly by the balance: %d %s", a.status, a.raw)
+	}
+	part := o["id"].(string)
+	balance(0)
+	if a := post(t, base+"/_emulator/pay/"+part, ""); a.status != 200 {
+		t.Fatalf("pay: %d %s", a.status, a.raw)
+	}
+	waitNotifies(t, base, part, "TRANSACTION.SUCCESS")
+	if a := s.call(t, "GET", "/orders/"+part, alice, ""); a.body["order"].(map[string]any)["status"] != "paid" {
+		t.Fatalf("after the notify: %s", a.raw)
+	}
+	// The refund of the partly paid order: WeChat Pay's 1600 first, then 400 of the balance.
+	a = s.call(t, "POST", "/orders/"+part+"/refund", s.admin, `{"amount":2000,"reason":"sorry"}`)
+	if a.status != 200 {
+		t.Fatalf("refund: %d %s", a.status, a.raw)
+	}
+	waitNotifies(t, base, part, "REFUND.SUCCESS")
+	if a := s.call(t, "GET", "/orders/"+part, alice, ""); a.body["order"].(map[string]any)["refunded"] != float64(2000) {
+		t.Fatalf("after the refund notify: %s", a.raw)
+	}
+	balance(400)
+	// The refund of the order the balance paid: back to the wallet at once.
+	a = s.call(t, "POST", "/orders/"+full+"/refund", s.admin, `{"reason":"sorry"}`)
+	if a.status != 200 || a.body["order"].(map[string]any)["status"] != "refunded" {
+		t.Fatalf("refund of the balance order: %d %s", a.status, a.raw)
+	}
+	balance(3200)
+	// Cancelled: the balance comes back.
+	a = s.call(t, "POST", "/orders", alice, `{"items":[{"sku":"latte","quantity":2}],"use_balance":true}`)
+	c := a.body["order"].(map[string]any)
+	if a.status != 201 || c["paid_by_balance"] != float64(3200) {
+		t.Fatalf("third order: %d %s", a.status, a.raw)
+	}
+	balance(0)
+	if a := s.call(t, "POST", "/orders/"+c["id"].(string)+"/cancel", alice, ""); a.status != 200 {
+		t.Fatalf("cancel: %d %s", a.status, a.raw)
+	}
+	balance(3200)
 }

@@ -81,6 +81,14 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 			b, _, err := ik.Lookup(ctx, s.st)
 			return s.replay(ctx, openid, b, err)
 		}
+		if errors.As(err, &lost) && lost.wallet {
+			// Another spend or credit moved the balance: decide the split
+			// again on a fresh read (never more than the balance).
+			if attempt < maxAttempts {
+				continue
+			}
+			return Created{}, ErrBusy
+		}
 		if errors.As(err, &lost) && attempt < 3 {
 			continue // the coupon changed under us: read it again
 		}
@@ -92,12 +100,38 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 		}
 		break
 	}
+	if r.PaidByBalance == r.Total {
+		return s.payByBalance(ctx, r, false)
+	}
 	return s.prepay(ctx, r, false)
 }
 
-// lostRace reports that the create Write failed on the coupon's ops or on
-// the idempotency record.
-type lostRace struct{ idem bool }
+// payByBalance records the payment of an order the balance paid in full
+// (taken in the create Write): no WeChat Pay transaction; transaction_id is
+// "balance-" and the order id, the key of the paid hook's points. If the
+// process dies between the two Writes, the order stays pending holding the
+// balance: a replay of the request pays it, else the expiry job closes it
+// and gives the balance back.
+func (s *Service) payByBalance(ctx context.Context, r record, replayed bool) (Created, error) {
+	tx := pay.Transaction{TransactionID: BalanceTransactionPrefix + r.ID, OutTradeNo: r.OutTradeNo, SuccessTime: s.o.Now().UTC()}
+	out, _, err := s.update(ctx, r.Owner, r.ID, s.paidChange(ctx, tx, ""))
+	if err != nil {
+		return Created{}, err
+	}
+	out, err = s.afterPaid(ctx, out, tx.TransactionID)
+	if err != nil {
+		return Created{}, err
+	}
+	return Created{Order: out.Order, Replayed: replayed}, nil
+}
+
+// BalanceTransactionPrefix starts the transaction_id of an order the
+// balance paid in full.
+const BalanceTransactionPrefix = "balance-"
+
+// lostRace reports that the create Write failed on the coupon's ops, the
+// wallet's or the idempotency record.
+type lostRace struct{ idem, wallet bool }
 
 func (e *lostRace) Error() string {
 	return "order: lost a race on the coupon or the idempotency record"
@@ -164,6 +198,22 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 	if r.Total < 1 {
 		return record{}, ErrTotalTooLow
 	}
+	walletFrom, walletTo := len(ops), len(ops)
+	if req.UseBalance {
+		if s.o.Wallet == nil || s.o.BalanceOff {
+			return record{}, ErrWalletDisabled
+		}
+		wops, spent, err := s.o.Wallet.SpendOps(ctx, openid, id, r.Total)
+		if err != nil {
+			return record{}, err
+		}
+		ops = append(ops, wops...)
+		walletTo = len(ops)
+		if spent > 0 {
+			r.PaidByBalance, r.PayTotal = spent, new(int64)
+			*r.PayTotal = r.Total - spent
+		}
+	}
 	put, err := r.put(now)
 	if err != nil {
 		return record{}, err
@@ -190,6 +240,8 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		return record{}, ErrSoldOut.WithMessage("product %q is sold out", stockOp[i])
 	case i >= couponFrom && i < couponTo:
 		return record{}, &lostRace{}
+	case i >= walletFrom && i < walletTo:
+		return record{}, &lostRace{wallet: true}
 	case i >= 0 && i == idemAt:
 		return record{}, &lostRace{idem: true}
 	}
@@ -200,7 +252,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 // payment parameters. A failure closes the order and releases what it holds.
 func (s *Service) prepay(ctx context.Context, r record, replayed bool) (Created, error) {
 	prepayID, err := s.o.Pay.Prepay(ctx, pay.PrepayRequest{
-		OutTradeNo: r.OutTradeNo, Description: description(r.Items), Total: r.Total,
+		OutTradeNo: r.OutTradeNo, Description: description(r.Items), Total: r.payTotal(),
 		PayerOpenID: r.Owner, TimeExpire: r.ExpiresAt,
 	})
 	if err != nil {
@@ -257,6 +309,8 @@ func (s *Service) replay(ctx context.Context, openid string, b []byte, err error
 		return Created{}, ErrPrepayFailed
 	case cur.Status != Pending:
 		return Created{Order: cur.Order, Replayed: true}, nil
+	case cur.PrepayID == "" && cur.payTotal() == 0:
+		return s.payByBalance(ctx, cur.record, true)
 	case cur.PrepayID == "":
 		// The first attempt has not prepaid yet (or died before it): prepay
 		// now. WeChat Pay answers identical prepays with the same prepay_id.

@@ -30,6 +30,9 @@ var (
 	// ErrNotifyMismatch is returned when a notify's merchant, appid, amount or
 	// state does not match the order.
 	ErrNotifyMismatch = apperr.New(apperr.Invalid, "notify_mismatch", "the notify does not match the order")
+	// ErrWalletDisabled is returned by Create for "use_balance" while the
+	// wallet is off (MINIFN_WALLET; the wallet function's own answer).
+	ErrWalletDisabled = apperr.New(apperr.NotFound, "wallet_disabled", "the wallet is not enabled for this shop (MINIFN_WALLET)")
 	// ErrBusy is returned when an order kept changing under a transition.
 	ErrBusy = apperr.New(apperr.Conflict, "conflict", "the order changed; try again")
 )

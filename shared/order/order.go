@@ -54,7 +54,8 @@ type Item struct {
 // Refund is one refund of an order.
 type Refund struct {
 	OutRefundNo string     `json:"out_refund_no"`
-	Amount      int64      `json:"amount"` // fen
+	Amount      int64      `json:"amount"`            // fen, in all
+	Balance     int64      `json:"balance,omitempty"` // of Amount, what goes back to the wallet (the rest: WeChat Pay)
 	Reason      string     `json:"reason,omitempty"`
 	Status      string     `json:"status"`         // see RefundStatus…
 	Auto        bool       `json:"auto,omitempty"` // the refund of a payment that arrived after cancel/close
@@ -105,10 +106,16 @@ type Order struct {
 	CancelledAt   *time.Time `json:"cancelled_at,omitempty"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
 	CloseReason   string     `json:"close_reason,omitempty"`
-	Refunded      int64      `json:"refunded,omitempty"` // fen refunded so far
-	Refunds       []Refund   `json:"refunds,omitempty"`
-	Attention     string     `json:"attention,omitempty"` // see Attention…; "" when all is well
-	UpdatedAt     time.Time  `json:"updated_at"`
+	// PaidByBalance is what the wallet paid ("use_balance"); PayTotal, set
+	// with it, what WeChat Pay is asked for: Total - PaidByBalance (0 when
+	// the balance paid it all). Both absent for an order paid by WeChat
+	// Pay alone.
+	PaidByBalance int64     `json:"paid_by_balance,omitempty"`
+	PayTotal      *int64    `json:"pay_total,omitempty"`
+	Refunded      int64     `json:"refunded,omitempty"` // fen refunded so far, to both sources
+	Refunds       []Refund  `json:"refunds,omitempty"`
+	Attention     string    `json:"attention,omitempty"` // see Attention…; "" when all is well
+	UpdatedAt     time.Time `json:"updated_at"`
 	// Scene and Referrer: where this order came from (attribution, package scene).
 	Scene    string `json:"scene,omitempty"`
 	Referrer string `json:"referrer,omitempty"`
@@ -150,7 +157,7 @@ func (o *Order) givenUp() Status {
 // refused or closed. Abnormal refunds are the merchant's (see
 // AttentionRefundAbnormal).
 func (o *Order) autoRetry() *Refund {
-	if (o.Status != Cancelled && o.Status != Closed) || o.TransactionID == "" || o.Refunded >= o.Total || len(o.Refunds) == 0 {
+	if (o.Status != Cancelled && o.Status != Closed) || o.TransactionID == "" || o.Refunded >= o.payTotal() || len(o.Refunds) == 0 {
 		return nil
 	}
 	r := &o.Refunds[len(o.Refunds)-1]
@@ -158,6 +165,20 @@ func (o *Order) autoRetry() *Refund {
 		return nil
 	}
 	return r
+}
+
+// payTotal is what WeChat Pay takes: the total less what the balance paid.
+func (o *Order) payTotal() int64 { return o.Total - o.PaidByBalance }
+
+// cashRefunded is what went back through WeChat Pay so far.
+func (o *Order) cashRefunded() int64 {
+	var n int64
+	for _, r := range o.Refunds {
+		if r.Status == RefundSuccess {
+			n += r.Amount - r.Balance
+		}
+	}
+	return n
 }
 
 // refundable is what may still be refunded.
@@ -193,6 +214,8 @@ type CreateRequest struct {
 	Referrer string        `json:"referrer,omitempty"` // the openid that shared it
 	Note     string        `json:"note,omitempty"`     // the buyer's note, at most MaxNote characters
 	Address  *Address      `json:"address,omitempty"`  // required when an item ships by express
+	// UseBalance pays with the wallet what it can, WeChat Pay the rest.
+	UseBalance bool `json:"use_balance,omitempty"`
 }
 
 // Validate checks the request's shape.

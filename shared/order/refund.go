@@ -84,12 +84,26 @@ func (s *Service) Refund(ctx context.Context, id string, req RefundRequest, idem
 		if amount < 1 || amount > r.refundable() {
 			return nil, ErrNotRefundable.WithMessage("at most %d fen is left to refund", r.refundable())
 		}
+		// WeChat Pay's part first, then the balance (docs/orders.md).
+		cash := min(amount, r.payTotal()-r.cashRefunded())
 		r.Status = Refunding
 		r.Refunds = append(r.Refunds, Refund{
 			OutRefundNo: fmt.Sprintf("%s-r%d", r.ID, len(r.Refunds)+1), Amount: amount, Reason: req.Reason,
-			Status: RefundSubmitting, CreatedAt: now,
+			Balance: amount - cash, Status: RefundSubmitting, CreatedAt: now,
 		})
-		ops := []store.Op{refundingOp(r)}
+		var ops []store.Op
+		if cash == 0 {
+			// All of it goes back to the wallet: done in this Write, with
+			// no WeChat Pay refund.
+			ref := r.Refunds[len(r.Refunds)-1].OutRefundNo
+			dops, err := s.refundChange(ctx, ref, RefundSuccess, "", time.Time{})(r)
+			if err != nil {
+				return nil, err
+			}
+			ops = dops[1:] // no refunding entry was written: drop its Delete
+		} else {
+			ops = []store.Op{refundingOp(r)}
+		}
 		if ik.IsZero() {
 			return ops, nil
 		}
@@ -129,7 +143,7 @@ func (s *Service) submitRefund(ctx context.Context, r record) (record, error) {
 	}
 	res, err := s.o.Pay.Refund(ctx, pay.RefundRequest{
 		OutTradeNo: r.OutTradeNo, OutRefundNo: ref.OutRefundNo, Reason: ref.Reason,
-		Refund: ref.Amount, Total: r.Total,
+		Refund: ref.Amount - ref.Balance, Total: r.payTotal(),
 	})
 	if errors.Is(err, pay.ErrUnavailable) {
 		return r, err // unknown outcome: keep it submitting, to be sent again
@@ -233,11 +247,18 @@ func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundI
 		r.Status = Paid
 		if status == RefundSuccess {
 			r.Refunded += ref.Amount
-			if r.Refunded >= r.Total {
+			if r.Refunded >= r.Total || ref.Auto { // an automatic refund gives back all WeChat Pay took
 				r.Status = Refunded
 			}
 			r.Attention = ""
 			ops := []store.Op{store.Delete(refundingKey(r.ID))}
+			if ref.Balance > 0 { // the balance's part, after WeChat Pay's succeeded
+				wops, err := s.walletReturn(ctx, r, ref.OutRefundNo, ref.Balance)
+				if err != nil {
+					return nil, err
+				}
+				ops = append(ops, wops...)
+			}
 			if !ref.Auto { // stats: a merchant's refund, once, on the day it succeeded
 				ops = append(ops, stats.Op(stats.Refunds, done, ref.OutRefundNo, 1), stats.Op(stats.Refunded, done, ref.OutRefundNo, ref.Amount))
 			}
@@ -283,10 +304,10 @@ func (s *Service) HandleRefund(ctx context.Context, notifyID string, rr pay.Refu
 	switch {
 	case ref == nil:
 		return Order{}, ErrNotifyMismatch.WithMessage("the order has no refund %s", rr.OutRefundNo)
-	case rr.Amount.Refund != ref.Amount:
-		return Order{}, ErrNotifyMismatch.WithMessage("refund amount %d does not match %d", rr.Amount.Refund, ref.Amount)
-	case rr.Amount.Total != 0 && rr.Amount.Total != cur.Total:
-		return Order{}, ErrNotifyMismatch.WithMessage("order amount %d does not match %d", rr.Amount.Total, cur.Total)
+	case rr.Amount.Refund != ref.Amount-ref.Balance:
+		return Order{}, ErrNotifyMismatch.WithMessage("refund amount %d does not match %d", rr.Amount.Refund, ref.Amount-ref.Balance)
+	case rr.Amount.Total != 0 && rr.Amount.Total != cur.payTotal():
+		return Order{}, ErrNotifyMismatch.WithMessage("order amount %d does not match %d", rr.Amount.Total, cur.payTotal())
 	case rr.Status != pay.RefundSuccess && rr.Status != pay.RefundClosed && rr.Status != pay.RefundAbnormal:
 		return Order{}, ErrNotifyMismatch.WithMessage("refund_status %q is not final", rr.Status)
 	}

@@ -48,6 +48,19 @@ type Points interface {
 	RefundOps(ctx context.Context, openid, orderID, transactionID string, total, refunded int64) ([]store.Op, error)
 }
 
+// Wallet is the stored-value side of orders paid with the balance
+// ("use_balance"); *wallet.Service implements it. Each method returns the
+// ops to put in the order's own Write (the creation; the cancellation or
+// expiry; a refund's success), so that the balance and the order are
+// never written apart.
+type Wallet interface {
+	// SpendOps takes up to max fen (what the balance covers) for the order.
+	SpendOps(ctx context.Context, openid, orderID string, max int64) (ops []store.Op, spent int64, err error)
+	// ReturnOps gives back amount fen of what the order took, once per ref
+	// (nil ops when ref was given back already).
+	ReturnOps(ctx context.Context, openid, orderID, ref string, amount int64) ([]store.Op, error)
+}
+
 // DefaultTTL is how long an unpaid order lives (MINIFN_ORDER_TTL's default).
 const DefaultTTL = 15 * time.Minute
 
@@ -99,6 +112,13 @@ type Options struct {
 	// ShippingMode is MINIFN_SHIPPING_MODE: the fulfillment of products
 	// that name none (ShippingVirtual when ""), or ShippingOff.
 	ShippingMode string
+	// Wallet gives back the balance of orders paid with it (cancelled,
+	// expired, refunded) and, unless BalanceOff, lets Create take it
+	// ("use_balance"). nil: "use_balance" answers ErrWalletDisabled.
+	Wallet Wallet
+	// BalanceOff refuses "use_balance" (ErrWalletDisabled) while Wallet
+	// still gives back what earlier orders took (MINIFN_WALLET off).
+	BalanceOff bool
 }
 
 // PaidHook is told, after the paid Write, each time WeChat Pay confirms an
@@ -245,6 +265,15 @@ func dedupeKey(k store.Key) bool {
 	return isNotifyKey(k) || idem.IsRecord(k)
 }
 
+// walletReturn returns the ops that give amount fen of what the order r
+// took back to its owner's wallet, once per ref.
+func (s *Service) walletReturn(ctx context.Context, r *record, ref string, amount int64) ([]store.Op, error) {
+	if s.o.Wallet == nil {
+		return nil, ErrWalletDisabled.WithMessage("the order was paid with the balance but this function has no wallet")
+	}
+	return s.o.Wallet.ReturnOps(ctx, r.Owner, r.ID, ref, amount)
+}
+
 // releaseOps returns the ops that give back what a pending order holds: its
 // stock, its coupon and its pending entry.
 func (s *Service) releaseOps(ctx context.Context, r *record) ([]store.Op, error) {
@@ -257,6 +286,13 @@ func (s *Service) releaseOps(ctx context.Context, r *record) ([]store.Op, error)
 		}
 	}
 	r.Reserved = nil
+	if r.PaidByBalance > 0 {
+		wops, err := s.walletReturn(ctx, r, r.ID+"-release", r.PaidByBalance)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, wops...)
+	}
 	if r.Coupon {
 		cops, err := s.o.Coupons.ReleaseOps(ctx, r.Owner, r.CouponID, r.ID)
 		if err != nil {

@@ -104,7 +104,7 @@ func (s *Service) retryAuto(ctx context.Context, cur loaded, last Refund) (bool,
 				}
 			}
 			r.Refunds = append(r.Refunds, Refund{
-				OutRefundNo: fmt.Sprintf("%s-auto%d", r.ID, auto+1), Amount: r.Total - r.Refunded,
+				OutRefundNo: fmt.Sprintf("%s-auto%d", r.ID, auto+1), Amount: r.payTotal() - r.Refunded,
 				Reason: ref.Reason, Status: RefundSubmitting, Auto: true, CreatedAt: now,
 			})
 		}

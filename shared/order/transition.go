@@ -35,7 +35,10 @@ func (s *Service) endChange(ctx context.Context, to Status, reason string) chang
 // paid instead, and end returns it so. changed says whether this call moved
 // the order.
 func (s *Service) end(ctx context.Context, r record, to Status, reason string) (record, bool, error) {
-	err := s.o.Pay.Close(ctx, r.OutTradeNo)
+	var err error
+	if r.payTotal() > 0 { // else never prepaid: the balance paid it all
+		err = s.o.Pay.Close(ctx, r.OutTradeNo)
+	}
 	switch {
 	case err == nil, errors.Is(err, pay.ErrOrderClosed), errors.Is(err, pay.ErrOrderNotFound):
 		// Closed, or never created (the prepay failed or has not happened):
@@ -121,7 +124,7 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 			}
 			r.Status, r.PaidAt, r.TransactionID = Refunding, &paidAt, tx.TransactionID
 			r.Refunds = append(r.Refunds, Refund{
-				OutRefundNo: r.ID + "-auto", Amount: r.Total, Reason: "订单已取消，自动退款",
+				OutRefundNo: r.ID + "-auto", Amount: r.payTotal(), // the balance went back at cancel/close Reason: "订单已取消，自动退款",
 				Status: RefundSubmitting, Auto: true, CreatedAt: now,
 			})
 			ops = append(ops, refundingOp(r))
@@ -146,8 +149,8 @@ func (s *Service) checkPaid(tx pay.Transaction, r record) error {
 		return ErrNotifyMismatch.WithMessage("mchid does not match")
 	case tx.OutTradeNo != r.OutTradeNo:
 		return ErrNotifyMismatch.WithMessage("out_trade_no does not match")
-	case tx.Amount.Total != r.Total:
-		return ErrNotifyMismatch.WithMessage("amount %d does not match the order's %d", tx.Amount.Total, r.Total)
+	case tx.Amount.Total != r.payTotal():
+		return ErrNotifyMismatch.WithMessage("amount %d does not match the order's %d", tx.Amount.Total, r.payTotal())
 	case tx.Amount.Currency != "" && tx.Amount.Currency != "CNY":
 		return ErrNotifyMismatch.WithMessage("currency %s is not CNY", tx.Amount.Currency)
 	case tx.TransactionID == "":
@@ -175,6 +178,15 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	if err != nil {
 		return record{}, false, err
 	}
+	out, err = s.afterPaid(ctx, out, tx.TransactionID)
+	return out, changed, err
+}
+
+// afterPaid submits the automatic refund of a late payment, uploads the
+// shipping and tells the paid hook, after the paid Write of the payment
+// txID (by WeChat Pay or the balance).
+func (s *Service) afterPaid(ctx context.Context, out record, txID string) (record, error) {
+	var err error
 	// Submit the automatic refund, now or on a retry of the notify (the
 	// order then still holds it as submitting).
 	if ref := out.openRefund(); ref != nil && ref.Auto && ref.Status == RefundSubmitting {
@@ -190,16 +202,16 @@ func (s *Service) applyPaid(ctx context.Context, tx pay.Transaction, notifyID st
 	}
 	// Upload the shipping of a virtual or pickup order (best effort: the
 	// timer retries what WeChat does not take yet).
-	if err == nil && out.Status == Paid && out.TransactionID == tx.TransactionID {
+	if err == nil && out.Status == Paid && out.TransactionID == txID {
 		out = s.shipBestEffort(ctx, out)
 	}
 	// Tell the hook on every confirmation of the payment, not only the one
 	// that changed the order: a crash between the Write and the hook is
 	// then repaired by WeChat Pay's retry. The hook must be idempotent.
-	if err == nil && s.o.Paid != nil && out.Status == Paid && out.TransactionID == tx.TransactionID {
+	if err == nil && s.o.Paid != nil && out.Status == Paid && out.TransactionID == txID {
 		err = s.o.Paid.OrderPaid(ctx, out.Owner, out.Order)
 	}
-	return out, changed, err
+	return out, err
 }
 
 // afterDuplicate is the outcome of a change whose Write failed with

@@ -5,7 +5,8 @@
 // paid with WeChat Pay (credited with their plan's bonus on the payment's
 // confirmation, exactly once) and by admin adjustments; it leaves by Spend
 // (an order paid with the balance, once per order; Return gives it back) and
-// by the refund of a top-up. docs/wallet.md states the rules and the
+// by the refund of a top-up. SpendOps and ReturnOps give Spend's and
+// Return's ops for the order's own Write (orders paid with the balance). docs/wallet.md states the rules and the
 // compliance note (the merchant's single-purpose prepaid card filing).
 //
 // # Rules

@@ -230,33 +230,7 @@ func (s *Service) move(ctx context.Context, openid string, decide func(c counter
 		if err != nil {
 			return Entry{}, err
 		}
-		ops := append([]store.Op(nil), p.ops...)
-		var e Entry
-		if p.dp != 0 || p.db != 0 {
-			debit := p.dp < 0 || p.db < 0
-			for _, k := range []struct {
-				key   store.Key
-				delta int64
-				v     int64
-			}{{principalKey(openid), p.dp, c.pv}, {bonusKey(openid), p.db, c.bv}} {
-				var op store.Op
-				if k.delta != 0 {
-					op = store.Add(k.key, k.delta).AtLeast(0)
-				} else if debit {
-					op = store.Check(k.key)
-				} else {
-					continue
-				}
-				if debit {
-					op = onVersion(op, k.v)
-				}
-				ops = append(ops, op)
-			}
-			p.entry.Principal, p.entry.Bonus = p.dp, p.db
-			var eop store.Op
-			eop, e = entryOp(openid, p.entry)
-			ops = append(ops, eop)
-		}
+		ops, e := s.moveOps(openid, c, p)
 		if len(ops) == 0 {
 			return Entry{}, nil
 		}
@@ -269,6 +243,39 @@ func (s *Service) move(ctx context.Context, openid string, decide func(c counter
 		}
 	}
 	return Entry{}, ErrBusy
+}
+
+// moveOps returns the ops of plan p over the counters c as read: p's ops,
+// the counters' Adds (AtLeast(0); a debit conditioned on both counters'
+// versions, so that its split is decided on what is there) and the ledger
+// entry when a counter changes.
+func (s *Service) moveOps(openid string, c counters, p plan) ([]store.Op, Entry) {
+	ops := append([]store.Op(nil), p.ops...)
+	if p.dp == 0 && p.db == 0 {
+		return ops, Entry{}
+	}
+	debit := p.dp < 0 || p.db < 0
+	for _, k := range []struct {
+		key   store.Key
+		delta int64
+		v     int64
+	}{{principalKey(openid), p.dp, c.pv}, {bonusKey(openid), p.db, c.bv}} {
+		var op store.Op
+		if k.delta != 0 {
+			op = store.Add(k.key, k.delta).AtLeast(0)
+		} else if debit {
+			op = store.Check(k.key)
+		} else {
+			continue
+		}
+		if debit {
+			op = onVersion(op, k.v)
+		}
+		ops = append(ops, op)
+	}
+	p.entry.Principal, p.entry.Bonus = p.dp, p.db
+	eop, e := entryOp(openid, p.entry)
+	return append(ops, eop), e
 }
 
 // Get returns openid's balance (zeros for a user with none).

@@ -39,7 +39,10 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 	var mo moderation.Options // no WeChat client: notes are stored flagged unchecked
 	o := order.Options{Products: product.New(a.Store, product.Options{Now: a.Now}), Pay: pc,
 		Coupons: coupon.New(a.Store, coupon.Options{Now: a.Now}), Now: a.Now, TTL: a.Config.OrderTTL,
-		Paid: hook, Points: hook.points, ShippingMode: a.Config.Shipping.Mode}
+		Paid: hook, Points: hook.points, ShippingMode: a.Config.Shipping.Mode,
+		// The wallet gives back what orders took from it even while it is
+		// off; "use_balance" needs MINIFN_WALLET=on.
+		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On()}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
