@@ -75,7 +75,10 @@ func storedText(n *normalizer, s string) string {
 	s = shardRE.ReplaceAllString(s, "order#all#<shard>")
 	s = unixRE.ReplaceAllString(s, "<unix time>")
 	s = randomRE.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.ContainsAny(m, "0123456789") {
+		// A field name is a lower-case word; random text has a digit, a
+		// base64 sign or an upper-case letter (a base64 key may have no
+		// digit: about one in forty 16-byte session keys).
+		if strings.ContainsAny(m, "0123456789+/=") || m != strings.ToLower(m) {
 			return "<random>"
 		}
 		return m // a word, such as a field name
