@@ -571,3 +571,131 @@ test('dashboard: a paid order, coupons claimed and redeemed, a refund and a new 
   assert.match(await row.textContent(), new RegExp(yuanText(a.revenue).replace(/[.$]/g, '\\$&')));
   await shot('dashboard');
 });
+
+test('wallet: a plan, a top-up paid at the emulator, the member\'s balance and ledger, adjustments, a balance-paid order\'s split', async () => {
+  await go('Wallet');
+  // A plan through the form: pay ¥100.00, get ¥20.00 more.
+  await page.getByLabel('Pay (¥)').fill('100');
+  await page.getByLabel('Bonus (¥)').fill('20');
+  await page.getByRole('button', { name: 'Create plan' }).click();
+  const planRow = page.locator('section[aria-labelledby="h-top-up-plans"] tr', { hasText: '¥120.00' });
+  await planRow.waitFor();
+  const plans = (await admin(dev, 'GET', '/topup-plans')).body.plans;
+  const plan = plans.find((p) => p.amount === 10000 && p.bonus === 2000);
+  assert.ok(plan, JSON.stringify(plans));
+  assert.match(await planRow.textContent(), new RegExp(plan.id));
+  // A bad plan: the API's refusal, in its words.
+  await page.getByLabel('Pay (¥)').fill('0');
+  await page.getByRole('button', { name: 'Create plan' }).click();
+  const planErr = await admin(dev, 'POST', '/topup-plans', { amount: 0, bonus: 0 }, { 'Idempotency-Key': 'bad-plan-' + Date.now() });
+  assert.ok(planErr.status >= 400 && planErr.status < 500, JSON.stringify(planErr.body));
+  await page.locator('form[aria-label="New top-up plan"] [role=alert]', { hasText: planErr.body.error.message }).waitFor();
+  await shot('wallet-plans');
+
+  // A member tops up through the API and pays at the emulator.
+  const u = await user('e2e-wallet-' + Date.now());
+  const t = await as(u, 'POST', '/wallet/topup', { plan_id: plan.id }, 'e2e-topup-' + Date.now());
+  assert.equal(t.status, 201, JSON.stringify(t.body));
+  assert.ok(t.body.payment, JSON.stringify(t.body));
+  const payTop = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(t.body.topup.out_trade_no), { method: 'POST' });
+  assert.equal(payTop.status, 200, await payTop.text());
+  await until('the top-up notify', async () => (await as(u, 'GET', '/wallet')).body.balance === 12000);
+
+  // An order of ¥150.00 with the balance: ¥120.00 from it, ¥30.00 by WeChat Pay.
+  const sku = 'wallet-e2e-' + Date.now();
+  assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Tieguanyin', price: 7500, stock: 10 })).status, 201);
+  const o = await as(u, 'POST', '/orders', { items: [{ sku, quantity: 2 }], use_balance: true }, 'e2e-wo-' + Date.now());
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  assert.equal(o.body.order.paid_by_balance, 12000);
+  assert.equal(o.body.order.pay_total, 3000);
+  const id = o.body.order.id;
+  const payRest = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(o.body.order.out_trade_no), { method: 'POST' });
+  assert.equal(payRest.status, 200, await payRest.text());
+  await until('the paid notify', async () => (await as(u, 'GET', '/orders/' + id)).body.order.status === 'paid');
+
+  // The member's wallet in the console: empty now, its ledger the top-up and the spend.
+  await go('Wallet');
+  await page.getByLabel('Member OpenID').fill(u.openid);
+  await page.getByRole('button', { name: 'Open' }).click();
+  const wallet = page.locator('section[aria-labelledby^="h-wallet-of"]');
+  await wallet.waitFor();
+  assert.equal(await wallet.locator('dd[data-field="balance"]').textContent(), '¥0.00');
+  const ledger = wallet.locator('tbody tr');
+  assert.equal(await ledger.count(), 2);
+  const lines = await ledger.allTextContents();
+  assert.ok(lines.some((l) => /spend/.test(l) && /−¥120\.00/.test(l) && l.includes(id)), lines.join(' | '));
+  assert.ok(lines.some((l) => /topup/.test(l) && /¥120\.00/.test(l) && /¥100\.00/.test(l) && /¥20\.00/.test(l)), lines.join(' | '));
+
+  // An adjustment without a reason: the API refuses, the form says why.
+  const adjust = wallet.locator('form[aria-label="Adjust balance"]');
+  await adjust.getByLabel(/^Adjustment/).fill('5');
+  await adjust.getByRole('button', { name: 'Adjust' }).click();
+  const noReason = await admin(dev, 'POST', '/wallets/' + u.openid + '/adjust', { amount: 500, reason: '' }, { 'Idempotency-Key': 'e2e-adj-' + Date.now() });
+  assert.ok(noReason.status >= 400 && noReason.status < 500, JSON.stringify(noReason.body));
+  await adjust.locator('[role=alert]', { hasText: noReason.body.error.message }).waitFor();
+  assert.equal((await as(u, 'GET', '/wallet')).body.balance, 0);
+  await shot('wallet-adjust-refused');
+  // With a reason: +¥5.00, then −¥1.50; each a ledger line with its reason.
+  await adjust.getByLabel('Reason').fill('Goodwill: late delivery');
+  await adjust.getByRole('button', { name: 'Adjust' }).click();
+  await wallet.locator('dd[data-field="balance"]', { hasText: '¥5.00' }).waitFor();
+  const adjust2 = wallet.locator('form[aria-label="Adjust balance"]');
+  await adjust2.getByLabel(/^Adjustment/).fill('-1.5');
+  await adjust2.getByLabel('Reason').fill('Typo corrected');
+  await adjust2.getByRole('button', { name: 'Adjust' }).click();
+  await wallet.locator('dd[data-field="balance"]', { hasText: '¥3.50' }).waitFor();
+  await wallet.locator('tr', { hasText: 'Goodwill: late delivery' }).waitFor();
+  await wallet.locator('tr', { hasText: 'Typo corrected' }).filter({ hasText: '−¥1.50' }).waitFor();
+  const api = (await admin(dev, 'GET', '/wallets/' + u.openid)).body;
+  assert.equal(api.balance, 350);
+  assert.equal(api.ledger.reduce((s, e) => s + e.amount, 0), api.balance);
+  assert.deepEqual(api.ledger.filter((e) => e.kind === 'adjust').map((e) => [e.amount, e.reason]).sort(),
+    [[-150, 'Typo corrected'], [500, 'Goodwill: late delivery']]);
+  await shot('wallet-member');
+
+  // The order's split, in the list and in the detail.
+  await go('Orders');
+  const row = page.locator('tr[data-id="' + id + '"]');
+  await row.waitFor();
+  assert.match(await row.textContent(), /¥150\.00 \(balance ¥120\.00 \+ WeChat Pay ¥30\.00\)/);
+  await row.getByRole('link', { name: id }).click();
+  const detail = page.locator('.detail');
+  await detail.getByRole('heading', { name: 'Order ' + id }).waitFor();
+  const dl = await detail.locator('dl').textContent();
+  assert.match(dl, /Paid by balance¥120\.00/);
+  assert.match(dl, /Paid by WeChat Pay¥30\.00/);
+  await shot('order-balance-split');
+});
+
+test('wallet: a paid top-up refunded from its ledger line', async () => {
+  const plans = (await admin(dev, 'GET', '/topup-plans')).body.plans;
+  const plan = plans.find((p) => p.amount === 10000 && p.bonus === 2000);
+  assert.ok(plan, JSON.stringify(plans));
+  const u = await user('e2e-wallet-refund-' + Date.now());
+  const t = await as(u, 'POST', '/wallet/topup', { plan_id: plan.id }, 'e2e-topup-r-' + Date.now());
+  assert.equal(t.status, 201, JSON.stringify(t.body));
+  const no = t.body.topup.out_trade_no;
+  const pay = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(no), { method: 'POST' });
+  assert.equal(pay.status, 200, await pay.text());
+  await until('the top-up notify', async () => (await as(u, 'GET', '/wallet')).body.balance === 12000);
+
+  await go('Wallet');
+  await page.getByLabel('Member OpenID').fill(u.openid);
+  await page.getByRole('button', { name: 'Open' }).click();
+  const wallet = page.locator('section[aria-labelledby^="h-wallet-of"]');
+  await wallet.locator('dd[data-field="balance"]', { hasText: '¥120.00' }).waitFor();
+  await wallet.getByRole('button', { name: 'Refund top-up ' + no }).click();
+  // The principal goes back in cash, the bonus with it: the balance is empty
+  // once WeChat Pay's refund succeeds.
+  await until('the refund', async () => {
+    const tt = (await admin(dev, 'GET', '/wallet/topups/' + no)).body.topup;
+    return tt.refunds && tt.refunds.some((r) => r.status === 'success');
+  });
+  await page.getByRole('button', { name: 'Open' }).click();
+  await wallet.locator('dd[data-field="balance"]', { hasText: '¥0.00' }).waitFor();
+  await wallet.locator('tbody .badge.refund').first().waitFor();
+  const api = (await admin(dev, 'GET', '/wallets/' + u.openid)).body;
+  assert.equal(api.balance, 0);
+  assert.equal(api.ledger.reduce((s, e) => s + e.amount, 0), 0);
+  await shot('wallet-topup-refunded');
+});
