@@ -699,3 +699,34 @@ test('wallet: a paid top-up refunded from its ledger line', async () => {
   assert.equal(api.ledger.reduce((s, e) => s + e.amount, 0), 0);
   await shot('wallet-topup-refunded');
 });
+
+test('a screen whose route answers 404 (the wallet turned off) is not in the menu, nor reachable by its address', async () => {
+  const tab = await context.newPage();
+  tab.setDefaultTimeout(15000);
+  const errors = [];
+  tab.on('pageerror', (err) => errors.push(err));
+  // What a server without MINIFN_WALLET=on answers for the wallet's routes.
+  let probed = 0;
+  await tab.route(/\/topup-plans$/, (route) => {
+    probed++;
+    return route.fulfill({ status: 404, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'not_found', message: 'no such route' } }) });
+  });
+  try {
+    await tab.goto(dev.url + '/admin/#/wallet');
+    await tab.getByLabel('Admin token').fill(dev.adminToken);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await tab.getByRole('link', { name: 'Staff', exact: true }).waitFor();
+    assert.equal(await tab.getByRole('link', { name: 'Wallet', exact: true }).count(), 0);
+    await tab.evaluate(() => { location.hash = '#/wallet'; });
+    await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    assert.equal(new URL(tab.url()).hash, '#/home');
+    assert.ok(probed >= 1, 'the console asked GET /topup-plans');
+    assert.deepEqual(errors, []);
+  } finally {
+    await tab.close();
+  }
+  // With the wallet on (this server), the menu has it.
+  await page.getByRole('link', { name: 'Wallet', exact: true }).waitFor();
+});
