@@ -543,7 +543,13 @@ test('dashboard: a paid order, coupons claimed and redeemed, a refund and a new 
   assert.equal(refund.status, 200, JSON.stringify(refund.body));
   await until('the refund notify', async () => (await admin(dev, 'GET', '/orders/' + id)).body.order.refunded === 305);
 
-  const after = (await admin(dev, 'GET', '/stats?days=14')).body;
+  // The paid hook (points) runs after the order's paid Write and its
+  // shipping upload, so the order reads paid a moment before its points count.
+  let after;
+  await until('the points of the paid order', async () => {
+    after = (await admin(dev, 'GET', '/stats?days=14')).body;
+    return after.days[13].points_earned > b.points_earned;
+  });
   const a = after.days[13];
   assert.equal(a.day, b.day, 'the test crossed midnight (CST); run it again');
   const want = {
