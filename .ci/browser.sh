@@ -27,7 +27,7 @@ trap cleanup EXIT
 MINIFN_ADMIN_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export MINIFN_ADMIN_TOKEN
 go build -o "$tmp/minifn" ./cmd/minifn
-"$tmp/minifn" dev --addr 127.0.0.1:0 --dir "$tmp/dev" >"$tmp/dev.log" 2>&1 &
+MINIFN_WALLET=on "$tmp/minifn" dev --addr 127.0.0.1:0 --dir "$tmp/dev" >"$tmp/dev.log" 2>&1 &
 dev_pid=$!
 
 # The banner: "minifn dev: N functions on http://127.0.0.1:PORT  (store …)".

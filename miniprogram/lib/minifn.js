@@ -16,6 +16,9 @@
 //   - payment: POST /orders, wx.requestPayment with the server's parameters,
 //     then the order read back until the server has seen the payment;
 //   - scenes: the `scene` of a Mini-Program code resolved by GET /scenes/{scene}.
+//   - the wallet (minifn.wallet: balance, ledger, top-ups paid like orders)
+//     and gift cards (minifn.giftcards: buy, send, claim), CONTRACT
+//     "Membership and wallet".
 //
 // Errors reject with a MinifnError carrying the API's status, code and
 // message ({"error":{"code","message"}}), or code "network" when no answer
@@ -221,32 +224,115 @@ function createClient(opts) {
    * cancelled; the result also holds the payment, for payOrder), else the order's status as last read: "paid", or "pending"
    * when the server had not yet seen the payment when polling stopped.
    */
+  //
+  // o.useBalance: the wallet pays what it can ("use_balance":true), WeChat
+  // Pay the rest; an order the balance covers is paid at once, without the
+  // payment sheet.
   async function pay(orderRequest, o) {
     o = o || {};
-    const created = await request({ method: 'POST', path: '/orders', data: orderRequest,
+    const data = o.useBalance ? Object.assign({}, orderRequest, { use_balance: true }) : orderRequest;
+    const created = await request({ method: 'POST', path: '/orders', data,
       idempotencyKey: o.idempotencyKey });
     return payOrder(created, o);
+  }
+
+  // requestPayment opens WeChat Pay's sheet with the server's parameters;
+  // it resolves true when paid, false when the user closed the sheet.
+  async function requestPayment(p) {
+    try {
+      await promisify(wx.requestPayment, {
+        timeStamp: p.timeStamp, nonceStr: p.nonceStr, package: p.package,
+        signType: p.signType, paySign: p.paySign,
+      });
+      return true;
+    } catch (e) {
+      const msg = (e && e.errMsg) || '';
+      if (/cancel/.test(msg)) return false;
+      throw new MinifnError(0, 'payment_failed', msg || 'wx.requestPayment failed');
+    }
   }
 
   /** payOrder pays an order already created ({order, payment}). */
   async function payOrder(created, o) {
     o = o || {};
     const p = created.payment;
+    // Paid with the balance alone: no WeChat Pay part (docs/orders.md).
+    if (!p && created.order && created.order.status === 'paid') return { order: created.order, status: 'paid' };
     if (!p) throw new MinifnError(0, 'no_payment', 'the order has no payment parameters');
-    try {
-      await promisify(wx.requestPayment, {
-        timeStamp: p.timeStamp, nonceStr: p.nonceStr, package: p.package,
-        signType: p.signType, paySign: p.paySign,
-      });
-    } catch (e) {
-      const msg = (e && e.errMsg) || '';
-      // The order stays pending; payOrder(result) opens the sheet again.
-      if (/cancel/.test(msg)) return { order: created.order, payment: p, status: 'cancelled' };
-      throw new MinifnError(0, 'payment_failed', msg || 'wx.requestPayment failed');
-    }
+    // Cancelled: the order stays pending; payOrder(result) opens the sheet again.
+    if (!(await requestPayment(p))) return { order: created.order, payment: p, status: 'cancelled' };
     const order = await waitPaid(created.order.id, o);
     return { order, status: order.status };
   }
+
+  // waitLeft reads a thing with read() until its status leaves pending, or
+  // gives up (the notify may trail the client's success callback).
+  async function waitLeft(read, o) {
+    const tries = o.pollTries || 10;
+    let wait = o.pollDelay || 500;
+    let v;
+    for (let i = 0; i < tries; i++) {
+      v = await read();
+      if (v.status !== 'pending') return v;
+      await sleep(wait);
+      wait = Math.min(wait * 2, 4000);
+    }
+    return v;
+  }
+
+  /**
+   * wallet is the user's stored-value wallet (docs/wallet.md; the server
+   * runs with MINIFN_WALLET=on, else 404). get() → {balance, principal,
+   * bonus, ledger, next?}; plans() → {plans}; topUp(planId) creates a
+   * top-up (POST /wallet/topup), pays it with wx.requestPayment like an
+   * order, then reads it back until WeChat Pay's notify credited it:
+   * resolves with {topup, status} ("paid", "pending" when polling stopped
+   * first, "cancelled" when the sheet was closed: then also the payment,
+   * for wallet.payTopUp).
+   */
+  const wallet = {
+    get: (after) => request({ path: '/wallet' + (after ? '?after=' + encodeURIComponent(after) : '') }),
+    plans: () => request({ path: '/topup-plans' }),
+    topups: () => request({ path: '/wallet/topups' }),
+    topup: (no) => request({ path: '/wallet/topups/' + encodeURIComponent(no) }),
+    topUp: async (planId, o) => {
+      o = o || {};
+      const created = await request({ method: 'POST', path: '/wallet/topup', data: { plan_id: planId },
+        idempotencyKey: o.idempotencyKey });
+      return wallet.payTopUp(created, o);
+    },
+    payTopUp: async (created, o) => {
+      o = o || {};
+      if (!(await requestPayment(created.payment))) {
+        return { topup: created.topup, payment: created.payment, status: 'cancelled' };
+      }
+      const topup = await waitLeft(async () => (await wallet.topup(created.topup.out_trade_no)).topup, o);
+      return { topup, status: topup.status };
+    },
+  };
+
+  /**
+   * giftcards follows the contract's gift card routes (function
+   * `giftcards`): buy(amount, message) creates one and pays it with
+   * wx.requestPayment (resolves {giftcard, payment, status: "requested" (the sheet said paid; the server credits it on WeChat Pay's notify) |
+   * "cancelled"}); send(id) → {token}, what the share carries;
+   * claim(token) → {giftcard}, its value moved to the claimer's wallet;
+   * list() → bought, sent and received.
+   */
+  const giftcards = {
+    list: () => request({ path: '/giftcards' }),
+    buy: async (amount, message, o) => {
+      o = o || {};
+      const data = { amount };
+      if (message) data.message = message;
+      const created = await request({ method: 'POST', path: '/giftcards', data, idempotencyKey: o.idempotencyKey });
+      const paid = await requestPayment(created.payment);
+      return { giftcard: created.giftcard, payment: created.payment, status: paid ? 'requested' : 'cancelled' };
+    },
+    send: (id, key) => request({ method: 'POST', path: '/giftcards/' + encodeURIComponent(id) + '/send',
+      idempotencyKey: key }),
+    claim: (token, key) => request({ method: 'POST', path: '/giftcards/claim', data: { token }, idempotencyKey: key }),
+  };
 
   // waitPaid reads the order until it leaves pending, or gives up.
   async function waitPaid(id, o) {
@@ -312,6 +398,8 @@ function createClient(opts) {
     resolveScene,
     pay,
     payOrder,
+    wallet,
+    giftcards,
     newKey,
     // The contract's routes, for pages that prefer names to paths.
     campaigns: () => request({ path: '/campaigns', auth: false }),

@@ -23,7 +23,7 @@ async function startDev() {
   const bin = path.join(dir, 'minifn');
   execFileSync('go', ['build', '-o', bin, './cmd/minifn'], { cwd: repo, stdio: 'inherit' });
   const adminToken = crypto.randomBytes(24).toString('hex');
-  const env = Object.assign({}, process.env, { MINIFN_ADMIN_TOKEN: adminToken });
+  const env = Object.assign({}, process.env, { MINIFN_ADMIN_TOKEN: adminToken, MINIFN_WALLET: 'on' });
   delete env.MINIFN_STORE;
   const child = spawn(bin, ['dev', '--addr', '127.0.0.1:0', '--dir', path.join(dir, 'state')],
     { cwd: dir, env, stdio: ['ignore', 'pipe', 'inherit'] });

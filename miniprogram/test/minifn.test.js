@@ -194,3 +194,79 @@ test('pay: order, wx.requestPayment with the server parameters, then paid', asyn
   assert.equal(cancelled.status, 'cancelled');
   assert.equal((await k2.client.order(cancelled.order.id)).order.status, 'pending');
 });
+
+// newPlan creates a top-up plan as the admin.
+async function newPlan(amount, bonus) {
+  const r = await admin(dev, 'POST', '/topup-plans', { amount, bonus }, { 'Idempotency-Key': 'kit-plan-' + Date.now() + Math.random() });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.plan;
+}
+
+async function newProduct(price) {
+  const sku = 'kit-wallet-' + Date.now() + '-' + Math.floor(Math.random() * 1e6);
+  const r = await admin(dev, 'POST', '/products', { sku, title: 'Kit tea', price, stock: 10 });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return sku;
+}
+
+test('wallet: plans, a top-up paid through wx.requestPayment, balance and ledger', async () => {
+  const plan = await newPlan(5000, 500);
+  const k = kit();
+  const { plans } = await k.client.wallet.plans();
+  assert.ok(plans.some((p) => p.id === plan.id && p.amount === 5000 && p.bonus === 500), JSON.stringify(plans));
+  const before = await k.client.wallet.get();
+  assert.equal(before.balance, 0);
+  assert.deepEqual(before.ledger, []);
+
+  const res = await k.client.wallet.topUp(plan.id, { pollDelay: 50 });
+  assert.equal(k.calls.requestPayment, 1);
+  assert.equal(res.status, 'paid', JSON.stringify(res));
+  assert.equal(res.topup.plan_id, plan.id);
+  const w = await k.client.wallet.get();
+  assert.deepEqual([w.balance, w.principal, w.bonus], [5500, 5000, 500]);
+  assert.equal(w.ledger.length, 1);
+  assert.equal(w.ledger[0].kind, 'topup');
+  assert.equal(w.ledger[0].ref, res.topup.out_trade_no);
+  assert.equal(w.ledger.reduce((s, e) => s + e.amount, 0), w.balance);
+  const { topups } = await k.client.wallet.topups();
+  assert.deepEqual(topups.map((t) => [t.out_trade_no, t.status]), [[res.topup.out_trade_no, 'paid']]);
+});
+
+test('wallet: a closed payment sheet leaves the top-up pending and the balance untouched', async () => {
+  const plan = await newPlan(1000, 0);
+  const k = kit({ payment: 'cancel' });
+  const res = await k.client.wallet.topUp(plan.id);
+  assert.equal(res.status, 'cancelled');
+  assert.ok(res.payment && res.payment.paySign);
+  assert.equal(res.topup.status, 'pending');
+  assert.equal((await k.client.wallet.get()).balance, 0);
+});
+
+test('orders with useBalance: covered by the balance (no sheet), then split with WeChat Pay', async () => {
+  const plan = await newPlan(3000, 0);
+  const k = kit();
+  assert.equal((await k.client.wallet.topUp(plan.id, { pollDelay: 50 })).status, 'paid');
+  assert.equal(k.calls.requestPayment, 1);
+
+  // ¥20.00 from a ¥30.00 balance: paid at once, no payment sheet.
+  const cheap = await k.client.pay({ items: [{ sku: await newProduct(2000), quantity: 1 }] }, { useBalance: true });
+  assert.equal(cheap.status, 'paid', JSON.stringify(cheap));
+  assert.equal(cheap.order.paid_by_balance, 2000);
+  assert.equal(cheap.order.pay_total, 0);
+  assert.equal(k.calls.requestPayment, 1, 'no sheet for an order the balance covers');
+
+  // ¥25.00 with ¥10.00 left: ¥10.00 from the balance, ¥15.00 through the sheet.
+  const split = await k.client.pay({ items: [{ sku: await newProduct(2500), quantity: 1 }] },
+    { useBalance: true, pollDelay: 50 });
+  assert.equal(split.status, 'paid', JSON.stringify(split));
+  assert.equal(split.order.paid_by_balance, 1000);
+  assert.equal(split.order.pay_total, 1500);
+  assert.equal(k.calls.requestPayment, 2);
+  const sent = k.calls.request.filter((r) => r.url.endsWith('/orders') && r.method === 'POST');
+  assert.ok(sent.length === 2 && sent.every((r) => r.data.use_balance === true), 'use_balance sent');
+
+  const w = await k.client.wallet.get();
+  assert.equal(w.balance, 0);
+  assert.deepEqual(w.ledger.map((e) => e.kind).sort(), ['spend', 'spend', 'topup']);
+  assert.equal(w.ledger.reduce((s, e) => s + e.amount, 0), 0);
+});

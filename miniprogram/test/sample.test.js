@@ -134,3 +134,44 @@ test('points: a scanned code credits the balance once', async () => {
   assert.equal(pts.data.balance, 30);
   assert.equal(rt.toasts.length, 2, 'the second scan shows the API error');
 });
+
+test('wallet: the plans, a top-up paid through wx.requestPayment, the balance and ledger', async () => {
+  const plan = await admin(dev, 'POST', '/topup-plans', { amount: 2000, bonus: 200 }, { 'Idempotency-Key': 'sample-plan-' + Date.now() });
+  assert.equal(plan.status, 201, JSON.stringify(plan.body));
+  const rt = await runtime('wallet-' + Date.now());
+  const w = rt.page('wallet');
+  await w.onShow();
+  assert.equal(w.data.balance, '¥0.00', JSON.stringify(rt.toasts));
+  const shown = w.data.plans.find((p) => p.id === plan.body.plan.id);
+  assert.equal(shown && shown.shown, 'Pay ¥20.00, get ¥22.00');
+  await w.topUp(tap({ id: plan.body.plan.id }));
+  assert.equal(rt.shim.calls.requestPayment, 1);
+  assert.deepEqual(rt.toasts, ['Topped up']);
+  assert.deepEqual([w.data.balance, w.data.principal, w.data.bonus], ['¥22.00', '¥20.00', '¥2.00']);
+  assert.deepEqual(w.data.ledger.map((e) => [e.label, e.shown]), [['Top-up', '+¥22.00']]);
+});
+
+test('gift cards: the share carries the send token to the claim page, which posts it to POST /giftcards/claim', async () => {
+  const rt = await runtime('gift-' + Date.now());
+  const gift = rt.page('gift');
+  // Before a send is prepared the share opens the wallet, never a claim page.
+  assert.equal(gift.onShareAppMessage().path, '/pages/wallet/index');
+  gift.setData({ sending: { id: 'g1', token: 'tok/en+1' } });
+  const share = gift.onShareAppMessage();
+  assert.equal(share.path, '/pages/claim/index?token=tok%2Fen%2B1');
+
+  // The friend opens the path: onLoad gets its query, Claim posts the token.
+  const claim = rt.page('claim');
+  claim.onLoad({ token: /token=([^&]+)/.exec(share.path)[1] });
+  assert.equal(claim.data.token, 'tok/en+1');
+  await claim.claim();
+  const sent = rt.shim.calls.request.filter((r) => r.url.endsWith('/giftcards/claim'));
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].method, 'POST');
+  assert.deepEqual(sent[0].data, { token: 'tok/en+1' });
+  assert.ok(sent[0].header['Idempotency-Key'], 'the claim carries an Idempotency-Key');
+  // A token the server does not know: its refusal reaches the user.
+  assert.equal(claim.data.giftcard, null);
+  assert.ok(claim.data.error, 'the API message is shown');
+  assert.equal(rt.toasts.at(-1), claim.data.error);
+});

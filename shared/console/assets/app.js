@@ -12,6 +12,12 @@ const screens = {
   points: { title: 'Point codes', load: () => import('./points.js') },
   attribution: { title: 'Attribution', load: () => import('./attribution.js') },
   staff: { title: 'Staff', load: () => import('./staff.js') },
+  // Shown only where the server has the route: the wallet is off unless
+  // MINIFN_WALLET=on (a 404 then). probe is a call, so that
+  // cmd/minifn's gateway test sees its path.
+  wallet: { title: 'Wallet', load: () => import('./wallet.js'), probe: () => get('/topup-plans') },
+  // Function `members` (CONTRACT "Membership and wallet"): absent until deployed.
+  tiers: { title: 'Tiers', load: () => import('./tiers.js'), probe: () => get('/tiers') },
 };
 const emulator = { title: 'Emulator', load: () => import('./emulator.js') };
 
@@ -20,6 +26,22 @@ const nav = document.getElementById('nav');
 const signout = document.getElementById('signout');
 let cleanup = null;
 let dev = false;
+let absent = null; // ids of the screens whose probe route answered 404
+
+// probe finds, once per sign-in, the screens whose feature this server lacks.
+async function probe() {
+  if (absent) return absent;
+  const found = new Set();
+  await Promise.all(Object.entries(screens).filter(([, s]) => s.probe).map(async ([id, s]) => {
+    try {
+      await s.probe();
+    } catch (err) {
+      if (err.status === 404) found.add(id);
+    }
+  }));
+  absent = found;
+  return absent;
+}
 
 function signIn() {
   nav.hidden = signout.hidden = true;
@@ -42,7 +64,7 @@ function signIn() {
 
 function menu(current) {
   const all = Object.assign({}, screens, dev ? { emulator } : {});
-  nav.replaceChildren(...Object.entries(all).map(([id, s]) =>
+  nav.replaceChildren(...Object.entries(all).filter(([id]) => !absent.has(id)).map(([id, s]) =>
     h('a', { href: '#/' + id, 'aria-current': id === current ? 'page' : undefined }, s.title)));
   nav.hidden = signout.hidden = false;
 }
@@ -51,7 +73,8 @@ async function route() {
   if (cleanup) { cleanup(); cleanup = null; }
   if (!token.get()) return signIn();
   const id = location.hash.replace(/^#\/?/, '') || 'home';
-  const s = screens[id] || (dev && id === 'emulator' ? emulator : null);
+  await probe();
+  const s = (absent.has(id) ? null : screens[id]) || (dev && id === 'emulator' ? emulator : null);
   if (!s) { location.hash = '#/home'; return; }
   menu(id);
   document.title = s.title + ' · minifn console';
@@ -63,6 +86,7 @@ async function route() {
 
 signout.addEventListener('click', () => {
   token.clear();
+  absent = null;
   location.hash = '';
   route();
 });

@@ -79,7 +79,8 @@ export async function render(main) {
         { label: 'Order', value: (o) => h('a', { href: '#/orders', class: 'mono', onclick: (e) => { e.preventDefault(); open(o.id); } }, o.id) },
         { label: 'Created', value: (o) => when(o.created_at) },
         { label: 'Items', value: (o) => o.items.map((i) => i.title || i.sku).join(', ') },
-        { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
+        { label: 'Total', class: 'num', value: (o) => [yuan(o.total), o.pay_total != null
+          ? h('small', { class: 'split' }, ' (balance ' + yuan(o.paid_by_balance || 0) + ' + WeChat Pay ' + yuan(o.pay_total) + ')') : ''] },
         { label: 'Status', value: (o) => [badge(o.status), o.attention ? [' ', badge('attention')] : '',
           o.note_review ? [' ', badge('note')] : ''] },
         { label: 'Shipping', value: (o) => (o.shipping ? o.shipping.type + ': ' + o.shipping.status : '') },
@@ -157,6 +158,9 @@ export async function render(main) {
       ['Attention', o.attention ? h('strong', { class: 'attention' }, ATTENTION[o.attention] || o.attention) : ''],
       ['Status', badge(o.status)], ['Created', when(o.created_at)], ['Paid', when(o.paid_at)],
       ['Subtotal', yuan(o.subtotal)], ['Discount', yuan(o.discount)], ['Total', yuan(o.total)],
+      // An order paid with the balance ("use_balance") says how it was split.
+      ['Paid by balance', o.pay_total != null ? yuan(o.paid_by_balance || 0) : ''],
+      ['Paid by WeChat Pay', o.pay_total != null ? yuan(o.pay_total) : ''],
       ['Refunded', o.refunded ? yuan(o.refunded) : ''], ['Coupon', o.coupon_id || ''],
       ['Transaction', o.transaction_id || ''], ['Closed', o.close_reason || ''],
       ['Note', o.note ? [o.note, o.note_review
