@@ -16,6 +16,7 @@ import (
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/functions/internal/paywire"
+	"github.com/minifn/minifn/shared/giftcard"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
@@ -105,7 +106,8 @@ var PayNotify = app.Spec{
 			return platform.Function{}, err
 		}
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"POST /pay/notify": PayNotifyHandler(pc, Notified{Orders: svc, Wallet: walletService(a, pc)}),
+			"POST /pay/notify": PayNotifyHandler(pc, Notified{Orders: svc, Wallet: walletService(a, pc),
+				GiftCards: giftcard.New(a.Store, giftcard.Options{Pay: pc, Wallet: walletService(a, pc), Now: a.Now, TTL: a.Config.OrderTTL})}),
 		})}, nil
 	},
 }
