@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/minifn/minifn/shared/giftcard"
 	"github.com/minifn/minifn/shared/store/storetest"
@@ -248,5 +249,34 @@ func TestRefusals(t *testing.T) {
 	}
 	if bb := e.check(t, "bob"); bb.Balance != 0 {
 		t.Errorf("bob: %+v", bb)
+	}
+}
+
+// TestTokenExpires: a token claims nothing after TokenTTL; the buyer can
+// send again (a fresh token) or take the card back.
+func TestTokenExpires(t *testing.T) {
+	e := newEnv(t, storetest.Backends(t)[0])
+	var skew atomic.Int64
+	g := giftcard.New(e.st, giftcard.Options{Pay: e.client, Wallet: e.w,
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	ctx := context.Background()
+	c := e.paidCard(t, "alice", 400)
+	token, _, err := g.Send(ctx, "alice", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skew.Store(int64(giftcard.TokenTTL + time.Minute))
+	if _, err := g.Claim(ctx, "bob", token); !errors.Is(err, giftcard.ErrTokenInvalid) {
+		t.Fatalf("claim with an expired token: %v", err)
+	}
+	token, _, err = g.Send(ctx, "alice", c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := g.Claim(ctx, "bob", token); err != nil || got.Status != giftcard.Claimed {
+		t.Fatalf("claim with the fresh token: %+v, %v", got, err)
+	}
+	if b := e.check(t, "bob"); b.Bonus != 400 {
+		t.Errorf("bob: %+v", b)
 	}
 }
