@@ -85,7 +85,7 @@ func TestGiftCardDev(t *testing.T) {
 	for _, u := range []string{"bob", "carol"} {
 		if status[u] == 200 {
 			wins++
-		} else if status[u] != 404 && status[u] != 409 {
+		} else if status[u] != 409 {
 			t.Errorf("%s's claim: %d", u, status[u])
 		}
 		a := s.call(t, "GET", "/wallet", users[u], "")
@@ -102,7 +102,8 @@ func TestGiftCardDev(t *testing.T) {
 	if a := s.call(t, "POST", "/giftcards/"+no2+"/revoke", alice, ""); a.status != 200 || a.body["giftcard"].(map[string]any)["status"] != "revoked" {
 		t.Fatalf("revoke: %d %s", a.status, a.raw)
 	}
-	wantError(t, "a claim after the take-back", s.call(t, "POST", "/giftcards/claim", users["bob"], `{"token":"`+token2+`"}`), 404, "token_invalid")
+	wantError(t, "a claim after the take-back", s.call(t, "POST", "/giftcards/claim", users["bob"], `{"token":"`+token2+`"}`), 409, "giftcard_revoked")
+	wantError(t, "a second claim of the claimed card", s.call(t, "POST", "/giftcards/claim", users["carol"], `{"token":"`+token+`"}`), 409, "giftcard_claimed")
 	if a := s.call(t, "GET", "/wallet", alice, ""); a.body["balance"] != float64(800) || a.body["principal"] != float64(800) {
 		t.Fatalf("alice's wallet after the take-back: %s; want 800 of principal", a.raw)
 	}

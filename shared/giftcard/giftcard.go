@@ -12,7 +12,7 @@
 // The card's value lives in the card record between its payment and its
 // claim (or revoke); it is in no wallet. Claim and Revoke are each ONE Write:
 // the card's Put conditioned on the version read (in status paid or sent),
-// the token's Delete, and the wallet's CreditOps. Two claimers, a claim and
+// the claimer's list entry, and the wallet's CreditOps. Two claimers, a claim and
 // a revoke, or a revoke and a claim racing, write against the same version:
 // one Write wins, the others fail on the card's condition, read again and
 // find it claimed or revoked. So a card's value lands in exactly one wallet,
@@ -29,7 +29,9 @@
 // SHA-256 (a leaked store does not let anyone claim). It expires after
 // TokenTTL (24 h: a chat share is opened within the day; a stale share
 // cannot be claimed weeks later by whoever finds it). Sending again replaces
-// the token (the old one no longer claims).
+// the token (the old one no longer claims). A claimed or revoked card's
+// token record stays until it expires, so that a late claimer is told the
+// card was claimed or taken back (409), not that the link is unknown.
 //
 // # Key layout
 //
@@ -536,9 +538,7 @@ func (s *Service) Claim(ctx context.Context, openid, token string) (Card, error)
 	var id string
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		// A claimed or revoked card's token is deleted; the claimer who
-		// lost the race gets ErrTokenInvalid unless the card says more.
-		return Card{}, ErrTokenInvalid
+		return Card{}, ErrTokenInvalid // unknown, replaced or expired
 	case err != nil:
 		return Card{}, err
 	default:
@@ -552,13 +552,10 @@ func (s *Service) Claim(ctx context.Context, openid, token string) (Card, error)
 	}
 	out, err := s.update(ctx, id, func(r *record) ([]store.Op, error) {
 		if r.TokenHash != h {
-			if r.Status == Claimed || r.Status == Revoked {
-				return nil, statusErr(r.Status)
-			}
 			return nil, ErrTokenInvalid // replaced by a later send
 		}
 		if err := statusErr(r.Status); err != nil {
-			return nil, err
+			return nil, err // claimed (also by this user) or taken back
 		}
 		if r.Buyer == openid {
 			return nil, ErrOwnCard
@@ -571,9 +568,11 @@ func (s *Service) Claim(ctx context.Context, openid, token string) (Card, error)
 		if err != nil {
 			return nil, err
 		}
-		r.Status, r.Claimer, r.ClaimedAt, r.TokenHash = Claimed, openid, &now, ""
-		ops := []store.Op{store.Delete(tokenKey(h)),
-			store.Put(store.Item{Key: userKey(openid, r.ID), Value: roleValue(RoleClaimer)}).IfAbsent()}
+		// The token record stays until it expires (the card's status makes
+		// it one-time), so that a late claimer learns the card was claimed
+		// (409) rather than that the link is unknown.
+		r.Status, r.Claimer, r.ClaimedAt = Claimed, openid, &now
+		ops := []store.Op{store.Put(store.Item{Key: userKey(openid, r.ID), Value: roleValue(RoleClaimer)}).IfAbsent()}
 		return append(ops, credit...), nil
 	})
 	if err != nil {
@@ -598,13 +597,11 @@ func (s *Service) Revoke(ctx context.Context, openid, id string) (Card, error) {
 		if err != nil {
 			return nil, err
 		}
-		var ops []store.Op
-		if r.TokenHash != "" {
-			ops = append(ops, store.Delete(tokenKey(r.TokenHash)))
-		}
+		// The token record stays until it expires: a claim then answers
+		// giftcard_revoked (the card's status refuses it).
 		now := s.now()
-		r.Status, r.RevokedAt, r.TokenHash = Revoked, &now, ""
-		return append(ops, credit...), nil
+		r.Status, r.RevokedAt = Revoked, &now
+		return credit, nil
 	})
 	if err != nil {
 		return Card{}, err
