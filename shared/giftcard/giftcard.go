@@ -7,7 +7,10 @@
 // # Life of a card
 //
 //	pending ──paid (notify / query)──▶ paid ──send──▶ sent ──claim──▶ claimed
-//	                                     └──revoke──▶ revoked ◀──revoke──┘ (send again: a new token)
+//	   └──expiry job (closed at WeChat Pay first)──▶ closed      └──revoke──▶ revoked ◀──revoke──┘ (send again: a new token)
+//
+// A payment confirmed for a closed card (the close raced it) makes it paid
+// all the same: a card holds no stock.
 //
 // The card's value lives in the card record between its payment and its
 // claim (or revoke); it is in no wallet. Claim and Revoke are each ONE Write:
@@ -38,6 +41,7 @@
 //	giftcard#card#<id>  / card      the card (JSON with buyer, claimer, token hash)
 //	giftcard#u#<openid> / <id>      the user's cards (index; value {"role"})
 //	giftcard#token#<sha256> / token the live token of a sent card ({"id"})
+//	giftcard#pending    / <id>      unpaid cards, oldest first, for the expiry job
 //	idem#…                          Idempotency-Key records (package idem)
 package giftcard
 
@@ -67,6 +71,7 @@ type Pay interface {
 	Prepay(ctx context.Context, r pay.PrepayRequest) (prepayID string, err error)
 	PaymentParams(prepayID string) (pay.Payment, error)
 	Query(ctx context.Context, outTradeNo string) (pay.Transaction, error)
+	Close(ctx context.Context, outTradeNo string) error
 }
 
 var _ Pay = (*pay.Client)(nil)
@@ -96,6 +101,7 @@ const (
 	Sent    = "sent"
 	Claimed = "claimed"
 	Revoked = "revoked"
+	Closed  = "closed" // unpaid past its TTL (Expire)
 )
 
 // Roles in a user's list.
@@ -153,6 +159,7 @@ type Card struct {
 	TokenExpiresAt *time.Time `json:"token_expires_at,omitempty"`
 	ClaimedAt      *time.Time `json:"claimed_at,omitempty"`
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	ClosedAt       *time.Time `json:"closed_at,omitempty"`
 }
 
 // record is a card as stored.
@@ -167,6 +174,7 @@ type record struct {
 func cardKey(id string) store.Key         { return store.Key{PK: "giftcard#card#" + id, SK: "card"} }
 func userKey(openid, id string) store.Key { return store.Key{PK: "giftcard#u#" + openid, SK: id} }
 func tokenKey(hash string) store.Key      { return store.Key{PK: "giftcard#token#" + hash, SK: "token"} }
+func pendingKey(id string) store.Key      { return store.Key{PK: pendingPK, SK: id} }
 func roleValue(role string) []byte        { b, _ := json.Marshal(map[string]string{"role": role}); return b }
 func hashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
@@ -182,6 +190,8 @@ func isHex(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil && strings.ToLower(s) == s
 }
+
+const pendingPK = "giftcard#pending"
 
 // Options are the clients and settings of a Service.
 type Options struct {
@@ -278,13 +288,14 @@ func (s *Service) Buy(ctx context.Context, openid string, amount int64, message,
 	id := newID(now)
 	r := record{Buyer: openid, Card: Card{ID: id, OutTradeNo: id, Amount: amount, Message: message, Status: Pending,
 		CreatedAt: now, ExpiresAt: now.Add(s.o.TTL).Truncate(time.Second)}}
-	ops := []store.Op{r.put().IfAbsent(), store.Put(store.Item{Key: userKey(openid, id), Value: roleValue(RoleBuyer)}).IfAbsent()}
+	ops := []store.Op{r.put().IfAbsent(), store.Put(store.Item{Key: userKey(openid, id), Value: roleValue(RoleBuyer)}).IfAbsent(),
+		store.Put(store.Item{Key: pendingKey(id), Value: []byte(`{}`)}).IfAbsent()}
 	if !ik.IsZero() {
 		rec, _ := json.Marshal(map[string]string{"id": id})
 		ops = append(ops, ik.Op(rec, now))
 	}
 	err = s.st.Write(ctx, ops...)
-	if store.FailedOp(err) == 2 {
+	if store.FailedOp(err) == 3 {
 		b, _, err := ik.Lookup(ctx, s.st)
 		return s.replay(ctx, b, err)
 	}
@@ -407,7 +418,7 @@ func (s *Service) HandlePayment(ctx context.Context, tx pay.Transaction) (Card, 
 		return Card{}, ErrNotifyMismatch.WithMessage("transaction_id is missing")
 	}
 	out, err := s.update(ctx, cur.ID, func(r *record) ([]store.Op, error) {
-		if r.Status != Pending || r.TransactionID != "" {
+		if (r.Status != Pending && r.Status != Closed) || r.TransactionID != "" {
 			return nil, errNoChange
 		}
 		paidAt := tx.SuccessTime.UTC()
@@ -415,7 +426,7 @@ func (s *Service) HandlePayment(ctx context.Context, tx pay.Transaction) (Card, 
 			paidAt = s.now()
 		}
 		r.Status, r.PaidAt, r.TransactionID = Paid, &paidAt, tx.TransactionID
-		return nil, nil
+		return []store.Op{store.Delete(pendingKey(r.ID))}, nil
 	})
 	return out.view(RoleBuyer), err
 }
@@ -607,4 +618,76 @@ func (s *Service) Revoke(ctx context.Context, openid, id string) (Card, error) {
 		return Card{}, err
 	}
 	return out.view(RoleBuyer), nil
+}
+
+// Expire closes every pending card whose payment is past the TTL, oldest
+// first: at WeChat Pay first (a card WeChat Pay says is paid is recorded
+// paid instead), then here. It returns how many this run closed; errors on
+// single cards are joined and do not stop it.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	if s.o.Pay == nil {
+		return 0, nil
+	}
+	now := s.now()
+	var n int
+	var errs []error
+	after := ""
+	for {
+		items, next, err := s.st.Query(ctx, pendingPK, store.Query{After: after, Limit: 100})
+		if err != nil {
+			return n, errors.Join(append(errs, err)...)
+		}
+		for _, it := range items {
+			r, _, err := s.load(ctx, it.SK)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				errs = append(errs, s.st.Write(ctx, store.Delete(pendingKey(it.SK))))
+				continue
+			case err != nil:
+				errs = append(errs, err)
+				continue
+			case r.CreatedAt.Add(s.o.TTL).After(now):
+				return n, errors.Join(errs...) // ids are time-ordered: the rest is younger
+			}
+			closed, err := s.expireOne(ctx, r)
+			if closed {
+				n++
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if next == "" {
+			return n, errors.Join(errs...)
+		}
+		after = next
+	}
+}
+
+func (s *Service) expireOne(ctx context.Context, r record) (bool, error) {
+	if r.Status != Pending {
+		return false, s.st.Write(ctx, store.Delete(pendingKey(r.ID)))
+	}
+	err := s.o.Pay.Close(ctx, r.ID)
+	switch {
+	case err == nil, errors.Is(err, pay.ErrOrderClosed), errors.Is(err, pay.ErrOrderNotFound):
+	case errors.Is(err, pay.ErrOrderPaid):
+		tx, err := s.o.Pay.Query(ctx, r.ID)
+		if err != nil {
+			return false, err
+		}
+		_, err = s.HandlePayment(ctx, tx)
+		return false, err
+	default:
+		return false, err
+	}
+	out, err := s.update(context.WithoutCancel(ctx), r.ID, func(n *record) ([]store.Op, error) {
+		if n.Status != Pending {
+			return nil, errNoChange
+		}
+		now := s.now()
+		n.Status, n.ClosedAt = Closed, &now
+		return []store.Op{store.Delete(pendingKey(n.ID))}, nil
+	})
+	return err == nil && out.Status == Closed, err
 }

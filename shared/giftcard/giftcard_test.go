@@ -284,3 +284,44 @@ func TestTokenExpires(t *testing.T) {
 		t.Errorf("bob: %+v", b)
 	}
 }
+
+// TestExpire: an unpaid card past its TTL is closed at WeChat Pay and here;
+// a paid one is untouched; a second run closes nothing.
+func TestExpire(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			var skew atomic.Int64
+			g := giftcard.New(e.st, giftcard.Options{Pay: e.client, Wallet: e.w,
+				Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+			ctx := context.Background()
+			unpaid, err := g.Buy(ctx, "alice", 300, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			paid := e.paidCard(t, "alice", 400)
+			if n, err := g.Expire(ctx); n != 0 || err != nil {
+				t.Fatalf("expire before the TTL: %d, %v", n, err)
+			}
+			skew.Store(int64(giftcard.DefaultTTL + time.Minute))
+			if n, err := g.Expire(ctx); n != 1 || err != nil {
+				t.Fatalf("expire: %d, %v; want 1 closed", n, err)
+			}
+			if n, err := g.Expire(ctx); n != 0 || err != nil {
+				t.Fatalf("expire again: %d, %v", n, err)
+			}
+			if c, _ := g.Get(ctx, "alice", unpaid.Card.ID); c.Status != giftcard.Closed || c.ClosedAt == nil {
+				t.Errorf("unpaid card: %+v", c)
+			}
+			if c, _ := g.Get(ctx, "alice", paid.ID); c.Status != giftcard.Paid {
+				t.Errorf("paid card: %+v", c)
+			}
+			if err := e.emu.Pay(ctx, unpaid.Card.OutTradeNo); err == nil {
+				t.Errorf("the emulator took the payment of a closed card")
+			}
+			if _, _, err := g.Send(ctx, "alice", unpaid.Card.ID); !errors.Is(err, giftcard.ErrNotPaid) {
+				t.Errorf("send a closed card: %v", err)
+			}
+		})
+	}
+}
