@@ -39,6 +39,7 @@ build-ProductsFunction: ; $(call lambda,products)
 build-QrcodeFunction: ; $(call lambda,qrcode)
 build-RefundFunction: ; $(call lambda,refund)
 build-WalletFunction: ; $(call lambda,wallet)
+build-GiftcardsFunction: ; $(call lambda,giftcards)
 build-WxPushFunction: ; $(call lambda,wx-push)
 
-.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-LoginFunction build-MeFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-WalletFunction build-WxPushFunction
+.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-LoginFunction build-MeFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-WalletFunction build-GiftcardsFunction build-WxPushFunction

@@ -230,3 +230,19 @@ func TestWalletLinksNoOrders(t *testing.T) {
 		}
 	}
 }
+
+// TestGiftCardsLinkNoOrders: the giftcards binary links WeChat Pay and the
+// wallet but none of the order functions' domain (paywire, not orderfn).
+func TestGiftCardsLinkNoOrders(t *testing.T) {
+	deps := goList(t, module+"functions/giftcards")[module+"functions/giftcards"].Deps
+	for _, want := range []string{"shared/pay", "shared/wallet", "shared/giftcard"} {
+		if !slices.Contains(deps, module+want) {
+			t.Fatalf("functions/giftcards does not link %s: %v", want, deps)
+		}
+	}
+	for _, dep := range deps {
+		if d := rel(dep); under(d, []string{"shared/order", "shared/coupon", "shared/points", "shared/product", "shared/functions/orderfn"}) {
+			t.Errorf("functions/giftcards links %s", d)
+		}
+	}
+}

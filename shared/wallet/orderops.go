@@ -90,3 +90,27 @@ func (s *Service) ReturnOps(ctx context.Context, openid, orderID, ref string, am
 func IsKey(k store.Key) bool {
 	return strings.HasPrefix(k.PK, "wallet#")
 }
+
+// Ledger entry kinds of gift cards (package giftcard).
+const (
+	KindGiftCard        = "giftcard"         // a gift card claimed: its value, as bonus
+	KindGiftCardRevoked = "giftcard_revoked" // a gift card taken back by its buyer: its value, as principal
+)
+
+// CreditOps returns the ops that credit openid's wallet with principal and
+// bonus fen (both at least 0, one above 0): the counters' Adds and the
+// ledger entry of kind, with ref (what the credit is for). They are not
+// conditioned on the counters (a credit cannot make them negative): the
+// caller puts them in its own Write with the condition that makes the
+// credit happen once (a gift card's claim: the card's version). Returns
+// invalid_request.
+func (s *Service) CreditOps(openid string, principal, bonus int64, kind, ref string) ([]store.Op, error) {
+	if openid == "" || kind == "" || ref == "" || len(ref) > 64 {
+		return nil, apperr.Invalidf("an owner, a kind and a ref (1 to 64 bytes) are required")
+	}
+	if principal < 0 || bonus < 0 || principal+bonus < 1 {
+		return nil, apperr.Invalidf("a credit must be at least 1 fen")
+	}
+	ops, _ := s.moveOps(openid, counters{}, plan{dp: principal, db: bonus, entry: Entry{Kind: kind, Ref: ref, At: s.now()}})
+	return ops, nil
+}

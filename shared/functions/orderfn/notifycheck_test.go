@@ -71,3 +71,16 @@ func TestNotifyTopUpWithoutWallet(t *testing.T) {
 		}
 	})
 }
+
+// TestNotifyGiftCardWithoutGiftCards: a pay-notify built without gift cards
+// (Notified.GiftCards nil) answers a card's notify ("gc…") 503 FAIL, so
+// that WeChat Pay retries it, and never hands it to the orders.
+func TestNotifyGiftCardWithoutGiftCards(t *testing.T) {
+	ordEach(t, func(t *testing.T, e *orderfntest.Env) {
+		now := e.Clock.Now()
+		s, out := ordPostNotify(t, e, ordertest.MchID, ordTransaction(ordertest.MchID, "gc0000000000000000000000000001", 1000, now), now)
+		if s != http.StatusServiceUnavailable || out["code"] != "FAIL" || !strings.Contains(out["message"].(string), "gift card") {
+			t.Fatalf("gift card notify without gift cards: %d %v; want 503 FAIL", s, out)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/minifn/minifn/shared/accesslog"
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/giftcard"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
@@ -39,7 +40,16 @@ type Notified struct {
 	// never handed to the orders, whose "no such order" would read as a
 	// stranger's notify.
 	Wallet *wallet.Service
+	// GiftCards takes the gift cards' payment notifies (giftcard.IsTradeNo:
+	// "gc…"), whatever MINIFN_WALLET says, as Wallet does. Nil, a card's
+	// notify is answered 503 FAIL giftcard_unhandled (WeChat Pay retries).
+	GiftCards *giftcard.Service
 }
+
+// ErrGiftCardUnhandled is returned when a gift card's notify reaches a
+// pay-notify handler built without gift cards (Notified.GiftCards nil).
+var ErrGiftCardUnhandled = apperr.New(apperr.Unavailable, "giftcard_unhandled",
+	"this pay-notify does not take gift cards; WeChat Pay will retry")
 
 // ErrTopUpUnhandled is returned when a top-up's notify reaches a
 // pay-notify handler built without the wallet (Notified.Wallet nil).
@@ -91,7 +101,18 @@ func (h notifyHandler) handle(r *http.Request) error {
 	ctx := r.Context()
 	topUp := (n.Transaction != nil && wallet.IsTradeNo(n.Transaction.OutTradeNo)) ||
 		(n.Refund != nil && wallet.IsTradeNo(n.Refund.OutTradeNo))
+	card := (n.Transaction != nil && giftcard.IsTradeNo(n.Transaction.OutTradeNo)) ||
+		(n.Refund != nil && giftcard.IsTradeNo(n.Refund.OutTradeNo))
 	switch {
+	case card && (h.to.GiftCards == nil || n.Transaction == nil):
+		// Gift cards are never refunded at WeChat Pay (a take-back credits
+		// the buyer's wallet): a card's refund notify is a merchant's
+		// refund made by hand in the merchant platform; it is logged and
+		// retried, not handed to the orders.
+		slog.ErrorContext(ctx, "pay notify of a gift card not handled", "id", n.ID, "event_type", n.EventType)
+		err = ErrGiftCardUnhandled
+	case card:
+		_, err = h.to.GiftCards.HandlePayment(ctx, *n.Transaction)
 	case topUp && h.to.Wallet == nil:
 		slog.ErrorContext(ctx, "pay notify of a top-up without the wallet", "id", n.ID, "event_type", n.EventType)
 		err = ErrTopUpUnhandled

@@ -16,6 +16,7 @@ import (
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/functions/internal/paywire"
+	"github.com/minifn/minifn/shared/giftcard"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
@@ -105,14 +106,22 @@ var PayNotify = app.Spec{
 			return platform.Function{}, err
 		}
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"POST /pay/notify": PayNotifyHandler(pc, Notified{Orders: svc, Wallet: walletService(a, pc)}),
+			"POST /pay/notify": PayNotifyHandler(pc, Notified{Orders: svc, Wallet: walletService(a, pc),
+				GiftCards: giftCardService(a, pc)}),
 		})}, nil
 	},
 }
 
+// giftCardService is the gift cards' side of pay-notify and order-expire:
+// purchase notifies and expiry, whatever MINIFN_WALLET says.
+func giftCardService(a *app.App, pc *pay.Client) *giftcard.Service {
+	return giftcard.New(a.Store, giftcard.Options{Pay: pc, Wallet: walletService(a, pc), Now: a.Now, TTL: a.Config.OrderTTL})
+}
+
 // OrderExpire is the timer that closes unpaid orders older than
 // MINIFN_ORDER_TTL, finishes refunds whose notify never came, and retries
-// shipping uploads WeChat has not taken yet.
+// shipping uploads WeChat has not taken yet; also the wallet's top-ups and
+// unpaid gift cards.
 var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
@@ -129,10 +138,12 @@ var OrderExpire = app.Spec{
 			// Then the wallet's unpaid top-ups and unfinished top-up refunds
 			// (wallet.Sweep; two queries of empty collections when unused).
 			wc, wf, werr := walletService(a, pc).Sweep(ctx)
+			// Then unpaid gift cards (giftcard.Expire).
+			gc, gerr := giftCardService(a, pc).Expire(ctx)
 			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "shipping_done", k,
-				"topups_closed", wc, "topup_refunds_finished", wf,
-				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr)
-			return errors.Join(err, serr, sherr, werr)
+				"topups_closed", wc, "topup_refunds_finished", wf, "giftcards_closed", gc,
+				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr, "giftcard_err", gerr)
+			return errors.Join(err, serr, sherr, werr, gerr)
 		}}, nil
 	},
 }

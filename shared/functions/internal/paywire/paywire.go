@@ -1,5 +1,5 @@
 // Package paywire builds the WeChat Pay client of the functions that take
-// payments (orderfn: orders; walletfn: top-ups) from the app's
+// payments (orderfn: orders; walletfn: top-ups; giftcardfn: gift cards) from the app's
 // configuration. It is its own package so that each of those functions
 // links WeChat Pay without linking the other's domain: the wallet binary
 // carries no orders, coupons or points (docs/architecture.md).
