@@ -13,6 +13,7 @@
 //   - admin: admin (the merchant console)
 //   - wxpush: wx-push (WeChat's message push)
 //   - wallet: wallet (stored value; its notifies go through pay-notify)
+//   - members: members (tiers; growth is kept by the order functions)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR
@@ -36,6 +37,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/adminfn"
 	"github.com/minifn/minifn/shared/functions/couponfn"
 	"github.com/minifn/minifn/shared/functions/engagefn"
+	"github.com/minifn/minifn/shared/functions/memberfn"
 	"github.com/minifn/minifn/shared/functions/orderfn"
 	"github.com/minifn/minifn/shared/functions/productfn"
 	"github.com/minifn/minifn/shared/functions/walletfn"
@@ -65,6 +67,7 @@ func All() []Spec {
 		adminfn.Admin,
 		wxpushfn.WxPush,
 		walletfn.Wallet,
+		memberfn.Members,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs
