@@ -59,4 +59,20 @@ func TestMembersDev(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	me(4600, "basic") // the refund lowered the tier
+
+	// A multiplier on the tier bob is in: his next paid order earns 5600 fen
+	// × 1 point per yuan × 3 (the paid hook credits after the paid Write).
+	triple := strings.Replace(tiers, `"min_growth":0}`, `"min_growth":0,"points_multiplier":3}`, 1)
+	if a := s.call(t, "PUT", "/tiers", s.admin, triple); a.status != 200 {
+		t.Fatalf("tiers: %d %s", a.status, a.raw)
+	}
+	s.paidOrder(t, s.bob)
+	var pts any
+	for range 250 {
+		if pts = s.call(t, "GET", "/points", s.bob, "").body["balance"]; pts == 168.0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("bob's points %v; want 56 × 3", pts)
 }
