@@ -208,3 +208,34 @@ func TestMemberConcurrentGrowth(t *testing.T) {
 		wantMember(t, ms, "u1", 300*(1+2+3+4+5+6+7+8), "gold")
 	})
 }
+
+// TestMemberGrowthBalancePaid: an order the balance paid in full counts in
+// growth once (no WeChat Pay notify), and its refunds (to the balance)
+// subtract.
+func TestMemberGrowthBalancePaid(t *testing.T) {
+	each(t, func(t *testing.T, b storetest.Backend) {
+		e, w, _ := balanceEnv(t, b, 5000)
+		ms := member.New(e.Store, member.Options{Now: e.Clock.Now})
+		e.SetOrders(func(o *order.Options) { o.Members = ms })
+		ctx := context.Background()
+		if _, err := ms.SetTiers(ctx, memberTiers); err != nil {
+			t.Fatal(err)
+		}
+		e.Product(t, "tea", 1000, nil)
+		req := line("tea", 2)
+		req.UseBalance = true
+		got, err := e.Orders.Create(ctx, "u1", req, "k1")
+		if err != nil || got.Order.Status != order.Paid {
+			t.Fatalf("created %+v %v", got.Order, err)
+		}
+		if again, err := e.Orders.Create(ctx, "u1", req, "k1"); err != nil || !again.Replayed { // a replay adds nothing
+			t.Fatalf("replay %+v %v", again, err)
+		}
+		wantMember(t, ms, "u1", 2000, "silver")
+		if _, _, err := e.Orders.Refund(ctx, got.Order.ID, order.RefundRequest{Amount: ptr[int64](700), Reason: "r"}, ""); err != nil {
+			t.Fatal(err)
+		}
+		wantMember(t, ms, "u1", 1300, "basic")
+		checkWallet(t, w, "u1", 3700)
+	})
+}
