@@ -30,6 +30,7 @@ build-CouponRedeemFunction: ; $(call lambda,coupon-redeem)
 build-CouponsFunction: ; $(call lambda,coupons)
 build-LoginFunction: ; $(call lambda,login)
 build-MeFunction: ; $(call lambda,me)
+build-MembersFunction: ; $(call lambda,members)
 build-OrderCreateFunction: ; $(call lambda,order-create)
 build-OrderExpireFunction: ; $(call lambda,order-expire)
 build-OrdersFunction: ; $(call lambda,orders)
@@ -42,4 +43,4 @@ build-WalletFunction: ; $(call lambda,wallet)
 build-GiftcardsFunction: ; $(call lambda,giftcards)
 build-WxPushFunction: ; $(call lambda,wx-push)
 
-.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-LoginFunction build-MeFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-WalletFunction build-GiftcardsFunction build-WxPushFunction
+.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-GiftcardsFunction build-LoginFunction build-MeFunction build-MembersFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-WalletFunction build-WxPushFunction

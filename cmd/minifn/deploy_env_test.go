@@ -125,6 +125,7 @@ var deployGroups = map[string][]string{
 	"coupons":       {},
 	"login":         {"wechat"},
 	"me":            {"wechat", "subscribe"}, // phone numbers; a.Subscribe banks credits
+	"members":       {"admin"},               // PUT /tiers is the merchant's
 	"order-create":  orderGroups,
 	"order-expire":  orderGroups,
 	"orders":        append([]string{"admin"}, orderGroups...),

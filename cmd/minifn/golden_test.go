@@ -337,6 +337,17 @@ func TestGolden(t *testing.T) {
 	waitDelivered(t, d, topUpNo, "TRANSACTION.SUCCESS")
 	g.do("my wallet after the top-up", "GET", "/wallet", goldenReq{token: alice}).must(t, 200)
 
+	// --- members: the merchant's tiers, alice's tier and growth (her paid
+	// order less its refund)
+	g.group = "members"
+	g.do("set the tiers", "PUT", "/tiers", goldenReq{token: admin, body: `{"tiers":[{"id":"basic","name":"普通会员","min_growth":0},` +
+		`{"id":"silver","name":"银卡","min_growth":1000,"discount_percent":5},` +
+		`{"id":"gold","name":"金卡","min_growth":100000,"discount_percent":10,"points_multiplier":2}]}`}).must(t, 200)
+	g.do("list the tiers", "GET", "/tiers", goldenReq{token: alice}).must(t, 200)
+	g.do("my membership", "GET", "/members/me", goldenReq{token: alice}).must(t, 200)
+	g.do("tiers out of order", "PUT", "/tiers", goldenReq{token: admin, body: `{"tiers":[{"id":"a","name":"a","min_growth":0},` +
+		`{"id":"b","name":"b","min_growth":0}]}`}).must(t, 400)
+
 	// --- the main errors
 	g.group = "errors"
 	g.do("no token", "GET", "/me", goldenReq{}).must(t, 401)

@@ -43,6 +43,7 @@ var storedOwners = []struct{ prefix, file string }{
 	{"sub#", "subscribe"},
 	{"risk#", "risk"},
 	{"wallet#", "wallet"},
+	{"member#", "member"},
 }
 
 func storedOwner(pk string) string {

@@ -14,6 +14,7 @@
 //   - wxpush: wx-push (WeChat's message push)
 //   - wallet: wallet (stored value; its notifies go through pay-notify)
 //   - gift cards: giftcards (bought by WeChat Pay, claimed into a wallet)
+//   - members: members (tiers; growth is kept by the order functions)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR
@@ -38,6 +39,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/couponfn"
 	"github.com/minifn/minifn/shared/functions/engagefn"
 	"github.com/minifn/minifn/shared/functions/giftcardfn"
+	"github.com/minifn/minifn/shared/functions/memberfn"
 	"github.com/minifn/minifn/shared/functions/orderfn"
 	"github.com/minifn/minifn/shared/functions/productfn"
 	"github.com/minifn/minifn/shared/functions/walletfn"
@@ -68,6 +70,7 @@ func All() []Spec {
 		wxpushfn.WxPush,
 		walletfn.Wallet,
 		giftcardfn.GiftCards,
+		memberfn.Members,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs

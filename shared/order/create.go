@@ -181,12 +181,26 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		return record{}, err
 	}
 	r.Shipping, r.Address = shipping, req.Address
+	if s.o.Members != nil {
+		// The member discount is its own line, before coupons: a coupon's
+		// min_spend and discount apply to what it leaves (docs/members.md).
+		tierID, pct, mult, err := s.o.Members.OrderTier(ctx, openid)
+		if err != nil {
+			return record{}, err
+		}
+		if tierID != "" {
+			r.TierID, r.MemberDiscount = tierID, r.Subtotal*pct/100 // rounded down: the shop's favour by under 1 fen
+			if mult > 1 {
+				r.PointsMultiplier = mult
+			}
+		}
+	}
 	couponFrom, couponTo := len(ops), len(ops)
 	if couponID != "" {
 		if s.o.Coupons == nil {
 			return record{}, apperr.Invalidf("this shop takes no coupons")
 		}
-		cops, discount, err := s.o.Coupons.LockOps(ctx, openid, couponID, id, r.Subtotal)
+		cops, discount, err := s.o.Coupons.LockOps(ctx, openid, couponID, id, r.Subtotal-r.MemberDiscount)
 		if err != nil {
 			return record{}, err
 		}
@@ -194,7 +208,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		couponTo = len(ops)
 		r.CouponID, r.Discount, r.Coupon = couponID, discount, true
 	}
-	r.Total = r.Subtotal - r.Discount
+	r.Total = r.Subtotal - r.MemberDiscount - r.Discount
 	if r.Total < 1 {
 		return record{}, ErrTotalTooLow
 	}

@@ -130,6 +130,15 @@ type Order struct {
 	// WeChat's shipping management (nil when shipping is off).
 	Address  *Address  `json:"address,omitempty"`
 	Shipping *Shipping `json:"shipping,omitempty"`
+
+	// MemberDiscount is what the caller's membership tier (TierID) took off
+	// the subtotal, before the coupon's Discount (Total = Subtotal -
+	// MemberDiscount - Discount); PointsMultiplier is what it multiplies
+	// the order's points by. Recorded at create: a later tier change does
+	// not alter the order. All absent without a tier (docs/members.md).
+	MemberDiscount   int64  `json:"member_discount,omitempty"`
+	TierID           string `json:"tier_id,omitempty"`
+	PointsMultiplier int64  `json:"points_multiplier,omitempty"`
 }
 
 // openRefund returns the refund in flight, if any.

@@ -262,6 +262,9 @@ func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundI
 			if !ref.Auto { // stats: a merchant's refund, once, on the day it succeeded
 				ops = append(ops, stats.Op(stats.Refunds, done, ref.OutRefundNo, 1), stats.Op(stats.Refunded, done, ref.OutRefundNo, ref.Amount))
 			}
+			if s.o.Members != nil && !ref.Auto { // growth: less what was refunded, once, in this Write
+				ops = append(ops, s.o.Members.GrowthOp(r.Owner, -ref.Amount))
+			}
 			if s.o.Points != nil && !ref.Auto {
 				pops, err := s.o.Points.RefundOps(ctx, r.Owner, r.ID, r.TransactionID, r.Total, r.Refunded)
 				if err != nil {

@@ -61,6 +61,19 @@ type Wallet interface {
 	ReturnOps(ctx context.Context, openid, orderID, ref string, amount int64) ([]store.Op, error)
 }
 
+// Members is the membership side of orders; *member.Service implements
+// it. Create asks the caller's tier (its discount, a line before coupons,
+// and its points multiplier are recorded on the order); the paid transition
+// and a refund's success put GrowthOp in their own Write, so that growth
+// counts each payment and refund exactly once.
+type Members interface {
+	// OrderTier returns openid's tier now: id ("" when none), discount
+	// percent (0–99) and points multiplier (at least 1).
+	OrderTier(ctx context.Context, openid string) (id string, discountPercent, multiplier int64, err error)
+	// GrowthOp adds delta fen to openid's growth.
+	GrowthOp(openid string, delta int64) store.Op
+}
+
 // DefaultTTL is how long an unpaid order lives (MINIFN_ORDER_TTL's default).
 const DefaultTTL = 15 * time.Minute
 
@@ -119,6 +132,9 @@ type Options struct {
 	// BalanceOff refuses "use_balance" (ErrWalletDisabled) while Wallet
 	// still gives back what earlier orders took (MINIFN_WALLET off).
 	BalanceOff bool
+	// Members gives tiers' discounts and multipliers and keeps growth; nil:
+	// no tiers, no growth.
+	Members Members
 }
 
 // PaidHook is told, after the paid Write, each time WeChat Pay confirms an

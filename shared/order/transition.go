@@ -108,6 +108,9 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 			r.Reserved = nil // the stock is sold, no longer held
 			// stats: the payment counts once, on its paid day, in this Write.
 			ops = append(ops, stats.Op(stats.PaidOrders, paidAt, r.ID, 1), stats.Op(stats.Revenue, paidAt, r.ID, r.Total))
+			if s.o.Members != nil { // growth: the whole total (WeChat Pay and balance parts), once, in this Write
+				ops = append(ops, s.o.Members.GrowthOp(r.Owner, r.Total))
+			}
 			if r.Shipping != nil && r.Shipping.Type != ShippingExpress {
 				ops = append(ops, shippingOp(r)) // uploaded below, else by the timer (shipping.go)
 			}

@@ -54,7 +54,14 @@ const creditAttempts = 10
 // and is retried), it credits only what they leave: P − P·R/T. Returns the
 // points credited by this call (0 when already credited or off).
 func (s *Service) CreditOrder(ctx context.Context, openid, orderID, transactionID string, total int64) (int64, error) {
-	pts := total * s.o.PerYuan / 100
+	return s.CreditOrderTimes(ctx, openid, orderID, transactionID, total, 1)
+}
+
+// CreditOrderTimes is CreditOrder with the points multiplied by multiplier
+// (the order's membership tier recorded it; below 1 counts as 1). Refunds
+// take back in proportion to what was credited, multiplier included.
+func (s *Service) CreditOrderTimes(ctx context.Context, openid, orderID, transactionID string, total, multiplier int64) (int64, error) {
+	pts := total * s.o.PerYuan / 100 * max(multiplier, 1)
 	if pts <= 0 || transactionID == "" {
 		return 0, nil
 	}

@@ -28,7 +28,7 @@ type paidHooks struct {
 }
 
 func (h paidHooks) OrderPaid(ctx context.Context, owner string, o order.Order) error {
-	if _, err := h.points.CreditOrder(ctx, owner, o.ID, o.TransactionID, o.Total); err != nil {
+	if _, err := h.points.CreditOrderTimes(ctx, owner, o.ID, o.TransactionID, o.Total, o.PointsMultiplier); err != nil {
 		return err
 	}
 	if err := h.scenes.OrderPaid(ctx, owner, o.ID, scene.Touch{Scene: o.Scene, Referrer: o.Referrer}, o.Total); err != nil {

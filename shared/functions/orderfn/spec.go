@@ -18,6 +18,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/internal/paywire"
 	"github.com/minifn/minifn/shared/giftcard"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/member"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/pay"
@@ -43,7 +44,10 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		Paid: hook, Points: hook.points, ShippingMode: a.Config.Shipping.Mode,
 		// The wallet gives back what orders took from it even while it is
 		// off; "use_balance" needs MINIFN_WALLET=on.
-		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On()}
+		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On(),
+		// Tiers: the member discount and multiplier at create, growth in
+		// the paid and refund Writes (docs/members.md).
+		Members: member.New(a.Store, member.Options{Now: a.Now})}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
