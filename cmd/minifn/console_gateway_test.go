@@ -340,9 +340,6 @@ func checkConsoleThrough(t *testing.T, gw gateway, base string) {
 			calls++
 			u := toURL(c.path)
 			want := serving(c.method, c.path)
-			if want == "" && contractNotYetServed[c.method+" "+c.path] {
-				continue // a screen hidden while its route answers 404 (app.js's probe)
-			}
 			if want == "" {
 				t.Errorf("%s: %s %s is no route of shared/functions", name, c.method, c.path)
 				continue
@@ -360,15 +357,6 @@ func checkConsoleThrough(t *testing.T, gw gateway, base string) {
 	if calls < 10 {
 		t.Errorf("found only %d API calls in the console: the call scan is broken", calls)
 	}
-}
-
-// contractNotYetServed are routes of ../shared/CONTRACT.md ("Membership and
-// wallet") that console screens call before the function serving them is
-// in shared/functions; app.js hides such a screen while its probe answers
-// 404. Once a function serves one, it is checked like any other route.
-var contractNotYetServed = map[string]bool{
-	"GET /tiers": true,
-	"PUT /tiers": true,
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {
