@@ -706,6 +706,44 @@ test('wallet: a paid top-up refunded from its ledger line', async () => {
   await shot('wallet-topup-refunded');
 });
 
+test('gift cards: a card bought, paid at the emulator, sent and claimed shows claimed with its amount and totals', async () => {
+  const buyer = await user('e2e-gc-buyer-' + Date.now());
+  const friend = await user('e2e-gc-friend-' + Date.now());
+  const b = await as(buyer, 'POST', '/giftcards', { amount: 12345, message: 'e2e' }, 'e2e-gc-' + Date.now());
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  const no = b.body.giftcard.out_trade_no;
+  const pay = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(no), { method: 'POST' });
+  assert.equal(pay.status, 200, await pay.text());
+  await until('the gift card notify', async () => (await as(buyer, 'GET', '/giftcards/' + no)).body.giftcard.status === 'paid');
+  const sent = await as(buyer, 'POST', '/giftcards/' + no + '/send');
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  const claim = await as(friend, 'POST', '/giftcards/claim', { token: sent.body.token });
+  assert.equal(claim.status, 200, JSON.stringify(claim.body));
+  // A user's token does not list the merchant's sales.
+  assert.equal((await as(buyer, 'GET', '/giftcards?all=1')).status, 403);
+
+  await go('Gift cards');
+  const sales = page.locator('section[aria-labelledby="h-gift-card-sales"]');
+  const row = sales.locator('tr[data-id="' + no + '"]');
+  await row.waitFor();
+  assert.equal(await row.locator('td[data-label="Amount"]').textContent(), '¥123.45');
+  assert.equal(await row.locator('td[data-label="Status"]').textContent(), 'claimed');
+  assert.equal(await row.locator('td[data-label="Buyer"] code').getAttribute('title'), buyer.openid);
+  assert.equal(await row.locator('td[data-label="Claimer"] code').getAttribute('title'), friend.openid);
+  // The status filter, and the page's totals as the API's page gives them.
+  await page.getByLabel('Status').selectOption('claimed');
+  await until('the claimed filter', async () => (await sales.locator('tbody .badge').allTextContents()).every((s) => s === 'claimed'));
+  await row.waitFor();
+  const api = (await admin(dev, 'GET', '/giftcards?all=1&status=claimed&limit=50')).body.giftcards;
+  assert.ok(api.some((c) => c.id === no && c.claimer === friend.openid && c.amount === 12345), JSON.stringify(api));
+  const sum = api.reduce((s, c) => s + c.amount, 0);
+  const yuan = (f) => '¥' + Math.floor(f / 100).toLocaleString('en') + '.' + String(f % 100).padStart(2, '0');
+  await sales.locator('dd[data-field="claimed"]', { hasText: yuan(sum) }).waitFor();
+  assert.equal(await sales.locator('dd[data-field="sold"]').textContent(), yuan(sum));
+  assert.equal(await sales.locator('dd[data-field="unclaimed"]').textContent(), '¥0.00');
+  await shot('giftcards-claimed');
+});
+
 test('a screen whose route answers 404 (the wallet turned off) is not in the menu, nor reachable by its address', async () => {
   const tab = await context.newPage();
   tab.setDefaultTimeout(15000);

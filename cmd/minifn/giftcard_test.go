@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -109,6 +110,41 @@ func TestGiftCardDev(t *testing.T) {
 	}
 	if a := s.call(t, "GET", "/giftcards", alice, ""); a.status != 200 || len(a.body["giftcards"].([]any)) != 2 {
 		t.Fatalf("alice's cards: %s", a.raw)
+	}
+
+	// The merchant's list of sales: admin only, every user's, with buyer
+	// and claimer, filtered by status.
+	for _, q := range []string{"?all=1", "?status=claimed"} {
+		wantError(t, "a user's GET /giftcards"+q, s.call(t, "GET", "/giftcards"+q, alice, ""), 403, "forbidden")
+	}
+	wantError(t, "an unknown status", s.call(t, "GET", "/giftcards?all=1&status=shipped", s.admin, ""), 400, "invalid_request")
+	wantError(t, "a bad limit", s.call(t, "GET", "/giftcards?all=1&limit=0", s.admin, ""), 400, "invalid_request")
+	carol := s.call(t, "POST", "/giftcards", users["carol"], `{"amount":500}`) // pending, another buyer
+	if carol.status != 201 {
+		t.Fatalf("carol buys: %d %s", carol.status, carol.raw)
+	}
+	var sales []string
+	for q := "?all=1&limit=2"; ; {
+		a := s.call(t, "GET", "/giftcards"+q, s.admin, "")
+		if a.status != 200 {
+			t.Fatalf("admin list: %d %s", a.status, a.raw)
+		}
+		for _, g := range a.body["giftcards"].([]any) {
+			g := g.(map[string]any)
+			sales = append(sales, fmt.Sprintf("%s:%v:%v:%v", g["status"], g["amount"], g["buyer"] != "", g["claimer"] != nil))
+		}
+		next, _ := a.body["next"].(string)
+		if next == "" {
+			break
+		}
+		q = "?all=1&limit=2&after=" + next
+	}
+	if want := "[pending:500:true:false revoked:800:true:false claimed:3000:true:true]"; fmt.Sprint(sales) != want {
+		t.Fatalf("admin's sales: %v; want %s", sales, want)
+	}
+	a = s.call(t, "GET", "/giftcards?all=1&status=claimed", s.admin, "")
+	if l := a.body["giftcards"].([]any); len(l) != 1 || l[0].(map[string]any)["id"] != no || l[0].(map[string]any)["claimer"] == "" {
+		t.Fatalf("claimed sales: %s", a.raw)
 	}
 }
 

@@ -42,6 +42,9 @@
 //	giftcard#u#<openid> / <id>      the user's cards (index; value {"role"})
 //	giftcard#token#<sha256> / token the live token of a sent card ({"id"})
 //	giftcard#pending    / <id>      unpaid cards, oldest first, for the expiry job
+//	giftcard#all        / <id>      every card, time-ordered (the merchant's list)
+//	giftcard#st#<status> / <id>     every card in that status, time-ordered; moved
+//	                                in the same Write as each status change (update)
 //	idem#…                          Idempotency-Key records (package idem)
 package giftcard
 
@@ -175,6 +178,8 @@ func cardKey(id string) store.Key         { return store.Key{PK: "giftcard#card#
 func userKey(openid, id string) store.Key { return store.Key{PK: "giftcard#u#" + openid, SK: id} }
 func tokenKey(hash string) store.Key      { return store.Key{PK: "giftcard#token#" + hash, SK: "token"} }
 func pendingKey(id string) store.Key      { return store.Key{PK: pendingPK, SK: id} }
+func allKey(id string) store.Key          { return store.Key{PK: allPK, SK: id} }
+func statusKey(st, id string) store.Key   { return store.Key{PK: "giftcard#st#" + st, SK: id} }
 func roleValue(role string) []byte        { b, _ := json.Marshal(map[string]string{"role": role}); return b }
 func hashToken(token string) string {
 	h := sha256.Sum256([]byte(token))
@@ -192,6 +197,12 @@ func isHex(s string) bool {
 }
 
 const pendingPK = "giftcard#pending"
+
+// allPK holds the merchant's index of every card. One partition, not
+// sharded as orders' are: a shop sells far fewer gift cards than orders,
+// and an entry is written once per card (its status entries once per
+// change).
+const allPK = "giftcard#all"
 
 // Options are the clients and settings of a Service.
 type Options struct {
@@ -292,8 +303,10 @@ func (s *Service) Buy(ctx context.Context, openid string, amount int64, message,
 		store.Put(store.Item{Key: pendingKey(id), Value: []byte(`{}`)}).IfAbsent()}
 	if !ik.IsZero() {
 		rec, _ := json.Marshal(map[string]string{"id": id})
-		ops = append(ops, ik.Op(rec, now))
+		ops = append(ops, ik.Op(rec, now)) // stays op 3: FailedOp below
 	}
+	ops = append(ops, store.Put(store.Item{Key: allKey(id), Value: []byte(`{}`)}),
+		store.Put(store.Item{Key: statusKey(Pending, id), Value: []byte(`{}`)}))
 	err = s.st.Write(ctx, ops...)
 	if store.FailedOp(err) == 3 {
 		b, _, err := ik.Lookup(ctx, s.st)
@@ -380,6 +393,11 @@ func (s *Service) update(ctx context.Context, id string, f func(r *record) ([]st
 		}
 		if err != nil {
 			return r, err
+		}
+		if next.Status != r.Status {
+			// The merchant's status index moves in the same Write.
+			ops = append(ops, store.Delete(statusKey(r.Status, id)),
+				store.Put(store.Item{Key: statusKey(next.Status, id), Value: []byte(`{}`)}))
 		}
 		err = s.st.Write(ctx, append([]store.Op{next.put().IfVersion(v)}, ops...)...)
 		if err == nil {
@@ -690,4 +708,49 @@ func (s *Service) expireOne(ctx context.Context, r record) (bool, error) {
 		return []store.Op{store.Delete(pendingKey(n.ID))}, nil
 	})
 	return err == nil && out.Status == Closed, err
+}
+
+// Sale is a card as the merchant sees it: the card with its buyer and
+// claimer.
+type Sale struct {
+	Card
+	Buyer   string `json:"buyer"`
+	Claimer string `json:"claimer,omitempty"`
+}
+
+// ErrBadStatus is returned by ListAll for a status filter that is not one
+// of the statuses.
+var ErrBadStatus = apperr.New(apperr.Invalid, "invalid_request",
+	`query parameter "status" must be pending, paid, sent, claimed, revoked or closed`)
+
+// ListAll returns every user's cards (the merchant's sales), newest first,
+// in status if not empty, after the cursor, and the next cursor. It reads
+// the giftcard#all index, or the status's index (kept in the same Write as
+// each status change), never a scan of the cards. Returns ErrBadStatus,
+// store errors.
+func (s *Service) ListAll(ctx context.Context, status, after string, limit int) ([]Sale, string, error) {
+	pk := allPK
+	switch status {
+	case "":
+	case Pending, Paid, Sent, Claimed, Revoked, Closed:
+		pk = "giftcard#st#" + status
+	default:
+		return nil, "", ErrBadStatus
+	}
+	if after != "" && !validID(after) {
+		return nil, "", apperr.Invalidf(`query parameter "after" is not a cursor from this list`)
+	}
+	items, next, err := s.st.Query(ctx, pk, store.Query{After: after, Desc: true, Limit: limit})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Sale, 0, len(items))
+	for _, it := range items {
+		r, _, err := s.load(ctx, it.SK)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, Sale{Card: r.Card, Buyer: r.Buyer, Claimer: r.Claimer})
+	}
+	return out, next, nil
 }

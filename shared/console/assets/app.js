@@ -16,6 +16,7 @@ const screens = {
   // MINIFN_WALLET=on (a 404 then). probe is a call, so that
   // cmd/minifn's gateway test sees its path.
   wallet: { title: 'Wallet', load: () => import('./wallet.js'), probe: () => get('/topup-plans') },
+  giftcards: { title: 'Gift cards', load: () => import('./giftcards.js'), probe: () => get('/giftcards?all=1&limit=1') },
   // Function `members` (CONTRACT "Membership and wallet"): absent until deployed.
   tiers: { title: 'Tiers', load: () => import('./tiers.js'), probe: () => get('/tiers') },
 };

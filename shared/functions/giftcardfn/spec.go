@@ -24,6 +24,9 @@ import (
 var ErrDisabled = apperr.New(apperr.NotFound, "wallet_disabled",
 	"the wallet is not enabled for this shop (MINIFN_WALLET)")
 
+// errAdminOnly answers a user's request for the merchant's list.
+var errAdminOnly = session.ErrForbidden.WithMessage("only the admin token lists every gift card sale")
+
 var routes = []string{"POST /giftcards", "GET /giftcards", "GET /giftcards/{id}", "POST /giftcards/{id}/send",
 	"POST /giftcards/{id}/revoke", "POST /giftcards/claim"}
 
@@ -31,6 +34,8 @@ var routes = []string{"POST /giftcards", "GET /giftcards", "GET /giftcards/{id}"
 //
 //	POST /giftcards {"amount","message"?}  user → 201 {"giftcard","payment"}
 //	GET  /giftcards[?after=&limit=]        user → {"giftcards":[…] (bought, sent, received; "role"),"next"?}
+//	GET  /giftcards?all=1[&status=&after=&limit=] admin → {"giftcards":[…] (every sale, with "buyer","claimer"),"next"?}
+//	                                       (extension; a user's ?all or ?status answers 403 forbidden)
 //	GET  /giftcards/{id}                   user (buyer or claimer) → {"giftcard"}
 //	POST /giftcards/{id}/send              buyer → {"token","giftcard"} (a new token; the old one stops working)
 //	POST /giftcards/{id}/revoke            buyer → {"giftcard"} (value to the buyer's wallet; extension)
@@ -57,6 +62,10 @@ var GiftCards = app.Spec{
 		gs := giftcard.New(a.Store, giftcard.Options{Pay: pc, Wallet: ws, Now: a.Now, TTL: a.Config.OrderTTL})
 		m := map[string]http.Handler{}
 		for r, h := range Handlers(gs) {
+			if r == "GET /giftcards" {
+				m[r] = a.Sessions.RequireAny(h) // the admin lists every sale
+				continue
+			}
 			m[r] = a.Sessions.Require(h)
 		}
 		return platform.Function{Handler: httpapi.RouterOf(m)}, nil
@@ -87,15 +96,30 @@ func Handlers(gs *giftcard.Service) map[string]httpapi.Func {
 			return nil
 		},
 		"GET /giftcards": func(w http.ResponseWriter, r *http.Request) error {
-			openid, err := session.Caller(r.Context())
-			if err != nil {
-				return err
-			}
 			limit, err := httpapi.IntParam(r, "limit", 20, 1, 100)
 			if err != nil {
 				return err
 			}
-			list, next, err := gs.List(r.Context(), openid, r.URL.Query().Get("after"), limit)
+			q := r.URL.Query()
+			if session.IsAdmin(r.Context()) {
+				list, next, err := gs.ListAll(r.Context(), q.Get("status"), q.Get("after"), limit)
+				if err != nil {
+					return err
+				}
+				httpapi.JSON(w, http.StatusOK, struct {
+					GiftCards []giftcard.Sale `json:"giftcards"`
+					Next      string          `json:"next,omitempty"`
+				}{list, next})
+				return nil
+			}
+			openid, err := session.Caller(r.Context())
+			if err != nil {
+				return err
+			}
+			if q.Has("all") || q.Has("status") {
+				return errAdminOnly
+			}
+			list, next, err := gs.List(r.Context(), openid, q.Get("after"), limit)
 			if err != nil {
 				return err
 			}
