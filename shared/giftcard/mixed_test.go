@@ -21,7 +21,7 @@ import (
 
 // TestMixedProperty runs random sequences of every money operation of
 // issue 17 at once, on each backend: top-ups (their notifies delivered one to
-// three times), orders paid with balance (in full, or in part with the rest
+// three times) and their refunds, orders paid with balance (in full, or in part with the rest
 // paid at the WeChat Pay emulator), cancels, partial and full refunds, gift
 // cards bought, sent, claimed by several racing users and taken back. One
 // goroutine per user, from one RNG each from one seed (logged; set
@@ -32,11 +32,12 @@ import (
 //     (and its principal and bonus parts);
 //   - money: In + Bonus == Out + Balances + Unclaimed + Spent + Held, where
 //     In is what the emulator recorded as paid (top-ups, gift cards, the
-//     WeChat Pay part of orders), Out what it recorded as refunded, Bonus the
-//     bonus of the paid top-ups (merchant money, not paid by anyone), Balances
-//     the sum of every wallet, Unclaimed the value of paid cards neither
-//     claimed nor taken back, Spent Σ(total − refunded) of orders that were
-//     paid, Held the balance part of orders still pending;
+//     WeChat Pay part of orders), Out what it recorded as refunded (orders'
+//     WeChat Pay parts, top-ups' principal), Bonus the bonus of the paid
+//     top-ups less what their refunds removed (merchant money, paid by
+//     no one), Balances the sum of every wallet, Unclaimed the value of paid
+//     cards neither claimed nor taken back, Spent Σ(total − refunded) of
+//     orders that were paid, Held the balance part of orders still pending;
 //   - a claimed or taken-back card's value is in exactly one ledger entry
 //     (the claimer's or the buyer's), an unclaimed card's in none, and at most
 //     one racing claimer succeeded.
@@ -78,7 +79,8 @@ type mixed struct {
 	own     map[string][]string // buyer → cards not claimed or revoked (as far as known)
 	claimed atomic.Int64
 
-	redelivered map[string]bool // notify ids already resent (redeliver runs alone)
+	mine        map[string][]string // openid → top-ups not refunded yet
+	redelivered map[string]bool     // notify ids already resent (redeliver runs alone)
 }
 
 func users() []string {
@@ -92,7 +94,7 @@ func users() []string {
 func runMixed(t *testing.T, b storetest.Backend, seed uint64) {
 	e := ordertest.New(t, b, ordertest.Options{TTL: time.Hour})
 	m := &mixed{e: e, topups: map[string]string{}, orders: map[string]string{}, pending: map[string][]string{},
-		paid: map[string][]string{}, cards: map[string]string{}, own: map[string][]string{}, redelivered: map[string]bool{}}
+		paid: map[string][]string{}, cards: map[string]string{}, own: map[string][]string{}, redelivered: map[string]bool{}, mine: map[string][]string{}}
 	m.w = wallet.New(e.Store, wallet.Options{Pay: e.Client, Now: e.Clock.Now})
 	m.g = giftcard.New(e.Store, giftcard.Options{Pay: e.Client, Wallet: m.w, Now: e.Clock.Now})
 	e.SetOrders(func(o *order.Options) { o.Wallet = m.w })
@@ -190,7 +192,7 @@ func take(rng *rand.Rand, l *[]string) (string, bool) {
 // invariants checked after the round are.
 func (m *mixed) step(t *testing.T, rng *rand.Rand, u string) {
 	ctx := context.Background()
-	switch op := rng.IntN(9); op {
+	switch op := rng.IntN(10); op {
 	case 0, 1: // top-up
 		c, err := m.w.CreateTopUp(ctx, u, m.plan[rng.IntN(len(m.plan))].ID, "")
 		if err != nil {
@@ -201,6 +203,9 @@ func (m *mixed) step(t *testing.T, rng *rand.Rand, u string) {
 		m.topups[c.TopUp.OutTradeNo] = u
 		m.mu.Unlock()
 		m.payAt(t, c.TopUp.OutTradeNo)
+		m.mu.Lock()
+		m.mine[u] = append(m.mine[u], c.TopUp.OutTradeNo)
+		m.mu.Unlock()
 	case 2, 3: // order with balance: in full, or the rest paid by WeChat Pay (or left pending)
 		req := order.CreateRequest{Items: []order.LineRequest{{SKU: "tea", Quantity: 1 + rng.Int64N(8)}}, UseBalance: true}
 		got, err := m.e.Orders.Create(ctx, u, req, "")
@@ -304,6 +309,17 @@ func (m *mixed) step(t *testing.T, rng *rand.Rand, u string) {
 			t.Errorf("card %s claimed %d times", id, wins.Load())
 		}
 		m.claimed.Add(wins.Load())
+	case 9: // refund one of u's top-ups (admin): the unspent principal in cash, its bonus removed
+		m.mu.Lock()
+		l := m.mine[u]
+		no, ok := take(rng, &l)
+		m.mine[u] = l
+		m.mu.Unlock()
+		if ok {
+			if _, _, err := m.w.Refund(ctx, no, "mixed", ""); err != nil {
+				t.Logf("top-up refund %s: %v", no, err) // not paid yet, nothing left, in flight
+			}
+		}
 	case 8: // take back one of u's cards (it may have been claimed meanwhile)
 		m.mu.Lock()
 		l := m.own[u]
@@ -417,6 +433,15 @@ func (m *mixed) check(t *testing.T, round int) {
 		}
 		if tu.Status != wallet.Pending && tu.Status != wallet.Closed {
 			bonus += tu.Bonus
+		}
+		for _, r := range tu.Refunds {
+			switch r.Status {
+			case wallet.RefundSuccess:
+				bonus -= r.BonusRemoved
+			case wallet.RefundFailed, wallet.RefundClosed: // the money went back
+			default:
+				t.Errorf("round %d: top-up %s: refund %+v not finished", round, no, r)
+			}
 		}
 		if tu.Status == wallet.Pending {
 			t.Errorf("round %d: top-up %s paid but still pending", round, no)
