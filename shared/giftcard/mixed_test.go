@@ -273,7 +273,7 @@ func (m *mixed) step(t *testing.T, rng *rand.Rand, u string) {
 		m.mu.Lock()
 		m.own[u] = append(m.own[u], bo.Card.ID)
 		m.mu.Unlock()
-	case 7: // send one of u's cards; three users (maybe the buyer) race to claim it
+	case 7: // send one of u's cards; three users (maybe the buyer) race to claim it, the buyer sometimes to take it back
 		m.mu.Lock()
 		l := m.own[u]
 		var id string
@@ -304,9 +304,21 @@ func (m *mixed) step(t *testing.T, rng *rand.Rand, u string) {
 				}
 			}()
 		}
+		var revoked atomic.Int64
+		if rng.IntN(2) == 0 { // the buyer takes it back meanwhile
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := m.g.Revoke(ctx, u, id); err == nil {
+					revoked.Add(1)
+				}
+			}()
+		}
 		wg.Wait()
-		if wins.Load() > 1 {
-			t.Errorf("card %s claimed %d times", id, wins.Load())
+		// At least one claimer is not the buyer: exactly one of the claims
+		// and the take-back wins.
+		if wins.Load()+revoked.Load() != 1 {
+			t.Errorf("card %s: %d claims and %d take-backs succeeded, want exactly one in all", id, wins.Load(), revoked.Load())
 		}
 		m.claimed.Add(wins.Load())
 	case 9: // refund one of u's top-ups (admin): the unspent principal in cash, its bonus removed
