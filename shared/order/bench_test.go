@@ -12,8 +12,10 @@ import (
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/payments"
 
+	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
 	"github.com/minifn/minifn/shared/store/storetest"
+	"github.com/minifn/minifn/shared/wallet"
 )
 
 var benchBackend = storetest.Backend{Name: "bolt", Open: storetest.OpenBolt}
@@ -98,6 +100,50 @@ func BenchmarkNotifySDKParse(b *testing.B) {
 		var tx payments.Transaction
 		if _, err := handler.ParseNotifyRequest(ctx, req, &tx); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// benchUsers is how many buyers the order benchmarks spread over.
+const benchUsers = 100
+
+// BenchmarkOrderWeChatPay is the WeChat-Pay-only order: Create, which
+// prepays at the emulator over loopback (the baseline of
+// BenchmarkOrderBalance, in the same run).
+func BenchmarkOrderWeChatPay(b *testing.B) {
+	e := ordertest.New(b, benchBackend, ordertest.Options{})
+	e.Product(b, "tea", 1000, nil)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		got, err := e.Orders.Create(ctx, fmt.Sprintf("u%d", i%benchUsers), line("tea", 1), "")
+		if err != nil || got.Payment == nil {
+			b.Fatalf("%+v %v", got, err)
+		}
+	}
+}
+
+// BenchmarkOrderBalance is an order paid in full by the wallet
+// ("use_balance": true covering the total): Create writes the order as paid
+// with the wallet debit in the same transaction, and no WeChat Pay call.
+func BenchmarkOrderBalance(b *testing.B) {
+	e := ordertest.New(b, benchBackend, ordertest.Options{})
+	w := wallet.New(e.Store, wallet.Options{Now: e.Clock.Now})
+	e.SetOrders(func(o *order.Options) { o.Wallet = w })
+	e.Product(b, "tea", 1000, nil)
+	ctx := context.Background()
+	for u := range benchUsers {
+		if _, err := w.Adjust(ctx, fmt.Sprintf("u%d", u), int64(b.N/benchUsers+1)*1000, "bench credit", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	req := line("tea", 1)
+	req.UseBalance = true
+	b.ResetTimer()
+	for i := range b.N {
+		got, err := e.Orders.Create(ctx, fmt.Sprintf("u%d", i%benchUsers), req, "")
+		if err != nil || got.Order.Status != order.Paid || got.Payment != nil {
+			b.Fatalf("%+v %v", got, err)
 		}
 	}
 }
