@@ -211,6 +211,11 @@ func (s *Service) Get(ctx context.Context, openid string) (Member, error) {
 	if err != nil {
 		return Member{}, err
 	}
+	return place(tiers, g), nil
+}
+
+// place is the member of growth g among tiers (sorted by MinGrowth).
+func place(tiers []Tier, g int64) Member {
 	m := Member{Growth: g}
 	for i := range tiers {
 		if g >= tiers[i].MinGrowth {
@@ -220,7 +225,7 @@ func (s *Service) Get(ctx context.Context, openid string) (Member, error) {
 		m.NextTier = &tiers[i]
 		break
 	}
-	return m, nil
+	return m
 }
 
 // TierOf returns openid's tier now (ok false when no tier is defined).
@@ -235,10 +240,21 @@ func (s *Service) TierOf(ctx context.Context, openid string) (t Tier, ok bool, e
 // OrderTier returns what openid's tier gives a new order now: its id, its
 // discount percent and its points multiplier (id "" when no tier is
 // defined). The order service records them on the order (order.Members).
+//
+// Every order create calls it: with no tier defined (a shop that does not
+// use them) it reads the tiers item only, not the user's growth.
 func (s *Service) OrderTier(ctx context.Context, openid string) (id string, discountPercent, multiplier int64, err error) {
-	t, ok, err := s.TierOf(ctx, openid)
-	if err != nil || !ok {
+	tiers, err := s.Tiers(ctx)
+	if err != nil || len(tiers) == 0 {
 		return "", 0, 1, err
+	}
+	g, err := s.Growth(ctx, openid)
+	if err != nil {
+		return "", 0, 1, err
+	}
+	t := place(tiers, g).Tier
+	if t == nil {
+		return "", 0, 1, nil
 	}
 	return t.ID, t.DiscountPercent, t.Multiplier(), nil
 }
