@@ -67,6 +67,14 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 	if b, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
 		return s.replay(ctx, openid, b, err)
 	}
+	if req.StoreID != "" {
+		if s.o.Stores == nil {
+			return Created{}, ErrNoStores
+		}
+		if err := s.o.Stores.CheckOpen(ctx, req.StoreID); err != nil {
+			return Created{}, err
+		}
+	}
 	// The note is checked before the create Write: a risky one
 	// (moderation.ErrRisky) reserves no stock and locks no coupon.
 	note, err := s.o.Notes.Check(ctx, openid, NoteScene, req.Note)
@@ -152,6 +160,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		ID: id, Status: Pending, OutTradeNo: id, CreatedAt: now, ExpiresAt: now.Add(s.ttl()).Truncate(time.Second),
 		Scene: req.Scene, Referrer: req.Referrer,
 		Note: req.Note, NoteReview: note.Review, NoteCheck: note.Reason,
+		StoreID: req.StoreID, Fulfillment: req.Fulfillment, Table: req.Table,
 	}}
 	var ops []store.Op
 	stockOp := map[int]string{} // op index → sku

@@ -33,6 +33,9 @@ var (
 	// ErrWalletDisabled is returned by Create for "use_balance" while the
 	// wallet is off (MINIFN_WALLET; the wallet function's own answer).
 	ErrWalletDisabled = apperr.New(apperr.NotFound, "wallet_disabled", "the wallet is not enabled for this shop (MINIFN_WALLET)")
+	// ErrNoStores is returned by Create for an order placed in a store
+	// ("store_id") when the order functions know no stores.
+	ErrNoStores = apperr.New(apperr.Invalid, "invalid_request", "this shop has no stores: \"store_id\" cannot be used")
 	// ErrBusy is returned when an order kept changing under a transition.
 	ErrBusy = apperr.New(apperr.Conflict, "conflict", "the order changed; try again")
 )

@@ -139,7 +139,26 @@ type Order struct {
 	MemberDiscount   int64  `json:"member_discount,omitempty"`
 	TierID           string `json:"tier_id,omitempty"`
 	PointsMultiplier int64  `json:"points_multiplier,omitempty"`
+
+	// StoreID is the physical store the order belongs to (package outlet):
+	// a scan-and-go order (Fulfillment FulfillScanAndGo) or a table order
+	// (Table set). Absent for an order of the online shop.
+	StoreID     string `json:"store_id,omitempty"`
+	Fulfillment string `json:"fulfillment,omitempty"` // "" (the shop's own shipping) or FulfillScanAndGo
+	Table       string `json:"table,omitempty"`       // the table of a table order, as its code's scene named it
 }
+
+// Order-level fulfillments ("fulfillment" at POST /orders). Products'
+// fulfillments (virtual, pickup, express: shipping.go) say how an online
+// order reaches its buyer; these say the order was made in a store.
+const (
+	// FulfillScanAndGo: the shopper scanned the items in the store and
+	// leaves with them once paid, showing an exit pass at the door.
+	FulfillScanAndGo = "scan_and_go"
+)
+
+// MaxTable is the length limit of a table name ("12", "A3", "patio-2").
+const MaxTable = 16
 
 // openRefund returns the refund in flight, if any.
 func (o *Order) openRefund() *Refund {
@@ -225,6 +244,12 @@ type CreateRequest struct {
 	Address  *Address      `json:"address,omitempty"`  // required when an item ships by express
 	// UseBalance pays with the wallet what it can, WeChat Pay the rest.
 	UseBalance bool `json:"use_balance,omitempty"`
+	// StoreID, Fulfillment and Table place the order in a store: scan-and-go
+	// ("fulfillment":"scan_and_go") or at a table ("table"). Both need
+	// "store_id"; they exclude each other.
+	StoreID     string `json:"store_id,omitempty"`
+	Fulfillment string `json:"fulfillment,omitempty"`
+	Table       string `json:"table,omitempty"`
 }
 
 // Validate checks the request's shape.
@@ -255,8 +280,39 @@ func (r CreateRequest) Validate() error {
 	if strings.ContainsFunc(r.Note, func(c rune) bool { return unicode.IsControl(c) && c != '\n' }) {
 		return apperr.Invalidf("field \"note\" holds a control character")
 	}
+	if err := r.validateStore(); err != nil {
+		return err
+	}
 	if r.Address != nil {
 		return r.Address.Validate()
+	}
+	return nil
+}
+
+// validateStore checks the fields that place an order in a store.
+func (r CreateRequest) validateStore() error {
+	switch r.Fulfillment {
+	case "", FulfillScanAndGo:
+	default:
+		return apperr.Invalidf("field \"fulfillment\" must be %q or absent", FulfillScanAndGo)
+	}
+	if len(r.StoreID) > 64 {
+		return apperr.Invalidf("field \"store_id\" is too long")
+	}
+	if r.Table != "" && (utf8.RuneCountInString(r.Table) > MaxTable || strings.ContainsFunc(r.Table, unicode.IsControl)) {
+		return apperr.Invalidf("field \"table\" must be 1 to %d characters, without control characters", MaxTable)
+	}
+	switch {
+	case r.StoreID == "" && r.Fulfillment != "":
+		return apperr.Invalidf("field \"store_id\" is required with \"fulfillment\":%q", r.Fulfillment)
+	case r.StoreID == "" && r.Table != "":
+		return apperr.Invalidf("field \"store_id\" is required with \"table\"")
+	case r.Table != "" && r.Fulfillment != "":
+		return apperr.Invalidf("fields \"table\" and \"fulfillment\" exclude each other: a table order is served at the table")
+	case r.StoreID != "" && r.Table == "" && r.Fulfillment == "":
+		return apperr.Invalidf("field \"store_id\" needs \"fulfillment\":%q or a \"table\"", FulfillScanAndGo)
+	case r.StoreID != "" && r.Address != nil:
+		return apperr.Invalidf("field \"address\" is for delivered orders, not orders made in a store")
 	}
 	return nil
 }

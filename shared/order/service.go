@@ -135,6 +135,21 @@ type Options struct {
 	// Members gives tiers' discounts and multipliers and keeps growth; nil:
 	// no tiers, no growth.
 	Members Members
+	// Stores checks the store of an order made in one ("store_id"); nil:
+	// the shop has no stores and such orders answer ErrNoStores.
+	Stores Stores
+}
+
+// Stores is the physical-store side of orders; *outlet.Service implements
+// it.
+type Stores interface {
+	// CheckOpen returns nil when the store exists and takes orders, else
+	// outlet's store_not_found or store_closed error.
+	CheckOpen(ctx context.Context, storeID string) error
+	// StaffStore returns the store a staff member works at ("" for staff
+	// of no one store), or outlet's not_staff error when openid holds no
+	// staff role.
+	StaffStore(ctx context.Context, openid string) (storeID string, err error)
 }
 
 // PaidHook is told, after the paid Write, each time WeChat Pay confirms an
