@@ -18,7 +18,11 @@
 //   - scenes: the `scene` of a Mini-Program code resolved by GET /scenes/{scene}.
 //   - the wallet (minifn.wallet: balance, ledger, top-ups paid like orders)
 //     and gift cards (minifn.giftcards: buy, send, claim), CONTRACT
-//     "Membership and wallet".
+//     "Membership and wallet";
+//   - physical stores, CONTRACT "Stores": nearby stores from wx.getLocation
+//     (minifn.stores), scan-and-go (wx.scanCode → product by barcode → an
+//     order paid in the store → its exit pass), table orders from a table's
+//     Mini-Program code, and bookings (minifn.bookings).
 //
 // Errors reject with a MinifnError carrying the API's status, code and
 // message ({"error":{"code","message"}}), or code "network" when no answer
@@ -334,6 +338,155 @@ function createClient(opts) {
     claim: (token, key) => request({ method: 'POST', path: '/giftcards/claim', data: { token }, idempotencyKey: key }),
   };
 
+  // pngDataURL fetches an image that needs the user token as a data: URL,
+  // for an <image> (whose src cannot carry the Authorization header).
+  async function pngDataURL(path) {
+    const buf = await request({ path, responseType: 'arraybuffer' });
+    return 'data:image/png;base64,' + wx.arrayBufferToBase64(buf);
+  }
+
+  /**
+   * locate asks wx.getLocation for the phone's position in GCJ-02 (type
+   * "gcj02": the coordinates WeChat's maps and wx.openLocation use, and the
+   * ones stores are saved in), resolving {lat, lng}. The Mini-Program must
+   * declare getLocation in app.json's requiredPrivateInfos and describe
+   * scope.userLocation under "permission" (docs/miniprogram.md). A refusal
+   * (the user denied the location, or the privacy guide) rejects with code
+   * "location_denied"; any other failure with "location_failed".
+   */
+  async function locate() {
+    let res;
+    try {
+      res = await promisify(wx.getLocation, { type: 'gcj02' });
+    } catch (e) {
+      const msg = (e && e.errMsg) || 'wx.getLocation failed';
+      throw new MinifnError(0, /auth|deny|denied|privacy|permission/i.test(msg) ? 'location_denied' : 'location_failed', msg);
+    }
+    return { lat: res.latitude, lng: res.longitude };
+  }
+
+  /**
+   * scanCode opens WeChat's scanner and resolves with what it read
+   * ({result, scanType}: "EAN_13", "UPC_A", "QR_CODE", …), or null when the
+   * user closed it. o.scanType narrows what it looks for (default
+   * ['barCode']: a product's barcode).
+   */
+  async function scanCode(o) {
+    o = o || {};
+    try {
+      const res = await promisify(wx.scanCode, { onlyFromCamera: o.onlyFromCamera !== false,
+        scanType: o.scanType || ['barCode'] });
+      return { result: res.result, scanType: res.scanType };
+    } catch (e) {
+      const msg = (e && e.errMsg) || '';
+      if (/cancel/.test(msg)) return null;
+      throw new MinifnError(0, 'scan_failed', msg || 'wx.scanCode failed');
+    }
+  }
+
+  function query(params) {
+    const q = Object.keys(params).filter((k) => params[k] !== undefined && params[k] !== null && params[k] !== '')
+      .map((k) => encodeURIComponent(k) + '=' + encodeURIComponent(params[k]));
+    return q.length ? '?' + q.join('&') : '';
+  }
+
+  /**
+   * stores are the shop's physical stores (function `stores`).
+   * nearby(o) locates the phone (locate()) unless o.lat/o.lng are given and
+   * resolves {stores, lat, lng}: the stores within o.radiusM metres
+   * (default 5000), nearest first, each with distance_m. list(after?) pages
+   * through every store; get(id) → {store}.
+   */
+  const stores = {
+    nearby: async (o) => {
+      o = o || {};
+      const here = o.lat !== undefined && o.lng !== undefined ? { lat: o.lat, lng: o.lng } : await locate();
+      const res = await request({ path: '/stores' + query({ lat: here.lat, lng: here.lng, radius_m: o.radiusM || 5000 }),
+        auth: false });
+      return Object.assign({}, res, { lat: here.lat, lng: here.lng });
+    },
+    list: (after) => request({ path: '/stores' + query({ after }), auth: false }),
+    get: (id) => request({ path: '/stores/' + encodeURIComponent(id), auth: false }),
+  };
+
+  /**
+   * scanAndGo is shopping in a store without a till: scan(o) reads a
+   * product's barcode (wx.scanCode) and resolves {code, product}, or null
+   * when the scanner was closed (a code the server does not know rejects
+   * with 404, a malformed one with 400); pay(storeId, items) creates the
+   * order ("fulfillment":"scan_and_go") and pays it like pay(); exitPass(id)
+   * resolves with a data: URL of the paid order's exit pass, the QR code the
+   * door staff scan (short-lived: fetch it again when it is to be shown).
+   */
+  const scanAndGo = {
+    product: (code) => request({ path: '/products/barcode/' + encodeURIComponent(code), auth: false }),
+    scan: async (o) => {
+      const read = await scanCode(Object.assign({ scanType: ['barCode'] }, o));
+      if (!read) return null;
+      const code = String(read.result).trim();
+      const { product } = await scanAndGo.product(code);
+      return { code, product };
+    },
+    pay: (storeId, items, o) => pay({ store_id: storeId, fulfillment: 'scan_and_go', items }, o),
+    exitPass: (orderId) => pngDataURL('/orders/' + encodeURIComponent(orderId) + '/exit-pass'),
+  };
+
+  /**
+   * table orders: a table's Mini-Program code opens the page with a scene
+   * that GET /scenes/{scene} turns into {page, params: {store_id, table}}.
+   * fromScene(options) resolves {scene, storeId, table} (null when the page
+   * was not opened from a code); pay(at, items, o) places the order for that
+   * table and pays it like pay().
+   */
+  const table = {
+    fromScene: async (options) => {
+      const resolved = await resolveScene(options);
+      if (!resolved || !resolved.params) return null;
+      const p = resolved.params;
+      const raw = (options.query && options.query.scene) || options.scene;
+      return { scene: decodeURIComponent(raw), storeId: p.store_id || p.store, table: p.table };
+    },
+    pay: (at, items, o) => {
+      const data = { store_id: at.storeId, table: at.table, items };
+      if (at.scene) data.scene = at.scene;
+      return pay(data, o);
+    },
+  };
+
+  /**
+   * bookings (function `bookings`): slots(storeId, date) → {slots} for a day
+   * (YYYY-MM-DD); book(storeId, slot, partySize, key?) → {booking} (the seats
+   * are taken like stock: 409 when the slot is full); cancel(id) gives the
+   * seats back; list() → my bookings.
+   */
+  const bookings = {
+    slots: (storeId, date) => request({ path: '/stores/' + encodeURIComponent(storeId) + '/slots' + query({ date }),
+      auth: false }),
+    book: (storeId, slot, partySize, key) => request({ method: 'POST', path: '/bookings',
+      data: { store_id: storeId, slot, party_size: partySize }, idempotencyKey: key }),
+    cancel: (id, key) => request({ method: 'POST', path: '/bookings/' + encodeURIComponent(id) + '/cancel',
+      idempotencyKey: key }),
+    list: () => request({ path: '/bookings' }),
+  };
+
+  /**
+   * subscribe asks the user for subscribe messages (wx.requestSubscribeMessage)
+   * and reports the answer to POST /me/subscriptions, which banks one credit
+   * per "accept" (docs/engagement.md). Resolves with the server's answer, or
+   * null when the popup failed (the booking or order goes on without it).
+   */
+  async function subscribe(tmplIds) {
+    let res;
+    try {
+      res = await promisify(wx.requestSubscribeMessage, { tmplIds });
+    } catch (e) {
+      return null;
+    }
+    const results = {};
+    for (const id of tmplIds) if (res[id]) results[id] = res[id];
+    return request({ method: 'POST', path: '/me/subscriptions', data: { results } });
+  }
+
   // waitPaid reads the order until it leaves pending, or gives up.
   async function waitPaid(id, o) {
     const tries = o.pollTries || 10;
@@ -400,6 +553,13 @@ function createClient(opts) {
     payOrder,
     wallet,
     giftcards,
+    locate,
+    scanCode,
+    stores,
+    scanAndGo,
+    table,
+    bookings,
+    subscribe,
     newKey,
     // The contract's routes, for pages that prefer names to paths.
     campaigns: () => request({ path: '/campaigns', auth: false }),
@@ -418,11 +578,7 @@ function createClient(opts) {
     me: () => request({ path: '/me' }),
     // couponQR resolves with a data: URL of the coupon's redemption QR code,
     // for an <image> (whose src cannot carry the Authorization header).
-    couponQR: async (id, size) => {
-      const buf = await request({ path: '/coupons/' + encodeURIComponent(id) + '/qr' + (size ? '?size=' + size : ''),
-        responseType: 'arraybuffer' });
-      return 'data:image/png;base64,' + wx.arrayBufferToBase64(buf);
-    },
+    couponQR: (id, size) => pngDataURL('/coupons/' + encodeURIComponent(id) + '/qr' + (size ? '?size=' + size : '')),
   };
 }
 

@@ -11,4 +11,17 @@ function discount(d) {
   return d.percent_off + '% off' + (d.max_off ? ' (up to ' + yuan(d.max_off) + ')' : '');
 }
 
-module.exports = { yuan, discount };
+// distance shows metres as a person reads them: "350 m", "1.2 km".
+function distance(m) {
+  if (m === undefined || m === null) return '';
+  if (m < 1000) return Math.round(m) + ' m';
+  return (m / 1000).toFixed(m < 10000 ? 1 : 0) + ' km';
+}
+
+// today is the date in China Standard Time (UTC+8), YYYY-MM-DD: the day
+// slots and bookings are listed by, wherever the phone's clock is set.
+function today(now) {
+  return new Date((now || Date.now()) + 8 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+module.exports = { yuan, discount, distance, today };
