@@ -19,6 +19,14 @@ const screens = {
   giftcards: { title: 'Gift cards', load: () => import('./giftcards.js'), probe: () => get('/giftcards?all=1&limit=1') },
   // Function `members` (CONTRACT "Membership and wallet"): absent until deployed.
   tiers: { title: 'Tiers', load: () => import('./tiers.js'), probe: () => get('/tiers') },
+  // Physical stores (CONTRACT "Stores"): function `stores`; the door check
+  // and the table queue are routes of the order functions that come with it.
+  stores: { title: 'Stores', load: () => import('./stores.js'), probe: () => get('/stores') },
+  door: { title: 'Door check', load: () => import('./door.js'), probe: () => get('/stores') },
+  queue: { title: 'Table queue', load: () => import('./queue.js'), probe: () => get('/stores') },
+  // Function `bookings`: a store that does not exist is its own 404
+  // (store_not_found) or an empty day, never the gateway's.
+  bookings: { title: 'Bookings', load: () => import('./bookings.js'), probe: () => get('/stores/-/bookings?date=2026-01-01') },
 };
 const emulator = { title: 'Emulator', load: () => import('./emulator.js') };
 
@@ -29,6 +37,13 @@ let cleanup = null;
 let dev = false;
 let absent = null; // ids of the screens whose probe route answered 404
 
+// missing tells a route this server lacks: 404 from the router ("not_found",
+// no such route) or from a gateway in front (no JSON code), never a
+// domain's own 404 such as store_not_found.
+function missing(err) {
+  return err.status === 404 && (err.code === 'not_found' || err.code === 'http_404');
+}
+
 // probe finds, once per sign-in, the screens whose feature this server lacks.
 async function probe() {
   if (absent) return absent;
@@ -37,7 +52,7 @@ async function probe() {
     try {
       await s.probe();
     } catch (err) {
-      if (err.status === 404) found.add(id);
+      if (missing(err)) found.add(id);
     }
   }));
   absent = found;

@@ -50,8 +50,9 @@ export async function render(main) {
   return () => stop();
 }
 
-// scanner shows the camera and calls found with the first QR code's text.
-async function scanner(box, found) {
+// scanner shows the camera and calls found with the first QR code's text
+// (the Door check screen uses it too).
+export async function scanner(box, found) {
   const detector = new BarcodeDetector({ formats: ['qr_code'] });
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
   const video = h('video', { class: 'scanner', muted: true, playsInline: true, 'aria-label': 'Camera' });

@@ -1,8 +1,11 @@
 // staff.js: the staff (who may redeem coupons in the Mini-Program), and
 // granting and revoking the role. GET /staff lists them; PUT and DELETE
-// /staff/{openid} are idempotent.
+// /staff/{openid} are idempotent. Where the server has stores (function
+// `stores`), each member shows their store and the list filters by store
+// (GET /staff?store_id=); assigning one to a store is on the Stores screen.
 import { get, put, del } from './api.js';
 import { h, action, field, section, table, when, toast, errorBox } from './ui.js';
+import { allStores, storeSelect } from './storepick.js';
 
 export async function render(main) {
   const log = h('ul', { class: 'log', 'aria-live': 'polite' });
@@ -13,6 +16,18 @@ export async function render(main) {
     h('button', { type: 'button', class: 'danger', name: 'revoke' }, 'Revoke'));
   const path = (openid) => '/staff/' + encodeURIComponent(openid);
 
+  // The stores, for the filter and the Store column; none where the
+  // server has no stores (404).
+  let pick = null;
+  let names = {};
+  try {
+    const stores = await allStores();
+    names = Object.fromEntries(stores.map((s) => [s.id, s.name]));
+    if (stores.length) pick = storeSelect(stores, { id: 'f-staff-filter', label: 'Works at', any: 'Any store', remember: false, onchange: () => load() });
+  } catch (err) {
+    if (err.status !== 404) list.replaceChildren(errorBox(err));
+  }
+
   // load shows every staff member, following the API's pages.
   async function load() {
     try {
@@ -20,6 +35,7 @@ export async function render(main) {
       let after = '';
       do {
         const q = new URLSearchParams({ limit: '100' });
+        if (pick && pick.value()) q.set('store_id', pick.value());
         if (after) q.set('after', after);
         const res = await get('/staff?' + q);
         staff.push(...res.staff);
@@ -27,6 +43,7 @@ export async function render(main) {
       } while (after);
       list.replaceChildren(table([
         { label: 'OpenID', value: (s) => h('code', {}, s.openid) },
+        { label: 'Store', value: (s) => (s.store_id ? names[s.store_id] || h('code', {}, s.store_id) : '') },
         { label: 'Granted', value: (s) => when(s.granted_at) },
         { label: '', value: (s) => h('button', { class: 'danger', 'aria-label': 'Revoke ' + s.openid,
           onclick: () => revoke(s.openid).catch((err) => toast(err.message, 'error')) }, 'Revoke') },
@@ -62,6 +79,6 @@ export async function render(main) {
   main.append(
     section('Grant or revoke', h('p', { class: 'muted' },
       'A user’s OpenID is in GET /me, or in the Emulator screen for test users.'), form, log),
-    section('Staff', list));
+    section('Staff', pick ? h('div', { class: 'row' }, pick.el) : '', list));
   await load();
 }

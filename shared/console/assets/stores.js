@@ -1,0 +1,142 @@
+// stores.js: the physical stores (function `stores`, CONTRACT "Stores"):
+// the list (GET /stores, every page), add one (POST /stores with an
+// Idempotency-Key), edit one (PUT /stores/{id}: name, address, location,
+// hours, open or closed), and the staff of a store: who works there (GET
+// /staff?store_id=) and assigning a staff member to it (PUT /staff/{openid}
+// {"store_id"}: grants the role if needed, and moves them from any other
+// store). Locations are GCJ-02, the coordinates wx.getLocation returns with
+// type "gcj02" and that Tencent and AMap maps show: a point picked on one
+// of those maps is typed in as it is.
+import { get, post, put, newKey } from './api.js';
+import { h, action, field, section, table, when, toast, errorBox } from './ui.js';
+import { allStores, storeSelect } from './storepick.js';
+
+function badge(s) {
+  return h('span', { class: 'badge ' + s }, s);
+}
+
+// num reads a typed coordinate; a typo goes to the API as null so its
+// message explains.
+function num(text) {
+  const t = String(text).trim();
+  return t === '' || isNaN(Number(t)) ? null : Number(t);
+}
+
+export async function render(main) {
+  const list = h('div', { class: 'store-list' });
+  let key = newKey();
+  let editing = null; // the store being edited; null: adding one
+  const heading = h('h2', { id: 'h-store-form' }, 'Add a store');
+  const cancel = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => reset() }, 'Cancel edit');
+  const form = h('form', { 'aria-labelledby': 'h-store-form' },
+    h('div', { class: 'grid' },
+      field('Name', { name: 'name', required: true, maxlength: 80 }),
+      field('Address', { name: 'address', required: true, maxlength: 200 }),
+      field('Latitude (GCJ-02)', { name: 'lat', required: true, inputmode: 'decimal' }),
+      field('Longitude (GCJ-02)', { name: 'lng', required: true, inputmode: 'decimal' }),
+      field('Opening hours', { name: 'hours', placeholder: '09:00-21:00', maxlength: 200 }),
+      h('div', { class: 'field' }, h('label', { for: 'f-store-status' }, 'Status'),
+        h('select', { id: 'f-store-status', name: 'status' },
+          h('option', { value: 'open' }, 'open'), h('option', { value: 'closed' }, 'closed')))),
+    h('p', {}, h('button', { type: 'submit' }, 'Save store'), ' ', cancel));
+  const staffBox = h('div', { class: 'store-staff' });
+
+  function reset() {
+    editing = null;
+    form.reset();
+    heading.textContent = 'Add a store';
+    cancel.hidden = true;
+  }
+
+  function edit(s) {
+    editing = s;
+    heading.textContent = 'Edit ' + s.name;
+    form.elements.name.value = s.name || '';
+    form.elements.address.value = s.address || '';
+    form.elements.lat.value = s.lat ?? '';
+    form.elements.lng.value = s.lng ?? '';
+    form.elements.hours.value = s.hours || '';
+    form.elements.status.value = s.status || 'open';
+    cancel.hidden = false;
+    form.elements.name.focus();
+  }
+
+  action(form, async (d) => {
+    const body = { name: String(d.get('name')).trim(), address: String(d.get('address')).trim(),
+      lat: num(d.get('lat')), lng: num(d.get('lng')), hours: String(d.get('hours')).trim(), status: d.get('status') };
+    let store;
+    if (editing) {
+      ({ store } = await put('/stores/' + encodeURIComponent(editing.id), body));
+    } else {
+      ({ store } = await post('/stores', body, { key }));
+      key = newKey();
+    }
+    toast('Saved ' + store.name);
+    reset();
+    await load();
+  });
+
+  // load shows every store, then the staff of the one picked.
+  async function load() {
+    let stores;
+    try {
+      stores = await allStores();
+    } catch (err) {
+      list.replaceChildren(errorBox(err));
+      return;
+    }
+    list.replaceChildren(table([
+      { label: 'Store', value: (s) => [h('strong', {}, s.name), h('div', {}, h('code', {}, s.id))] },
+      { label: 'Address', value: (s) => s.address },
+      { label: 'Location', value: (s) => h('code', {}, s.lat + ', ' + s.lng) },
+      { label: 'Hours', value: (s) => s.hours || '' },
+      { label: 'Status', value: (s) => badge(s.status || 'open') },
+      { label: '', value: (s) => h('button', { class: 'secondary', 'aria-label': 'Edit ' + s.name, onclick: () => edit(s) }, 'Edit') },
+    ], stores, 'No store yet: add the first one below.'));
+    staff(stores);
+  }
+
+  // staff shows the staff of the store picked, and the form assigning one.
+  function staff(stores) {
+    if (!stores.length) {
+      staffBox.replaceChildren(h('p', { class: 'empty' }, 'Add a store first.'));
+      return;
+    }
+    const pick = storeSelect(stores, { id: 'f-staff-store', onchange: () => show() });
+    const members = h('div', { class: 'store-staff-list' });
+    const assign = h('form', { class: 'row', 'aria-label': 'Assign staff' },
+      field('Staff OpenID', { name: 'openid', required: true, class: 'mono', size: 34, autocomplete: 'off' }),
+      h('button', { type: 'submit' }, 'Assign to this store'));
+    action(assign, async (d) => {
+      const openid = String(d.get('openid')).trim();
+      const { staff: s } = await put('/staff/' + encodeURIComponent(openid), { store_id: pick.value() });
+      toast(openid + ' now works at ' + pick.select.selectedOptions[0].textContent);
+      assign.reset();
+      await show();
+      return s;
+    });
+    async function show() {
+      try {
+        const res = await get('/staff?' + new URLSearchParams({ store_id: pick.value(), limit: '100' }));
+        members.replaceChildren(table([
+          { label: 'OpenID', value: (s) => h('code', {}, s.openid) },
+          { label: 'Since', value: (s) => when(s.granted_at) },
+        ], res.staff.map((s) => Object.assign({ id: s.openid }, s)), 'Nobody works at this store yet.'));
+      } catch (err) {
+        members.replaceChildren(errorBox(err));
+      }
+    }
+    staffBox.replaceChildren(h('div', { class: 'row' }, pick.el), members,
+      h('p', { class: 'muted' }, 'A staff member works at one store: assigning moves them here. ' +
+        'They verify exit passes, serve tables and check bookings in for this store only.'), assign);
+    show();
+  }
+
+  main.append(
+    section('Stores', list),
+    h('section', { class: 'card', 'aria-labelledby': 'h-store-form' }, heading,
+      h('p', { class: 'muted' }, 'Coordinates are GCJ-02, as Tencent or AMap maps show them and as wx.getLocation returns them with type gcj02.'),
+      form),
+    section('Staff per store', staffBox));
+  await load();
+}
