@@ -24,4 +24,11 @@ function today(now) {
   return new Date((now || Date.now()) + 8 * 3600 * 1000).toISOString().slice(0, 10);
 }
 
-module.exports = { yuan, discount, distance, today };
+// clock shows a time as the phone's HH:MM.
+function clock(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return '';
+  return String(d.getHours()).padStart(2, '0') + ':' + String(d.getMinutes()).padStart(2, '0');
+}
+
+module.exports = { yuan, discount, distance, today, clock };

@@ -415,8 +415,10 @@ function createClient(opts) {
    * when the scanner was closed (a code the server does not know rejects
    * with 404, a malformed one with 400); pay(storeId, items) creates the
    * order ("fulfillment":"scan_and_go") and pays it like pay(); exitPass(id)
-   * resolves with a data: URL of the paid order's exit pass, the QR code the
-   * door staff scan (short-lived: fetch it again when it is to be shown).
+   * resolves with the paid order's exit pass, the QR code the door staff
+   * scan: {image (a data: URL), code, expires_at}. Each call makes a new
+   * pass and voids the previous one; a pass is short-lived and used once,
+   * so fetch it when it is to be shown and again after expires_at.
    */
   const scanAndGo = {
     product: (code) => request({ path: '/products/barcode/' + encodeURIComponent(code), auth: false }),
@@ -428,7 +430,12 @@ function createClient(opts) {
       return { code, product };
     },
     pay: (storeId, items, o) => pay({ store_id: storeId, fulfillment: 'scan_and_go', items }, o),
-    exitPass: (orderId) => pngDataURL('/orders/' + encodeURIComponent(orderId) + '/exit-pass'),
+    exitPass: async (orderId) => {
+      const res = await request({ path: '/orders/' + encodeURIComponent(orderId) + '/exit-pass',
+        responseType: 'arraybuffer', raw: true });
+      return { image: 'data:image/png;base64,' + wx.arrayBufferToBase64(res.data),
+        code: header(res, 'X-Minifn-Exit-Pass'), expires_at: header(res, 'X-Minifn-Expires-At') };
+    },
   };
 
   /**

@@ -1,6 +1,6 @@
 // bookings.js: the day's bookings of a store (function `bookings`): GET
 // /stores/{id}/bookings?date=YYYY-MM-DD lists them by slot, with the party
-// size and status; Check in (POST /bookings/{id}/check-in) marks a guest
+// size and status (booked, cancelled, checked_in); Check in (POST /bookings/{id}/check-in) marks a guest
 // arrived. Days are China Standard Time (UTC+8) days, as the slots are.
 import { get, post } from './api.js';
 import { h, section, table, when, toast, errorBox } from './ui.js';
@@ -52,11 +52,12 @@ export async function render(main) {
       list.replaceChildren(
         h('p', { class: 'muted', 'data-field': 'seats' }, rows.length + ' bookings, ' + seats + ' seats taken'),
         table([
-          { label: 'Slot', value: (b) => b.start || b.slot || b.slot_id || '' },
-          { label: 'Guest', value: (b) => short(b.openid || b.user) },
+          { label: 'Slot', value: (b) => b.slot.slice(11) + '–' + (b.slot_end || '') },
+          { label: 'Guest', value: (b) => short(b.openid) },
           { label: 'Party', class: 'num', value: (b) => String(b.party_size) },
-          { label: 'Status', value: (b) => h('span', { class: 'badge ' + b.status }, b.status) },
+          { label: 'Status', value: (b) => h('span', { class: 'badge ' + b.status }, b.status.replace('_', ' ')) },
           { label: 'Booked', value: (b) => when(b.created_at) },
+          { label: 'Checked in', value: (b) => when(b.checked_in_at) },
           { label: '', value: (b) => (b.status === 'booked' ? h('button', {
             'aria-label': 'Check in ' + b.id,
             onclick: (e) => { e.target.disabled = true; checkIn(b).catch((err) => { e.target.disabled = false; toast(err.message, 'error'); }); },

@@ -2,7 +2,10 @@
 // basket shows the exit pass (a QR code in the Mini-Program); the staff
 // scan it (the camera where the browser has BarcodeDetector, or a USB
 // scanner, which types) and POST /exit-passes/verify {"code"} answers the
-// order's items, once: the staff compare them with the bag. A pass used
+// order's items, once ({"order_id","store_id","items","total","paid_at",
+// "exited_at","exited_by"}): the staff compare them with the bag. No
+// Idempotency-Key is sent: a second check of the same pass must be
+// refused (already_exited), not replayed. A pass used
 // before, expired, of an unpaid or refunded order, or of another store is
 // refused with the API's message. The console signs in with the admin
 // token, which may check any store's passes; a staff member's token only
@@ -18,20 +21,18 @@ export async function render(main) {
     h('button', { type: 'submit' }, 'Check'));
   action(form, async (d) => {
     const code = String(d.get('code')).trim();
-    const res = await post('/exit-passes/verify', { code });
-    const order = res.order || {};
-    const items = res.items || order.items || [];
+    const ex = await post('/exit-passes/verify', { code });
     toast('Exit pass valid: compare the bag');
     form.reset();
-    result.prepend(h('div', { class: 'card pass-ok', 'data-order': order.id || '' },
-      h('h3', {}, 'Valid: order ', h('code', {}, order.id || ''), ' ', h('span', { class: 'badge paid' }, 'paid')),
-      h('p', { class: 'muted' }, [order.store_id ? 'Store ' + order.store_id + ' · ' : '',
-        order.total !== undefined ? yuan(order.total) + ' · ' : '', 'checked ' + when(res.verified_at || new Date())]),
+    result.prepend(h('div', { class: 'card pass-ok', 'data-order': ex.order_id },
+      h('h3', {}, 'Valid: order ', h('code', {}, ex.order_id), ' ', h('span', { class: 'badge paid' }, 'paid')),
+      h('p', { class: 'muted' }, [ex.store_id ? 'Store ' + ex.store_id + ' · ' : '', yuan(ex.total),
+        ' · paid ' + when(ex.paid_at), ' · let out ' + when(ex.exited_at)]),
       table([
         { label: 'Item', value: (i) => i.title || i.sku },
         { label: 'SKU', value: (i) => h('code', {}, i.sku) },
         { label: 'Quantity', class: 'num', value: (i) => String(i.quantity) },
-      ], items.map((i) => Object.assign({ id: i.sku }, i)), 'No item.')));
+      ], (ex.items || []).map((i) => Object.assign({ id: i.sku }, i)), 'No item.')));
     form.elements.code.focus();
   });
 

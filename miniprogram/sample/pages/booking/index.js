@@ -10,9 +10,16 @@ const config = require('../../config.js');
 
 const app = getApp();
 
+// A slot as GET /stores/{id}/slots answers it: {slot: "YYYY-MM-DDTHH:MM"
+// (its name for POST /bookings), start, end, capacity, taken, available}.
 function slotView(s) {
-  const left = s.available !== undefined ? s.available : s.capacity - (s.booked || 0);
-  return Object.assign({}, s, { left, full: left <= 0 });
+  return Object.assign({}, s, { left: s.available, full: s.available <= 0 });
+}
+
+// A booking: {id, store_id, slot, slot_end, party_size, status: booked |
+// cancelled | checked_in}.
+function bookingView(b) {
+  return Object.assign({}, b, { day: b.slot.slice(0, 10), time: b.slot.slice(11) + '–' + b.slot_end });
 }
 
 Page({
@@ -36,7 +43,7 @@ Page({
     try {
       const [{ slots }, { bookings }] = await Promise.all([
         app.api.bookings.slots(this.storeId, this.data.date), app.api.bookings.list()]);
-      this.setData({ slots: slots.map(slotView), mine: bookings.filter((b) => b.status !== 'cancelled') });
+      this.setData({ slots: slots.map(slotView), mine: bookings.filter((b) => b.status !== 'cancelled').map(bookingView) });
     } catch (err) {
       app.fail(err);
     }

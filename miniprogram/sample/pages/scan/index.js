@@ -3,12 +3,12 @@
 // ("fulfillment":"scan_and_go", the kit's pay), then show the exit pass:
 // the QR code the door staff scan to see what was paid. The pass is
 // short-lived and used once; "Show again" fetches a fresh image.
-const { yuan } = require('../../lib/format.js');
+const { yuan, clock } = require('../../lib/format.js');
 
 const app = getApp();
 
 Page({
-  data: { store: null, basket: [], totalShown: '¥0.00', paying: false, order: null, pass: '' },
+  data: { store: null, basket: [], totalShown: '¥0.00', paying: false, order: null, pass: '', passCode: '', passExpires: '' },
   key: '', // the basket's Idempotency-Key, kept until it is paid
 
   async onLoad(options) {
@@ -83,7 +83,8 @@ Page({
   // showPass fetches the paid order's exit pass (a fresh one each time).
   async showPass() {
     try {
-      this.setData({ pass: await app.api.scanAndGo.exitPass(this.data.order.id) });
+      const pass = await app.api.scanAndGo.exitPass(this.data.order.id);
+      this.setData({ pass: pass.image, passCode: pass.code, passExpires: clock(pass.expires_at) });
     } catch (err) {
       app.fail(err);
     }
