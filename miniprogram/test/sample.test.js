@@ -41,7 +41,6 @@ async function runtime(user, hooks) {
     showToast: (o) => toasts.push(o.title),
     navigateTo: (o) => navigations.push(o.url),
     stopPullDownRefresh: () => {},
-    scanCode: (o) => (hooks && hooks.scanned ? o.success({ result: hooks.scanned() }) : o.fail({ errMsg: 'scanCode:fail cancel' })),
   });
   const g = { wx: shim.wx };
   for (const k of Object.keys(require.cache)) if (k.startsWith(sample)) delete require.cache[k];

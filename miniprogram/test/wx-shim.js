@@ -4,13 +4,15 @@
 // WeChat emulator of `minifn dev` (POST /_emulator/login-code); storage is
 // a Map; wx.requestPayment asks the WeChat Pay emulator to pay the prepay
 // it was given ("the user pays now"), as the real sheet would after the
-// user confirms. Hooks let tests drop responses or fail the payment sheet.
+// user confirms. Hooks let tests drop responses or fail the payment sheet,
+// and say where the phone is (wx.getLocation), what the camera reads
+// (wx.scanCode) and what the user answers to a subscribe popup.
 'use strict';
 
 function createWx(base, user, hooks) {
   hooks = hooks || {};
   const storage = new Map();
-  const calls = { login: 0, request: [], requestPayment: 0 };
+  const calls = { login: 0, request: [], requestPayment: 0, getLocation: [], scanCode: [], requestSubscribeMessage: [] };
 
   async function fetchJSON(method, path, body) {
     const res = await fetch(base + path, {
@@ -90,6 +92,39 @@ function createWx(base, user, hooks) {
         () => o.success && o.success({ errMsg: 'requestPayment:ok' }),
         (e) => o.fail && o.fail({ errMsg: String(e.message || e) }),
       );
+    },
+
+    // getLocation answers hooks.location() ({latitude, longitude}) in the
+    // coordinate system asked for, or fails as WeChat does when the user
+    // refused (no hook, or hooks.location() returns null).
+    getLocation(o) {
+      calls.getLocation.push({ type: o.type });
+      const at = hooks.location ? hooks.location(o) : null;
+      setTimeout(() => {
+        if (!at) o.fail && o.fail({ errMsg: 'getLocation:fail auth deny' });
+        else o.success && o.success(Object.assign({ speed: -1, accuracy: 30, errMsg: 'getLocation:ok' }, at));
+      }, 0);
+    },
+
+    // scanCode answers hooks.scanned() (a string, or {result, scanType}),
+    // or "cancel" as when the user closes the scanner.
+    scanCode(o) {
+      calls.scanCode.push({ onlyFromCamera: o.onlyFromCamera, scanType: o.scanType });
+      const read = hooks.scanned ? hooks.scanned(o) : null;
+      setTimeout(() => {
+        if (read === null || read === undefined) o.fail && o.fail({ errMsg: 'scanCode:fail cancel' });
+        else o.success && o.success(Object.assign({ scanType: 'QR_CODE', charSet: 'utf-8', errMsg: 'scanCode:ok' },
+          typeof read === 'string' ? { result: read } : read));
+      }, 0);
+    },
+
+    // requestSubscribeMessage answers hooks.subscribe (default "reject")
+    // for every template asked.
+    requestSubscribeMessage(o) {
+      calls.requestSubscribeMessage.push(o.tmplIds);
+      const res = { errMsg: 'requestSubscribeMessage:ok' };
+      for (const id of o.tmplIds) res[id] = hooks.subscribe || 'reject';
+      setTimeout(() => o.success && o.success(res), 0);
     },
 
     arrayBufferToBase64: (buf) => Buffer.from(buf).toString('base64'),
