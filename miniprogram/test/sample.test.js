@@ -174,3 +174,119 @@ test('gift cards: the share carries the send token to the claim page, which post
   assert.ok(claim.data.error, 'the API message is shown');
   assert.equal(rt.toasts.at(-1), claim.data.error);
 });
+
+// The location APIs WeChat wants declared in app.json's requiredPrivateInfos
+// before they work (the 2022-07-14 announcement: eight APIs; the fuzzy one
+// and the precise ones exclusive), and the scope each needs.
+const LOCATION_APIS = ['getFuzzyLocation', 'getLocation', 'onLocationChange', 'startLocationUpdate',
+  'startLocationUpdateBackground', 'chooseAddress', 'choosePoi', 'chooseLocation'];
+
+test('app.json declares the location API the sample calls, its scope description, and at most 5 tabs', () => {
+  const app = JSON.parse(fs.readFileSync(path.join(sample, 'app.json'), 'utf8'));
+  const used = new Set();
+  (function walk(dir) {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const f = path.join(dir, e.name);
+      if (e.isDirectory()) walk(f);
+      else if (f.endsWith('.js')) for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bwx\.(\w+)\b/g)) used.add(m[1]);
+    }
+  })(sample);
+  const calls = LOCATION_APIS.filter((a) => used.has(a));
+  assert.deepEqual(calls, ['getLocation'], 'the sample (its kit copy included) calls wx.getLocation');
+  assert.deepEqual((app.requiredPrivateInfos || []).slice().sort(), calls.slice().sort());
+  assert.ok(!(app.requiredPrivateInfos.includes('getFuzzyLocation') && app.requiredPrivateInfos.some((a) => a !== 'getFuzzyLocation' && LOCATION_APIS.slice(1, 5).includes(a))),
+    'fuzzy and precise location are exclusive');
+  assert.ok(app.permission && app.permission['scope.userLocation'] && app.permission['scope.userLocation'].desc,
+    'wx.getLocation needs scope.userLocation: its description is shown when it is asked');
+  assert.ok(app.tabBar.list.length >= 2 && app.tabBar.list.length <= 5, 'a tabBar has 2 to 5 tabs');
+});
+
+let storeSeq = 0;
+async function newStore(lat, lng) {
+  const n = ++storeSeq;
+  const r = await admin(dev, 'POST', '/stores', { name: 'Sample store ' + Date.now() + '-' + n, address: n + ' Sample Street', lat, lng },
+    { 'Idempotency-Key': 'sample-store-' + Date.now() + '-' + n });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.store;
+}
+
+test('stores: the stores near the user with their distance; a refused location lists all stores', async () => {
+  const lat = 23 + Math.random() * 6;
+  const lng = 106 + Math.random() * 12;
+  const near = await newStore(lat + 0.003, lng); // ~330 m
+  const rt = await runtime('stores-' + Date.now(), { location: () => ({ latitude: lat, longitude: lng }) });
+  const page = rt.page('stores');
+  await page.onShow();
+  assert.equal(page.data.located, true, JSON.stringify(rt.toasts));
+  const shown = page.data.stores.find((s) => s.id === near.id);
+  assert.ok(shown, JSON.stringify(page.data.stores));
+  assert.match(shown.distanceShown, /^3[23]\d m$/);
+  assert.equal(page.data.stores[0].id, near.id, 'nearest first');
+  page.book({ currentTarget: { dataset: { id: near.id } } });
+  assert.deepEqual(rt.navigations, ['/pages/booking/index?store=' + encodeURIComponent(near.id)]);
+
+  const denied = await runtime('stores-denied-' + Date.now());
+  const all = denied.page('stores');
+  await all.onShow();
+  assert.equal(all.data.located, false);
+  assert.match(all.data.note, /Location off/);
+  assert.ok(all.data.stores.length >= 1);
+  assert.ok(all.data.stores.every((s) => s.distanceShown === ''));
+  assert.deepEqual(denied.toasts, [], 'a refused location is no error');
+});
+
+test('scan & go: scan a barcode, pay, and the exit pass the door verifies', async () => {
+  const store = await newStore(30.5728, 104.0668);
+  let sum = 0;
+  const twelve = ('6' + Date.now().toString()).slice(0, 12);
+  for (let i = 0; i < 12; i++) sum += Number(twelve[i]) * (i % 2 ? 3 : 1);
+  const barcode = twelve + ((10 - (sum % 10)) % 10);
+  const sku = 'sample-scan-' + Date.now();
+  const p = await admin(dev, 'POST', '/products', { sku, title: 'Green tea', price: 450, stock: 10, barcode });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const rt = await runtime('scan-' + Date.now(), { scanned: () => ({ result: barcode, scanType: 'EAN_13' }) });
+  const page = rt.page('scan');
+  await page.onLoad({ store: encodeURIComponent(store.id) });
+  assert.equal(page.data.store.id, store.id);
+  await page.scan();
+  await page.scan();
+  assert.deepEqual(page.data.basket.map((l) => [l.sku, l.quantity, l.shown]), [[sku, 2, '¥9.00']]);
+  assert.equal(page.data.totalShown, '¥9.00');
+  await page.pay();
+  assert.deepEqual(rt.toasts, []);
+  assert.equal(page.data.order.store_id, store.id);
+  assert.equal(page.data.order.fulfillment, 'scan_and_go');
+  assert.match(page.data.pass, /^data:image\/png;base64,/);
+  assert.ok(page.data.passCode);
+  const v = await admin(dev, 'POST', '/exit-passes/verify', { code: page.data.passCode });
+  assert.equal(v.status, 200, JSON.stringify(v.body));
+  assert.deepEqual(v.body.items.map((i) => [i.sku, i.quantity]), [[sku, 2]]);
+});
+
+test('table: the page a table code opens reads its scene, orders for that table and follows it', async () => {
+  const store = await newStore(34.3416, 108.9398);
+  const sku = 'sample-dish-' + Date.now();
+  assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Noodles', price: 1800 })).status, 201);
+  const code = await admin(dev, 'POST', '/qrcode', { page: 'pages/table/index', params: { store_id: store.id, table: '12' }, check_path: false });
+  assert.equal(code.status, 200, JSON.stringify(code.body));
+  const scene = code.headers.get('x-minifn-scene');
+  const rt = await runtime('table-' + Date.now());
+  const page = rt.page('table');
+  await page.onLoad({ scene: encodeURIComponent(scene) });
+  assert.deepEqual(rt.toasts, []);
+  assert.equal(page.data.store.id, store.id);
+  assert.equal(page.data.at.table, '12');
+  page.add({ currentTarget: { dataset: { sku } } });
+  page.add({ currentTarget: { dataset: { sku } } });
+  assert.equal(page.data.totalShown, '¥36.00');
+  await page.pay();
+  page.onUnload();
+  assert.deepEqual(rt.toasts, []);
+  assert.equal(page.data.order.table, '12');
+  assert.equal(page.data.order.store_id, store.id);
+  assert.equal(page.data.order.status, 'paid');
+  // Opened without a code: the page says so.
+  const bare = rt.page('table');
+  await bare.onLoad({});
+  assert.match(rt.toasts.at(-1), /Scan the code on your table/);
+});
