@@ -463,17 +463,19 @@ function createClient(opts) {
   /**
    * bookings (function `bookings`): slots(storeId, date) → {slots} for a day
    * (YYYY-MM-DD); book(storeId, slot, partySize, key?) → {booking} (the seats
-   * are taken like stock: 409 when the slot is full); cancel(id) gives the
-   * seats back; list() → my bookings.
+   * are taken like stock: 409 slot_full when there are not enough); a slot
+   * is {slot: "YYYY-MM-DDTHH:MM" (the store's local time, UTC+8), start, end,
+   * capacity, taken, available}; cancel(id) gives the seats back; list(after?)
+   * → {bookings, next?}, mine; get(id) → {booking}.
    */
   const bookings = {
-    slots: (storeId, date) => request({ path: '/stores/' + encodeURIComponent(storeId) + '/slots' + query({ date }),
-      auth: false }),
+    slots: (storeId, date) => request({ path: '/stores/' + encodeURIComponent(storeId) + '/slots' + query({ date }) }),
     book: (storeId, slot, partySize, key) => request({ method: 'POST', path: '/bookings',
       data: { store_id: storeId, slot, party_size: partySize }, idempotencyKey: key }),
     cancel: (id, key) => request({ method: 'POST', path: '/bookings/' + encodeURIComponent(id) + '/cancel',
       idempotencyKey: key }),
-    list: () => request({ path: '/bookings' }),
+    list: (after) => request({ path: '/bookings' + query({ after }) }),
+    get: (id) => request({ path: '/bookings/' + encodeURIComponent(id) }),
   };
 
   /**

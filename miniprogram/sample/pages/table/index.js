@@ -27,6 +27,7 @@ Page({
   },
 
   onUnload() {
+    this.gone = true;
     clearTimeout(this.timer);
   },
 
@@ -53,7 +54,7 @@ Page({
       }
       this.key = '';
       this.setData({ order: res.order, counts: {}, totalShown: '¥0.00' });
-      this.follow();
+      await this.follow();
     } catch (err) {
       if (err.status && err.status < 500) this.key = '';
       app.fail(err);
@@ -68,7 +69,7 @@ Page({
     try {
       const { order } = await app.api.order(this.data.order.id);
       this.setData({ order });
-      if (order.status === 'paid' && order.serve_status !== 'served') {
+      if (!this.gone && order.status === 'paid' && order.serve_status !== 'served') {
         this.timer = setTimeout(() => this.follow(), POLL_MS);
       }
     } catch (err) {
