@@ -859,3 +859,262 @@ test('tiers screen: lists GET /tiers, sends the whole list in the contract\'s sh
     await tab.close();
   }
 });
+
+// Issue 18: physical stores. The stores are made in the console; orders,
+// codes and bookings through the API as the Mini-Program makes them.
+let store; // the store added in the console
+let otherStore; // another store, added through the API
+let clerk; // a staff member of `store`, assigned in the console
+let otherClerk; // a staff member of `otherStore`
+
+// cstDay is a date in China Standard Time (UTC+8), days from today.
+function cstDay(days) {
+  return new Date(Date.now() + 8 * 3600 * 1000 + days * 86400 * 1000).toISOString().slice(0, 10);
+}
+
+test('stores: add a store, edit it (closed: orders refused; open again), staff per store', async () => {
+  const name = 'E2E Xintiandi ' + Date.now();
+  await go('Stores');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Address').fill('181 Taicang Rd, Huangpu, Shanghai');
+  await page.getByLabel('Latitude (GCJ-02)').fill('31.2196');
+  await page.getByLabel('Longitude (GCJ-02)').fill('121.4749');
+  await page.getByLabel('Opening hours').fill('10:00-22:00');
+  await page.getByRole('button', { name: 'Save store' }).click();
+  const row = page.locator('.store-list tr', { hasText: name });
+  await row.waitFor();
+  const id = await row.getAttribute('data-id');
+  const api = await admin(dev, 'GET', '/stores/' + encodeURIComponent(id));
+  assert.equal(api.status, 200, JSON.stringify(api.body));
+  store = api.body.store;
+  assert.equal(store.name, name);
+  assert.deepEqual([store.lat, store.lng, store.status], [31.2196, 121.4749, 'open']);
+  await shot('store-added');
+
+  // Closed from the console: the API refuses an order there.
+  const sku = 'store-e2e-' + Date.now();
+  assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Latte', price: 2800, stock: 50 })).status, 201);
+  await row.getByRole('button', { name: 'Edit ' + name }).click();
+  await page.getByLabel('Address').fill('183 Taicang Rd, Huangpu, Shanghai');
+  await page.getByLabel('Status').selectOption('closed');
+  await page.getByRole('button', { name: 'Save store' }).click();
+  await row.locator('.badge', { hasText: 'closed' }).waitFor();
+  assert.match(await row.textContent(), /183 Taicang Rd/);
+  const closed = (await admin(dev, 'GET', '/stores/' + encodeURIComponent(id))).body.store;
+  assert.deepEqual([closed.address, closed.status], ['183 Taicang Rd, Huangpu, Shanghai', 'closed']);
+  const buyer = await user('e2e-store-buyer-' + Date.now());
+  const refused = await as(buyer, 'POST', '/orders', { store_id: id, fulfillment: 'scan_and_go', items: [{ sku, quantity: 1 }] }, 'e2e-closed-' + Date.now());
+  assert.ok(refused.status === 409 || refused.status === 422, JSON.stringify(refused.body));
+  assert.equal(refused.body.error.code, 'store_closed');
+  await shot('store-closed');
+  await row.getByRole('button', { name: 'Edit ' + name }).click();
+  await page.getByLabel('Status').selectOption('open');
+  await page.getByRole('button', { name: 'Save store' }).click();
+  await row.locator('.badge', { hasText: 'open' }).waitFor();
+  assert.equal((await admin(dev, 'GET', '/stores/' + encodeURIComponent(id))).body.store.status, 'open');
+
+  // Another store, and a clerk of each: one assigned here, in the console.
+  const other = await admin(dev, 'POST', '/stores', { name: 'E2E Jing\'an ' + Date.now(), address: '1 Nanjing W Rd',
+    lat: 31.2291, lng: 121.4547 }, { 'Idempotency-Key': 'e2e-store-' + Date.now() });
+  assert.equal(other.status, 201, JSON.stringify(other.body));
+  otherStore = other.body.store;
+  otherClerk = await user('e2e-other-clerk-' + Date.now());
+  assert.equal((await admin(dev, 'PUT', '/staff/' + otherClerk.openid, { store_id: otherStore.id })).status, 200);
+  clerk = await user('e2e-store-clerk-' + Date.now());
+  await go('Door check');
+  await go('Stores'); // reloads the list with both stores
+  await page.locator('#f-staff-store').selectOption(id);
+  await page.getByLabel('Staff OpenID').fill(clerk.openid);
+  await page.getByRole('button', { name: 'Assign to this store' }).click();
+  await page.locator('.store-staff-list tr[data-id="' + clerk.openid + '"]').waitFor();
+  const here = await admin(dev, 'GET', '/staff?store_id=' + encodeURIComponent(id));
+  assert.equal(here.status, 200, JSON.stringify(here.body));
+  assert.ok(here.body.staff.some((s) => s.openid === clerk.openid), JSON.stringify(here.body));
+  assert.ok(!here.body.staff.some((s) => s.openid === otherClerk.openid), 'the other store\'s clerk is not listed here');
+  const there = await admin(dev, 'GET', '/staff?store_id=' + encodeURIComponent(otherStore.id));
+  assert.ok(!there.body.staff.some((s) => s.openid === clerk.openid));
+  await page.locator('#f-staff-store').selectOption(otherStore.id);
+  await page.locator('.store-staff-list tr[data-id="' + otherClerk.openid + '"]').waitFor();
+  assert.equal(await page.locator('.store-staff-list tr[data-id="' + clerk.openid + '"]').count(), 0);
+  await shot('store-staff');
+
+  // The Staff screen filters by store.
+  await go('Staff');
+  await page.getByLabel('Works at').selectOption(id);
+  await page.locator('.staff-list tr[data-id="' + clerk.openid + '"]').waitFor();
+  assert.equal(await page.locator('.staff-list tr[data-id="' + otherClerk.openid + '"]').count(), 0);
+  assert.match(await page.locator('.staff-list tr[data-id="' + clerk.openid + '"]').textContent(), new RegExp(name));
+});
+
+// payOrder pays an order at the Pay emulator and waits for the notify.
+async function payOrder(u, o) {
+  const pay = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(o.out_trade_no), { method: 'POST' });
+  assert.equal(pay.status, 200, await pay.text());
+  await until('the paid notify', async () => (await as(u, 'GET', '/orders/' + o.id)).body.order.status === 'paid');
+}
+
+test('door check: a paid scan-and-go order\'s exit pass shows its items once; another store\'s staff are refused', async () => {
+  assert.ok(store, 'the stores test ran first');
+  let sum = 0;
+  const twelve = ('69' + Date.now()).slice(0, 12);
+  for (let i = 0; i < 12; i++) sum += Number(twelve[i]) * (i % 2 ? 3 : 1);
+  const barcode = twelve + ((10 - (sum % 10)) % 10);
+  const sku = 'door-e2e-' + Date.now();
+  const p = await admin(dev, 'POST', '/products', { sku, title: 'Sparkling water', price: 450, stock: 20, barcode });
+  assert.equal(p.status, 201, JSON.stringify(p.body));
+  const u = await user('e2e-shopper-' + Date.now());
+  const scanned = await as(u, 'GET', '/products/barcode/' + barcode);
+  assert.equal(scanned.status, 200, JSON.stringify(scanned.body));
+  assert.equal(scanned.body.product.sku, sku);
+  const o = await as(u, 'POST', '/orders', { store_id: store.id, fulfillment: 'scan_and_go', items: [{ sku, quantity: 3 }] }, 'e2e-sg-' + Date.now());
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  await payOrder(u, o.body.order);
+  const pass = await fetch(dev.url + '/orders/' + o.body.order.id + '/exit-pass', { headers: { Authorization: 'Bearer ' + u.token } });
+  assert.equal(pass.status, 200, await pass.clone().text());
+  assert.equal(pass.headers.get('content-type'), 'image/png');
+  const code = pass.headers.get('x-minifn-exit-pass');
+  assert.ok(code);
+
+  // Staff of the other store may not let this order out.
+  const wrong = await as(otherClerk, 'POST', '/exit-passes/verify', { code });
+  assert.equal(wrong.status, 403, JSON.stringify(wrong.body));
+  assert.equal(wrong.body.error.code, 'not_store_staff');
+
+  await go('Door check');
+  await page.getByLabel('Exit pass code').fill(code);
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  const ok = page.locator('.pass-ok[data-order="' + o.body.order.id + '"]');
+  await ok.waitFor();
+  assert.equal(await ok.locator('tr[data-id="' + sku + '"] td[data-label="Quantity"]').textContent(), '3');
+  assert.match(await ok.textContent(), /Sparkling water/);
+  assert.match(await ok.textContent(), /¥13\.50/);
+  await shot('door-check-ok');
+  // The same pass again: refused, in the API's words.
+  await page.getByLabel('Exit pass code').fill(code);
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /already_exited/);
+  await shot('door-check-twice');
+  const after = await admin(dev, 'GET', '/orders/' + o.body.order.id);
+  assert.ok(after.body.order.exited_at, JSON.stringify(after.body.order));
+});
+
+test('table queue: a paid table order waits in its store\'s queue until it is served', async () => {
+  assert.ok(store, 'the stores test ran first');
+  const sku = 'table-e2e-' + Date.now();
+  assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Wonton soup', price: 1600 })).status, 201);
+  const table = 'T' + (Date.now() % 1000);
+  const code = await admin(dev, 'POST', '/qrcode', { page: 'pages/table/index', params: { store_id: store.id, table }, check_path: false });
+  assert.equal(code.status, 200, JSON.stringify(code.body));
+  const scene = code.headers.get('x-minifn-scene');
+  const u = await user('e2e-diner-' + Date.now());
+  const o = await as(u, 'POST', '/orders', { store_id: store.id, table, scene, items: [{ sku, quantity: 2 }] }, 'e2e-table-' + Date.now());
+  assert.equal(o.status, 201, JSON.stringify(o.body));
+  const id = o.body.order.id;
+  await payOrder(u, o.body.order);
+  // Staff of another store cannot serve it.
+  const wrong = await as(otherClerk, 'POST', '/orders/' + id + '/serve');
+  assert.equal(wrong.status, 403, JSON.stringify(wrong.body));
+
+  await go('Table queue');
+  await page.locator('#f-queue-store').selectOption(store.id);
+  const row = page.locator('.queue-list tr[data-id="' + id + '"]');
+  await row.waitFor();
+  assert.equal((await row.locator('td[data-label="Table"]').textContent()).trim(), table);
+  assert.match(await row.textContent(), /2 × Wonton soup/);
+  await shot('table-queue');
+  await row.getByRole('button', { name: 'Serve table ' + table + ' (' + id + ')' }).click();
+  await row.waitFor({ state: 'detached' });
+  const served = await admin(dev, 'GET', '/stores/' + store.id + '/queue?status=served');
+  assert.equal(served.status, 200, JSON.stringify(served.body));
+  assert.ok(served.body.orders.some((q) => q.id === id), JSON.stringify(served.body));
+  const waiting = await admin(dev, 'GET', '/stores/' + store.id + '/queue');
+  assert.ok(!waiting.body.orders.some((q) => q.id === id), 'served: no longer waiting');
+  await page.getByLabel('Show').selectOption('served');
+  await row.waitFor();
+  await shot('table-queue-served');
+});
+
+test('bookings: the console defines the day\'s slots; a booking is listed and checked in', async () => {
+  assert.ok(store, 'the stores test ran first');
+  const day = cstDay(1); // tomorrow: no slot has started
+  await go('Bookings');
+  await page.locator('#f-booking-store').selectOption(store.id);
+  await page.getByLabel('Day (UTC+8)').fill(day);
+  await page.getByRole('button', { name: 'Add a slot' }).click();
+  const first = page.getByRole('group', { name: 'Slot 1' });
+  await first.getByLabel('From').fill('18:00');
+  await first.getByLabel('To').fill('19:30');
+  await first.getByLabel('Seats').fill('6');
+  await page.getByRole('button', { name: 'Save slots' }).click();
+  await page.getByRole('group', { name: 'Slot 1' }).locator('[data-field="taken"]').waitFor();
+  const slots = await as(clerk, 'GET', '/stores/' + store.id + '/slots?date=' + day);
+  assert.equal(slots.status, 200, JSON.stringify(slots.body));
+  assert.deepEqual(slots.body.slots.map((s) => [s.slot, s.start, s.end, s.capacity, s.available]),
+    [[day + 'T18:00', '18:00', '19:30', 6, 6]]);
+
+  const u = await user('e2e-guest-' + Date.now());
+  const b = await as(u, 'POST', '/bookings', { store_id: store.id, slot: day + 'T18:00', party_size: 4 }, 'e2e-book-' + Date.now());
+  assert.equal(b.status, 201, JSON.stringify(b.body));
+  const full = await as(await user('e2e-guest2-' + Date.now()), 'POST', '/bookings',
+    { store_id: store.id, slot: day + 'T18:00', party_size: 3 }, 'e2e-book2-' + Date.now());
+  assert.equal(full.status, 409, JSON.stringify(full.body));
+  const id = b.body.booking.id;
+  // Staff of another store do not see this store's day.
+  assert.equal((await as(otherClerk, 'GET', '/stores/' + store.id + '/bookings?date=' + day)).status, 403);
+
+  await page.getByLabel('Day (UTC+8)').fill(cstDay(0));
+  await page.getByLabel('Day (UTC+8)').fill(day); // a change reloads the day
+  const row = page.locator('.booking-list tr[data-id="' + id + '"]');
+  await row.waitFor();
+  assert.equal((await row.locator('td[data-label="Party"]').textContent()).trim(), '4');
+  assert.equal((await row.locator('td[data-label="Slot"]').textContent()).trim(), '18:00–19:30');
+  assert.match(await page.locator('[data-field="seats"]').textContent(), /4 seats taken/);
+  assert.match(await page.getByRole('group', { name: 'Slot 1' }).locator('[data-field="taken"]').textContent(), /4 taken, 2 free/);
+  await shot('bookings-day');
+  await row.getByRole('button', { name: 'Check in ' + id }).click();
+  await row.locator('.badge', { hasText: 'checked in' }).waitFor();
+  const api = await admin(dev, 'GET', '/bookings/' + id);
+  assert.equal(api.body.booking.status, 'checked_in');
+  assert.ok(api.body.booking.checked_in_at);
+  const listed = await as(clerk, 'GET', '/stores/' + store.id + '/bookings?date=' + day);
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  assert.deepEqual(listed.body.bookings.map((x) => [x.id, x.status, x.party_size]), [[id, 'checked_in', 4]]);
+  await shot('bookings-checked-in');
+});
+
+test('a server without stores: no store screen in the menu, nor by address; a domain 404 is no missing route', async () => {
+  const tab = await context.newPage();
+  tab.setDefaultTimeout(15000);
+  const errors = [];
+  tab.on('pageerror', (err) => errors.push(err));
+  // What a server without the stores and bookings functions answers.
+  await tab.route(/\/stores(\/-\/bookings)?(\?.*)?$/, (route) => route.fulfill({ status: 404, contentType: 'application/json',
+    body: JSON.stringify({ error: { code: 'not_found', message: 'no such route' } }) }));
+  try {
+    await tab.goto(dev.url + '/admin/#/queue');
+    await tab.getByLabel('Admin token').fill(dev.adminToken);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    await tab.getByRole('link', { name: 'Staff', exact: true }).waitFor();
+    for (const name of ['Stores', 'Door check', 'Table queue', 'Bookings']) {
+      assert.equal(await tab.getByRole('link', { name, exact: true }).count(), 0, name);
+    }
+    await tab.evaluate(() => { location.hash = '#/stores'; });
+    await tab.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+    assert.equal(new URL(tab.url()).hash, '#/home');
+    // The Staff screen still works without stores.
+    await tab.getByRole('link', { name: 'Staff', exact: true }).click();
+    await tab.locator('.staff-list table, .staff-list .empty').first().waitFor();
+    assert.deepEqual(errors, []);
+  } finally {
+    await tab.close();
+  }
+  // This server has them, and the bookings probe's store_not_found (or an
+  // empty day) keeps Bookings in the menu.
+  await page.goto(dev.url + '/admin/#/home');
+  for (const name of ['Stores', 'Door check', 'Table queue', 'Bookings']) {
+    await page.getByRole('link', { name, exact: true }).waitFor();
+  }
+});
