@@ -875,8 +875,8 @@ function cstDay(days) {
 test('stores: add a store, edit it (closed: orders refused; open again), staff per store', async () => {
   const name = 'E2E Xintiandi ' + Date.now();
   await go('Stores');
-  await page.getByLabel('Name').fill(name);
-  await page.getByLabel('Address').fill('181 Taicang Rd, Huangpu, Shanghai');
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Address', { exact: true }).fill('181 Taicang Rd, Huangpu, Shanghai');
   await page.getByLabel('Latitude (GCJ-02)').fill('31.2196');
   await page.getByLabel('Longitude (GCJ-02)').fill('121.4749');
   await page.getByLabel('Opening hours').fill('10:00-22:00');
@@ -895,8 +895,8 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   const sku = 'store-e2e-' + Date.now();
   assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Latte', price: 2800, stock: 50 })).status, 201);
   await row.getByRole('button', { name: 'Edit ' + name }).click();
-  await page.getByLabel('Address').fill('183 Taicang Rd, Huangpu, Shanghai');
-  await page.getByLabel('Status').selectOption('closed');
+  await page.getByLabel('Address', { exact: true }).fill('183 Taicang Rd, Huangpu, Shanghai');
+  await page.getByLabel('Status', { exact: true }).selectOption('closed');
   await page.getByRole('button', { name: 'Save store' }).click();
   await row.locator('.badge', { hasText: 'closed' }).waitFor();
   assert.match(await row.textContent(), /183 Taicang Rd/);
@@ -908,7 +908,7 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   assert.equal(refused.body.error.code, 'store_closed');
   await shot('store-closed');
   await row.getByRole('button', { name: 'Edit ' + name }).click();
-  await page.getByLabel('Status').selectOption('open');
+  await page.getByLabel('Status', { exact: true }).selectOption('open');
   await page.getByRole('button', { name: 'Save store' }).click();
   await row.locator('.badge', { hasText: 'open' }).waitFor();
   assert.equal((await admin(dev, 'GET', '/stores/' + encodeURIComponent(id))).body.store.status, 'open');
@@ -1031,7 +1031,7 @@ test('table queue: a paid table order waits in its store\'s queue until it is se
   assert.ok(served.body.orders.some((q) => q.id === id), JSON.stringify(served.body));
   const waiting = await admin(dev, 'GET', '/stores/' + store.id + '/queue');
   assert.ok(!waiting.body.orders.some((q) => q.id === id), 'served: no longer waiting');
-  await page.getByLabel('Show').selectOption('served');
+  await page.getByLabel('Show', { exact: true }).selectOption('served');
   await row.waitFor();
   await shot('table-queue-served');
 });
@@ -1042,6 +1042,8 @@ test('bookings: the console defines the day\'s slots; a booking is listed and ch
   await go('Bookings');
   await page.locator('#f-booking-store').selectOption(store.id);
   await page.getByLabel('Day (UTC+8)').fill(day);
+  // The day's (empty) slots have loaded: Add a slot now adds to them.
+  await page.locator('.slot-rows .empty', { hasText: day }).waitFor();
   await page.getByRole('button', { name: 'Add a slot' }).click();
   const first = page.getByRole('group', { name: 'Slot 1' });
   await first.getByLabel('From').fill('18:00');
