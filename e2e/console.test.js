@@ -1014,7 +1014,7 @@ test('table queue: a paid table order waits in its store\'s queue until it is se
   const id = o.body.order.id;
   await payOrder(u, o.body.order);
   // Staff of another store cannot serve it.
-  const wrong = await as(otherClerk, 'POST', '/orders/' + id + '/serve');
+  const wrong = await as(otherClerk, 'POST', '/orders/' + id + '/serve', { status: 'served' });
   assert.equal(wrong.status, 403, JSON.stringify(wrong.body));
 
   await go('Table queue');
@@ -1023,16 +1023,21 @@ test('table queue: a paid table order waits in its store\'s queue until it is se
   await row.waitFor();
   assert.equal((await row.locator('td[data-label="Table"]').textContent()).trim(), table);
   assert.match(await row.textContent(), /2 × Wonton soup/);
+  assert.equal(await row.locator('.badge').textContent(), 'new');
   await shot('table-queue');
-  await row.getByRole('button', { name: 'Serve table ' + table + ' (' + id + ')' }).click();
-  await row.waitFor({ state: 'detached' });
+  await row.getByRole('button', { name: 'Start table ' + table + ' (' + id + ')' }).click();
+  await row.locator('.badge', { hasText: 'serving' }).waitFor();
+  assert.equal((await admin(dev, 'GET', '/orders/' + id)).body.order.table_status, 'serving');
+  await row.getByRole('button', { name: 'Served table ' + table + ' (' + id + ')' }).click();
+  await row.waitFor({ state: 'detached' }); // served: no longer waiting
   const served = await admin(dev, 'GET', '/stores/' + store.id + '/queue?status=served');
   assert.equal(served.status, 200, JSON.stringify(served.body));
-  assert.ok(served.body.orders.some((q) => q.id === id), JSON.stringify(served.body));
-  const waiting = await admin(dev, 'GET', '/stores/' + store.id + '/queue');
-  assert.ok(!waiting.body.orders.some((q) => q.id === id), 'served: no longer waiting');
+  assert.ok(served.body.queue.some((q) => q.order_id === id && q.status === 'served'), JSON.stringify(served.body));
+  const waiting = await admin(dev, 'GET', '/stores/' + store.id + '/queue?status=new');
+  assert.ok(!waiting.body.queue.some((q) => q.order_id === id), 'served: not new');
+  assert.equal((await admin(dev, 'GET', '/orders/' + id)).body.order.table_status, 'served');
   await page.getByLabel('Show', { exact: true }).selectOption('served');
-  await row.waitFor();
+  await row.locator('.badge', { hasText: 'served' }).waitFor();
   await shot('table-queue-served');
 });
 

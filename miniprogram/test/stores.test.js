@@ -155,5 +155,7 @@ test('table order: a table code\'s scene gives the store and table; the order la
 
   const queue = await admin(dev, 'GET', '/stores/' + store.id + '/queue');
   assert.equal(queue.status, 200, JSON.stringify(queue.body));
-  assert.ok(queue.body.orders.some((o) => o.id === res.order.id && o.table === 'A7'), JSON.stringify(queue.body));
+  assert.ok(queue.body.queue.some((q) => q.order_id === res.order.id && q.table === 'A7' && q.status === 'new'),
+    JSON.stringify(queue.body));
+  assert.equal((await k.client.order(res.order.id)).order.table_status, 'new');
 });

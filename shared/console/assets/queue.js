@@ -1,14 +1,17 @@
-// queue.js: a store's table queue (table ordering, CONTRACT "Stores"): the
-// paid orders placed from a table's Mini-Program code, oldest first, read
-// again every few seconds (GET /stores/{id}/queue?status=), each with its
-// table and dishes; Serve marks one served (POST /orders/{id}/serve), and
-// it leaves the list of orders to serve.
+// queue.js: a store's table queue (table ordering, CONTRACT "Stores";
+// docs/tables.md): the paid orders placed from a table's Mini-Program code,
+// new first, then serving, then served, each oldest first, read again every
+// few seconds (GET /stores/{id}/queue[?status=], {"queue":[{"order_id",
+// "table","status","items","total","paid_at",…}]}); each with its table and
+// dishes. Start marks one serving, Served marks it served (POST
+// /orders/{id}/serve {"status"}); a served order leaves the waiting list.
 import { get, post } from './api.js';
 import { h, section, table, yuan, when, toast, errorBox } from './ui.js';
 import { allStores, storeSelect } from './storepick.js';
 
 const POLL_MS = 3000;
-const STATUSES = ['new', 'serving', 'served'];
+// The views: waiting (new and serving, the default), one status, or all.
+const VIEWS = [['', 'waiting'], ['new', 'new'], ['serving', 'serving'], ['served', 'served'], ['all', 'all']];
 
 export async function render(main) {
   const box = h('div', { class: 'queue' });
@@ -26,45 +29,54 @@ export async function render(main) {
   }
   const list = h('div', { class: 'queue-list', 'aria-live': 'polite' });
   const pick = storeSelect(stores, { id: 'f-queue-store', onchange: () => load() });
-  const status = h('select', { id: 'f-queue-status', name: 'status' },
-    h('option', { value: '' }, 'to serve'), STATUSES.map((s) => h('option', { value: s }, s)));
-  status.addEventListener('change', () => load());
+  const view = h('select', { id: 'f-queue-status', name: 'status' }, VIEWS.map(([v, l]) => h('option', { value: v }, l)));
+  view.addEventListener('change', () => load());
 
-  async function serve(o) {
-    await post('/orders/' + encodeURIComponent(o.id) + '/serve');
-    toast('Table ' + o.table + ' served');
+  async function serve(q, to) {
+    await post('/orders/' + encodeURIComponent(q.order_id) + '/serve', { status: to });
+    toast('Table ' + q.table + ': ' + to);
     await load();
   }
+
+  const button = (q, to, label) => h('button', {
+    class: to === 'serving' ? 'secondary' : undefined,
+    'aria-label': label + ' table ' + q.table + ' (' + q.order_id + ')',
+    onclick: (e) => {
+      e.target.disabled = true;
+      serve(q, to).catch((err) => { e.target.disabled = false; toast(err.message, 'error'); });
+    },
+  }, label);
 
   let loads = 0; // only the latest load draws
   async function load() {
     const seq = ++loads;
-    const q = new URLSearchParams();
-    if (status.value) q.set('status', status.value);
+    const q = new URLSearchParams({ limit: '100' });
+    if (view.value && view.value !== 'all') q.set('status', view.value);
     try {
       const res = await get('/stores/' + encodeURIComponent(pick.value()) + '/queue?' + q);
       if (seq !== loads) return;
-      const orders = res.orders || res.queue || [];
+      const rows = res.queue.filter((e) => view.value !== '' || e.status !== 'served')
+        .map((e) => Object.assign({ id: e.order_id }, e));
       list.replaceChildren(table([
-        { label: 'Table', value: (o) => h('strong', { class: 'table-no' }, o.table) },
-        { label: 'Order', value: (o) => h('code', {}, o.id) },
-        { label: 'Dishes', value: (o) => (o.items || []).map((i) => h('div', {}, i.quantity + ' × ' + (i.title || i.sku))) },
-        { label: 'Total', class: 'num', value: (o) => yuan(o.total) },
-        { label: 'Paid', value: (o) => when(o.paid_at || o.created_at) },
-        { label: 'Status', value: (o) => h('span', { class: 'badge ' + (o.serve_status || o.queue_status || 'new') },
-          o.serve_status || o.queue_status || 'new') },
-        { label: '', value: (o) => ((o.serve_status || o.queue_status) === 'served' ? '' : h('button', {
-          'aria-label': 'Serve table ' + o.table + ' (' + o.id + ')',
-          onclick: (e) => { e.target.disabled = true; serve(o).catch((err) => { e.target.disabled = false; toast(err.message, 'error'); }); },
-        }, 'Serve')) },
-      ], orders, status.value ? 'No order ' + status.value + '.' : 'Nothing to serve.'));
+        { label: 'Table', value: (e) => h('strong', { class: 'table-no' }, e.table) },
+        { label: 'Order', value: (e) => h('code', {}, e.order_id) },
+        { label: 'Dishes', value: (e) => [(e.items || []).map((i) => h('div', {}, i.quantity + ' × ' + (i.title || i.sku))),
+          e.note ? h('div', { class: 'muted' }, 'Note: ' + e.note) : ''] },
+        { label: 'Total', class: 'num', value: (e) => yuan(e.total) + (e.refunded ? ' (' + yuan(e.refunded) + ' refunded)' : '') },
+        { label: 'Paid', value: (e) => when(e.paid_at) },
+        { label: 'Status', value: (e) => h('span', { class: 'badge ' + e.status }, e.status) },
+        { label: '', value: (e) => h('div', { class: 'actions' },
+          e.status === 'new' ? button(e, 'serving', 'Start') : '',
+          e.status !== 'served' ? button(e, 'served', 'Served') : '') },
+      ], rows, view.value === '' ? 'Nothing to serve.' : 'No order here.'),
+      res.next ? h('p', { class: 'muted' }, 'More orders than shown: serve these first.') : '');
     } catch (err) {
       if (seq === loads) list.replaceChildren(errorBox(err));
     }
   }
 
   box.append(section('Table queue',
-    h('div', { class: 'row' }, pick.el, h('div', { class: 'field' }, h('label', { for: 'f-queue-status' }, 'Show'), status)),
+    h('div', { class: 'row' }, pick.el, h('div', { class: 'field' }, h('label', { for: 'f-queue-status' }, 'Show'), view)),
     h('p', { class: 'muted' }, 'Paid table orders, oldest first; the list refreshes every few seconds.'), list));
   await load();
   const timer = setInterval(load, POLL_MS);

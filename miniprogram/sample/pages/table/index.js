@@ -69,7 +69,7 @@ Page({
     try {
       const { order } = await app.api.order(this.data.order.id);
       this.setData({ order });
-      if (!this.gone && order.status === 'paid' && order.serve_status !== 'served') {
+      if (!this.gone && order.status === 'paid' && order.table_status !== 'served') {
         this.timer = setTimeout(() => this.follow(), POLL_MS);
       }
     } catch (err) {
