@@ -290,3 +290,31 @@ test('table: the page a table code opens reads its scene, orders for that table 
   await bare.onLoad({});
   assert.match(rt.toasts.at(-1), /Scan the code on your table/);
 });
+
+test('booking: the day\'s slots with seats left, Book, my bookings, Cancel', async () => {
+  const store = await newStore(29.563, 106.5516);
+  const day = new Date(Date.now() + 8 * 3600 * 1000 + 3 * 86400 * 1000).toISOString().slice(0, 10);
+  const set = await admin(dev, 'PUT', '/stores/' + store.id + '/slots', { date: day, slots: [{ start: '12:00', end: '13:30', capacity: 4 }] });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  const rt = await runtime('booker-' + Date.now());
+  const page = rt.page('booking');
+  await page.onLoad({ store: encodeURIComponent(store.id), date: day });
+  assert.deepEqual(rt.toasts, []);
+  assert.equal(page.data.store.id, store.id);
+  assert.deepEqual(page.data.slots.map((s) => [s.slot, s.left, s.full]), [[day + 'T12:00', 4, false]]);
+  page.party({ detail: { value: '3' } });
+  await page.book({ currentTarget: { dataset: { id: day + 'T12:00' } } });
+  assert.deepEqual(rt.toasts, ['Booked']);
+  assert.deepEqual(page.data.slots.map((s) => s.left), [1]);
+  assert.equal(page.data.mine.length, 1);
+  assert.deepEqual([page.data.mine[0].day, page.data.mine[0].time, page.data.mine[0].party_size], [day, '12:00–13:30', 3]);
+  // Two more people than seats left: the API's refusal, nothing booked.
+  await page.book({ currentTarget: { dataset: { id: day + 'T12:00' } } });
+  assert.equal(rt.toasts.length, 2);
+  assert.notEqual(rt.toasts[1], 'Booked');
+  assert.equal(page.data.mine.length, 1);
+  await page.cancel({ currentTarget: { dataset: { id: page.data.mine[0].id } } });
+  assert.equal(rt.toasts.at(-1), 'Cancelled');
+  assert.deepEqual(page.data.mine, []);
+  assert.deepEqual(page.data.slots.map((s) => s.left), [4]);
+});

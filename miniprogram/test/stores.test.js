@@ -159,3 +159,41 @@ test('table order: a table code\'s scene gives the store and table; the order la
     JSON.stringify(queue.body));
   assert.equal((await k.client.order(res.order.id)).order.table_status, 'new');
 });
+
+// cstDay is a day in China Standard Time (the stores' local time), days from today.
+function cstDay(days) {
+  return new Date(Date.now() + 8 * 3600 * 1000 + days * 86400 * 1000).toISOString().slice(0, 10);
+}
+
+test('bookings: a day\'s slots, a booking takes seats (never over the capacity), cancel gives them back', async () => {
+  const store = await newStore(23.1291, 113.2644);
+  const day = cstDay(2);
+  const set = await admin(dev, 'PUT', '/stores/' + store.id + '/slots', { date: day,
+    slots: [{ start: '11:30', end: '13:00', capacity: 5 }, { start: '18:00', end: '20:00', capacity: 8 }] });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  const a = kit({ subscribe: 'accept' });
+  const b = kit();
+  const { slots } = await a.client.bookings.slots(store.id, day);
+  assert.deepEqual(slots.map((s) => [s.slot, s.available]), [[day + 'T11:30', 5], [day + 'T18:00', 8]]);
+
+  const sub = await a.client.subscribe(['tmpl-booking-reminder']);
+  assert.deepEqual(a.calls.requestSubscribeMessage, [['tmpl-booking-reminder']]);
+  assert.ok(sub && sub.credits, JSON.stringify(sub));
+  const sent = a.calls.request.find((r) => new URL(r.url).pathname === '/me/subscriptions');
+  assert.deepEqual(sent.data, { results: { 'tmpl-booking-reminder': 'accept' } });
+
+  const { booking } = await a.client.bookings.book(store.id, day + 'T11:30', 4);
+  assert.deepEqual([booking.store_id, booking.slot, booking.party_size, booking.status], [store.id, day + 'T11:30', 4, 'booked']);
+  await assert.rejects(b.client.bookings.book(store.id, day + 'T11:30', 2), (e) => e.status === 409 && e.code === 'slot_full');
+  assert.equal((await b.client.bookings.slots(store.id, day)).slots[0].available, 1);
+  const mine = await a.client.bookings.list();
+  assert.ok(mine.bookings.some((x) => x.id === booking.id));
+  assert.equal((await a.client.bookings.get(booking.id)).booking.status, 'booked');
+  // Another user's booking is not theirs to cancel.
+  await assert.rejects(b.client.bookings.cancel(booking.id), (e) => e.status >= 400 && e.status < 500);
+  const cancelled = await a.client.bookings.cancel(booking.id);
+  assert.equal(cancelled.booking.status, 'cancelled');
+  assert.equal((await b.client.bookings.slots(store.id, day)).slots[0].available, 5);
+  const now = await b.client.bookings.book(store.id, day + 'T11:30', 2);
+  assert.equal(now.booking.status, 'booked');
+});
