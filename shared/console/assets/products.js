@@ -3,7 +3,9 @@
 // with the version it loaded (if_version). A stock change is sent as
 // stock_delta, the difference from the stock loaded, so units sold since the
 // load stay sold. A 409 version_conflict (someone else saved meanwhile)
-// reloads the form with the current values.
+// reloads the form with the current values. A product may carry a barcode
+// (EAN-13 or UPC-A, for scan-and-go: GET /products/barcode/{code}); the API
+// checks its check digit, and an empty field removes it.
 import { get, post, newKey, APIError } from './api.js';
 import { h, action, field, section, table, yuan, fen, toast, errorBox } from './ui.js';
 
@@ -19,6 +21,7 @@ export async function render(main) {
       field('Title', { name: 'title', required: true }),
       field('Price (¥)', { name: 'price', required: true, inputmode: 'decimal' }),
       field('Stock (empty: unlimited or unchanged)', { name: 'stock', type: 'number', min: 0 }),
+      field('Barcode (EAN-13 or UPC-A)', { name: 'barcode', inputmode: 'numeric', maxlength: 13, autocomplete: 'off' }),
       h('div', { class: 'field' }, h('label', { for: 'f-active' }, 'On sale'),
         h('select', { id: 'f-active', name: 'active' }, h('option', { value: 'true' }, 'Yes'), h('option', { value: 'false' }, 'No')))),
     note,
@@ -33,6 +36,8 @@ export async function render(main) {
     if (price !== loaded.price) body.price = price;
     const active = d.get('active') === 'true';
     if (active !== (loaded.active !== false)) body.active = active;
+    const barcode = String(d.get('barcode')).trim();
+    if (barcode !== (loaded.barcode || '')) body.barcode = barcode;
     if (d.get('stock') !== '') {
       const stock = Number(d.get('stock'));
       const limited = loaded.stock !== undefined && loaded.stock !== null;
@@ -55,6 +60,7 @@ export async function render(main) {
       body = { sku: d.get('sku'), title: d.get('title'), price: Number.isNaN(price) ? null : price,
         active: d.get('active') === 'true', if_version: 0 };
       if (d.get('stock') !== '') body.stock = Number(d.get('stock'));
+      if (String(d.get('barcode')).trim() !== '') body.barcode = String(d.get('barcode')).trim();
     }
     let product;
     try {
@@ -97,6 +103,7 @@ export async function render(main) {
     form.elements.title.value = p.title;
     form.elements.price.value = (p.price / 100).toFixed(2);
     form.elements.stock.value = p.stock ?? '';
+    form.elements.barcode.value = p.barcode || '';
     form.elements.active.value = String(p.active !== false);
     note.textContent = 'Editing ' + p.sku + ' (version ' + p.version + '). Only the fields you change are saved; ' +
       (p.stock === undefined || p.stock === null ? 'a stock starts counting.' :
@@ -121,6 +128,7 @@ export async function render(main) {
         { label: 'Title', value: (p) => p.title },
         { label: 'Price', class: 'num', value: (p) => yuan(p.price) },
         { label: 'Stock', class: 'num', value: (p) => (p.stock === undefined || p.stock === null ? '∞' : String(p.stock)) },
+        { label: 'Barcode', value: (p) => (p.barcode ? h('code', {}, p.barcode) : '') },
         { label: 'On sale', value: (p) => h('span', { class: 'badge ' + (p.active === false ? 'ended' : 'active') }, p.active === false ? 'no' : 'yes') },
         { label: '', value: (p) => h('button', { class: 'secondary', 'aria-label': 'Edit ' + p.sku, onclick: () => edit(p) }, 'Edit') },
       ], products, 'No products yet.'));
