@@ -879,7 +879,11 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   await page.getByLabel('Address', { exact: true }).fill('181 Taicang Rd, Huangpu, Shanghai');
   await page.getByLabel('Latitude (GCJ-02)').fill('31.2196');
   await page.getByLabel('Longitude (GCJ-02)').fill('121.4749');
-  await page.getByLabel('Opening hours').fill('10:00-22:00');
+  await page.getByLabel('Phone').fill('021 6311 0000');
+  // Open around the clock every day, so that the orders below never meet a
+  // closed store whatever time the test runs.
+  await page.getByLabel('Mon', { exact: true }).fill('00:00-24:00');
+  await page.getByRole('button', { name: 'Same as Monday every day' }).click();
   await page.getByRole('button', { name: 'Save store' }).click();
   const row = page.locator('.store-list tr', { hasText: name });
   await row.waitFor();
@@ -889,6 +893,11 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   store = api.body.store;
   assert.equal(store.name, name);
   assert.deepEqual([store.lat, store.lng, store.status], [31.2196, 121.4749, 'open']);
+  assert.equal(store.phone, '021 6311 0000');
+  const day = [{ open: '00:00', close: '24:00' }];
+  assert.deepEqual(store.hours, { mon: day, tue: day, wed: day, thu: day, fri: day, sat: day, sun: day });
+  assert.equal(store.open_now, true);
+  assert.match(await row.locator('td[data-label="Hours"]').textContent(), /Mon–Sun 00:00-24:00/);
   await shot('store-added');
 
   // Closed from the console: the API refuses an order there.
@@ -923,7 +932,7 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   clerk = await user('e2e-store-clerk-' + Date.now());
   await go('Door check');
   await go('Stores'); // reloads the list with both stores
-  await page.locator('#f-staff-store').selectOption(id);
+  await page.locator('#f-staff-of').selectOption(id);
   await page.getByLabel('Staff OpenID').fill(clerk.openid);
   await page.getByRole('button', { name: 'Assign to this store' }).click();
   await page.locator('.store-staff-list tr[data-id="' + clerk.openid + '"]').waitFor();
@@ -933,7 +942,7 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   assert.ok(!here.body.staff.some((s) => s.openid === otherClerk.openid), 'the other store\'s clerk is not listed here');
   const there = await admin(dev, 'GET', '/staff?store_id=' + encodeURIComponent(otherStore.id));
   assert.ok(!there.body.staff.some((s) => s.openid === clerk.openid));
-  await page.locator('#f-staff-store').selectOption(otherStore.id);
+  await page.locator('#f-staff-of').selectOption(otherStore.id);
   await page.locator('.store-staff-list tr[data-id="' + otherClerk.openid + '"]').waitFor();
   assert.equal(await page.locator('.store-staff-list tr[data-id="' + clerk.openid + '"]').count(), 0);
   await shot('store-staff');

@@ -1,8 +1,11 @@
 // staff.js: the staff (who may redeem coupons in the Mini-Program), and
 // granting and revoking the role. GET /staff lists them; PUT and DELETE
 // /staff/{openid} are idempotent. Where the server has stores (function
-// `stores`), each member shows their store and the list filters by store
-// (GET /staff?store_id=); assigning one to a store is on the Stores screen.
+// `stores`), each member shows their store, the list filters by store
+// (GET /staff?store_id=), and Grant takes the store they work at: PUT
+// /staff/{openid} says the whole role, so a grant without a store makes
+// them staff of no one store (they redeem coupons, but do no store-bound
+// action: exit passes, the table queue, check-ins).
 import { get, put, del } from './api.js';
 import { h, action, field, section, table, when, toast, errorBox } from './ui.js';
 import { allStores, storeSelect } from './storepick.js';
@@ -10,23 +13,28 @@ import { allStores, storeSelect } from './storepick.js';
 export async function render(main) {
   const log = h('ul', { class: 'log', 'aria-live': 'polite' });
   const list = h('div', { class: 'staff-list' });
-  const form = h('form', { class: 'row', 'aria-label': 'Staff role' },
-    field('OpenID', { name: 'openid', required: true, class: 'mono', size: 34, autocomplete: 'off' }),
-    h('button', { type: 'submit', name: 'grant', value: '1' }, 'Grant'),
-    h('button', { type: 'button', class: 'danger', name: 'revoke' }, 'Revoke'));
-  const path = (openid) => '/staff/' + encodeURIComponent(openid);
-
   // The stores, for the filter and the Store column; none where the
   // server has no stores (404).
   let pick = null;
+  let where = null; // the grant's store
   let names = {};
   try {
     const stores = await allStores();
     names = Object.fromEntries(stores.map((s) => [s.id, s.name]));
-    if (stores.length) pick = storeSelect(stores, { id: 'f-staff-filter', label: 'Works at', any: 'Any store', remember: false, onchange: () => load() });
+    if (stores.length) {
+      pick = storeSelect(stores, { id: 'f-staff-filter', label: 'Works at', any: 'Any store', remember: false, onchange: () => load() });
+      where = storeSelect(stores, { id: 'f-staff-store', label: 'Store', any: 'No one store (coupons only)', remember: false });
+    }
   } catch (err) {
     if (err.status !== 404) list.replaceChildren(errorBox(err));
   }
+
+  const form = h('form', { class: 'row', 'aria-label': 'Staff role' },
+    field('OpenID', { name: 'openid', required: true, class: 'mono', size: 34, autocomplete: 'off' }),
+    where ? where.el : '',
+    h('button', { type: 'submit', name: 'grant', value: '1' }, 'Grant'),
+    h('button', { type: 'button', class: 'danger', name: 'revoke' }, 'Revoke'));
+  const path = (openid) => '/staff/' + encodeURIComponent(openid);
 
   // load shows every staff member, following the API's pages.
   async function load() {
@@ -61,9 +69,11 @@ export async function render(main) {
   }
 
   action(form, async () => {
-    const { staff } = await put(path(form.elements.openid.value.trim()));
+    const storeId = where ? where.value() : '';
+    const { staff } = await put(path(form.elements.openid.value.trim()), storeId ? { store_id: storeId } : undefined);
     toast('Staff role granted');
-    log.prepend(h('li', {}, 'Granted ', h('code', {}, staff.openid), ' at ' + when(staff.granted_at)));
+    log.prepend(h('li', {}, 'Granted ', h('code', {}, staff.openid), staff.store_id ? ' at store ' + (names[staff.store_id] || staff.store_id) : '',
+      ' (since ' + when(staff.granted_at) + ')'));
     await load();
   });
   form.elements.revoke.addEventListener('click', async () => {
