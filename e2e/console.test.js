@@ -1030,9 +1030,20 @@ test('table queue: a paid table order waits in its store\'s queue until it is se
   const sku = 'table-e2e-' + Date.now();
   assert.equal((await admin(dev, 'POST', '/products', { sku, title: 'Wonton soup', price: 1600 })).status, 201);
   const table = 'T' + (Date.now() % 1000);
-  const code = await admin(dev, 'POST', '/qrcode', { page: 'pages/table/index', params: { store_id: store.id, table }, check_path: false });
-  assert.equal(code.status, 200, JSON.stringify(code.body));
-  const scene = code.headers.get('x-minifn-scene');
+  // The table codes, made and printed from the console.
+  await go('Table queue');
+  await page.locator('#f-queue-store').selectOption(store.id);
+  await page.getByLabel('Tables', { exact: true }).fill(table + ', 1-2');
+  await page.getByRole('button', { name: 'Make codes' }).click();
+  const fig = page.locator('.sheet figure[data-table="' + table + '"]');
+  await fig.locator('.scene', { hasText: /^scene \S+$/ }).waitFor();
+  await page.locator('.sheet figure[data-table="2"] .scene', { hasText: /^scene \S+$/ }).waitFor();
+  assert.equal(await page.locator('.sheet figure').count(), 3);
+  await page.waitForFunction(() => [...document.querySelectorAll('.sheet img')].every((i) => i.complete && i.naturalWidth > 0));
+  const scene = (await fig.locator('.scene').textContent()).replace(/^scene /, '');
+  const resolved = await fetch(dev.url + '/scenes/' + encodeURIComponent(scene)).then((r) => r.json());
+  assert.deepEqual(resolved.params, { store_id: store.id, table }, JSON.stringify(resolved));
+  await shot('table-codes');
   const u = await user('e2e-diner-' + Date.now());
   const o = await as(u, 'POST', '/orders', { store_id: store.id, table, scene, items: [{ sku, quantity: 2 }] }, 'e2e-table-' + Date.now());
   assert.equal(o.status, 201, JSON.stringify(o.body));
@@ -1042,9 +1053,7 @@ test('table queue: a paid table order waits in its store\'s queue until it is se
   const wrong = await as(otherClerk, 'POST', '/orders/' + id + '/serve', { status: 'served' });
   assert.equal(wrong.status, 403, JSON.stringify(wrong.body));
 
-  await go('Table queue');
-  await page.locator('#f-queue-store').selectOption(store.id);
-  const row = page.locator('.queue-list tr[data-id="' + id + '"]');
+  const row = page.locator('.queue-list tr[data-id="' + id + '"]'); // the list refreshes itself
   await row.waitFor();
   assert.equal((await row.locator('td[data-label="Table"]').textContent()).trim(), table);
   assert.match(await row.textContent(), /2 × Wonton soup/);

@@ -47,7 +47,8 @@ async function failure(res) {
 }
 
 // call sends one request and resolves with the JSON body (null for 204).
-// opts.auth: 'admin' (default), a user token, or false; opts.key: Idempotency-Key.
+// opts.auth: 'admin' (default), a user token, or false; opts.key: Idempotency-Key;
+// opts.raw: resolve with the Response itself (an image, its headers).
 export async function call(method, path, body, opts = {}) {
   const headers = {};
   const auth = opts.auth === undefined ? token.get() : opts.auth;
@@ -69,6 +70,7 @@ export async function call(method, path, body, opts = {}) {
     }
     throw e;
   }
+  if (opts.raw) return res;
   return res.status === 204 ? null : res.json();
 }
 

@@ -94,7 +94,8 @@ export async function render(main) {
       const rows = res.bookings || [];
       const seats = rows.filter((b) => b.status !== 'cancelled').reduce((n, b) => n + b.party_size, 0);
       list.replaceChildren(
-        h('p', { class: 'muted', 'data-field': 'seats' }, rows.length + ' bookings, ' + seats + ' seats taken'),
+        h('p', { class: 'muted', 'data-field': 'seats' }, rows.length + (rows.length === 1 ? ' booking, ' : ' bookings, ') +
+          seats + (seats === 1 ? ' seat' : ' seats') + ' taken'),
         table([
           { label: 'Slot', value: (b) => b.slot.slice(11) + '–' + (b.slot_end || '') },
           { label: 'Guest', value: (b) => short(b.openid) },

@@ -5,8 +5,12 @@
 // "table","status","items","total","paid_at",…}]}); each with its table and
 // dishes. Start marks one serving, Served marks it served (POST
 // /orders/{id}/serve {"status"}); a served order leaves the waiting list.
-import { get, post } from './api.js';
-import { h, section, table, yuan, when, toast, errorBox } from './ui.js';
+// Table codes: the Mini-Program code of each table (POST /qrcode with params
+// exactly {"store_id","table"}, which only the admin or that store's staff
+// may make), as a sheet to print; the page they open reads the store and
+// table from the scene (the sample's pages/table/index).
+import { get, post, call } from './api.js';
+import { h, action, field, section, table, yuan, when, toast, errorBox } from './ui.js';
 import { allStores, storeSelect } from './storepick.js';
 
 const POLL_MS = 3000;
@@ -75,10 +79,67 @@ export async function render(main) {
     }
   }
 
+  // Table codes, printed as a sheet like point codes.
+  const sheet = h('div');
+  const urls = [];
+  const codes = h('form', { class: 'row', 'aria-label': 'Table codes' },
+    field('Tables', { name: 'tables', required: true, placeholder: '1-12, A1, A2', size: 24, autocomplete: 'off' }),
+    field('Page', { name: 'page', required: true, value: 'pages/table/index', size: 24 }),
+    h('div', { class: 'field' }, h('label', { for: 'f-check-path' },
+      h('input', { type: 'checkbox', id: 'f-check-path', name: 'check_path' }), ' The page is published (check_path)')),
+    h('button', { type: 'submit' }, 'Make codes'));
+  action(codes, async (d) => {
+    const tables = tableNames(d.get('tables'));
+    if (!tables.length || tables.length > 100) throw new Error('Name 1 to 100 tables: "1-12", or "A1, A2".');
+    const storeId = pick.value();
+    const storeName = pick.select.selectedOptions[0].textContent;
+    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+    const figures = tables.map((t) => h('figure', { 'data-table': t },
+      h('img', { alt: 'Mini-Program code of table ' + t, width: 160, height: 160 }),
+      h('figcaption', {}, h('span', { class: 'pts' }, 'Table ' + t), h('br'), storeName, h('br'), h('span', { class: 'scene' }))));
+    sheet.replaceChildren(h('section', { class: 'card printable', 'aria-label': 'Table code sheet' },
+      h('h2', { class: 'no-print' }, tables.length + ' table codes of ' + storeName),
+      h('p', { class: 'actions no-print' }, h('button', { type: 'button', onclick: () => window.print() }, 'Print sheet')),
+      h('div', { class: 'sheet' }, figures)));
+    const body = (t) => ({ page: String(d.get('page')).trim(), params: { store_id: storeId, table: t },
+      check_path: d.get('check_path') === 'on' });
+    // One at a time: WeChat limits how fast codes are made.
+    for (let n = 0; n < tables.length; n++) {
+      try {
+        const res = await call('POST', '/qrcode', body(tables[n]), { raw: true });
+        const u = URL.createObjectURL(await res.blob());
+        urls.push(u);
+        figures[n].querySelector('img').src = u;
+        figures[n].querySelector('.scene').textContent = 'scene ' + (res.headers.get('X-Minifn-Scene') || '');
+      } catch (err) {
+        figures[n].prepend(errorBox(err));
+      }
+    }
+  });
+
   box.append(section('Table queue',
     h('div', { class: 'row' }, pick.el, h('div', { class: 'field' }, h('label', { for: 'f-queue-status' }, 'Show'), view)),
-    h('p', { class: 'muted' }, 'Paid table orders, oldest first; the list refreshes every few seconds.'), list));
+    h('p', { class: 'muted' }, 'Paid table orders, oldest first; the list refreshes every few seconds.'), list),
+  section('Table codes', h('p', { class: 'muted' }, 'The code on each table of the store picked above. A guest who scans ' +
+    'it orders for that table; the order waits here once paid.'), codes), sheet);
   await load();
   const timer = setInterval(load, POLL_MS);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    urls.splice(0).forEach((u) => URL.revokeObjectURL(u));
+  };
+}
+
+// tableNames reads "1-12, A1, A2" as the tables 1 to 12, A1 and A2.
+function tableNames(text) {
+  const out = [];
+  for (const part of String(text).split(',').map((t) => t.trim()).filter(Boolean)) {
+    const m = /^(\d+)\s*-\s*(\d+)$/.exec(part);
+    if (m && Number(m[2]) >= Number(m[1]) && Number(m[2]) - Number(m[1]) < 100) {
+      for (let i = Number(m[1]); i <= Number(m[2]); i++) out.push(String(i));
+    } else {
+      out.push(part);
+    }
+  }
+  return [...new Set(out)];
 }

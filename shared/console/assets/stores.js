@@ -144,7 +144,7 @@ export async function render(main) {
     list.replaceChildren(table([
       { label: 'Store', value: (s) => [h('strong', {}, s.name), h('div', {}, h('code', {}, s.id))] },
       { label: 'Address', value: (s) => s.address },
-      { label: 'Location', value: (s) => h('code', {}, s.lat + ', ' + s.lng) },
+      { label: 'Location', value: (s) => h('code', {}, Number(s.lat.toFixed(6)) + ', ' + Number(s.lng.toFixed(6))) },
       { label: 'Hours', value: (s) => hoursText(s.hours) },
       { label: 'Status', value: (s) => [badge(s.status), s.status === 'open' && !s.open_now ? h('div', { class: 'muted' }, 'outside its hours now') : ''] },
       { label: '', value: (s) => h('button', { class: 'secondary', 'aria-label': 'Edit ' + s.name, onclick: () => edit(s) }, 'Edit') },
