@@ -117,7 +117,7 @@ export async function render(main) {
     }
   });
 
-  box.append(section('Table queue',
+  box.append(section('Orders to serve',
     h('div', { class: 'row' }, pick.el, h('div', { class: 'field' }, h('label', { for: 'f-queue-status' }, 'Show'), view)),
     h('p', { class: 'muted' }, 'Paid table orders, oldest first; the list refreshes every few seconds.'), list),
   section('Table codes', h('p', { class: 'muted' }, 'The code on each table of the store picked above. A guest who scans ' +
