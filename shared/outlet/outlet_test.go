@@ -10,9 +10,19 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/storetest"
+)
+
+// The consumers declare what they need; *outlet.Service is what the
+// Specs wire into them.
+var (
+	_ coupon.Staff                                = (*outlet.Service)(nil)
+	_ order.Stores                                = (*outlet.Service)(nil)
+	_ func(context.Context, string) (bool, error) = (*outlet.Service)(nil).IsStaff // scene.Options.IsStaff
 )
 
 type clock struct{ t time.Time }
