@@ -216,8 +216,9 @@ test('stores: the stores near the user with their distance; a refused location l
   const near = await newStore(lat + 0.003, lng); // ~330 m
   const rt = await runtime('stores-' + Date.now(), { location: () => ({ latitude: lat, longitude: lng }) });
   const page = rt.page('stores');
-  await page.onShow();
+  await page.onLoad({});
   assert.equal(page.data.located, true, JSON.stringify(rt.toasts));
+  assert.deepEqual(rt.shim.calls.getLocation, [{ type: 'gcj02' }], 'located once, in GCJ-02');
   const shown = page.data.stores.find((s) => s.id === near.id);
   assert.ok(shown, JSON.stringify(page.data.stores));
   assert.match(shown.distanceShown, /^3[23]\d m$/);
@@ -227,7 +228,7 @@ test('stores: the stores near the user with their distance; a refused location l
 
   const denied = await runtime('stores-denied-' + Date.now());
   const all = denied.page('stores');
-  await all.onShow();
+  await all.onLoad({});
   assert.equal(all.data.located, false);
   assert.match(all.data.note, /Location off/);
   assert.ok(all.data.stores.length >= 1);

@@ -15,7 +15,9 @@ function view(s) {
 Page({
   data: { stores: [], located: false, note: '', loading: false },
 
-  async onShow() {
+  // Located once when the page opens, and again on pull-down: WeChat
+  // limits how often wx.getLocation may be called (base library 2.17.0).
+  async onLoad() {
     await app.launched;
     await this.load();
   },
