@@ -1006,6 +1006,7 @@ test('door check: a paid scan-and-go order\'s exit pass shows its items once; an
   assert.equal(wrong.body.error.code, 'not_store_staff');
 
   await go('Door check');
+  await page.getByLabel('At the door of').selectOption(store.id);
   await page.getByLabel('Exit pass code').fill(code);
   await page.getByRole('button', { name: 'Check', exact: true }).click();
   const ok = page.locator('.pass-ok[data-order="' + o.body.order.id + '"]');
@@ -1013,6 +1014,8 @@ test('door check: a paid scan-and-go order\'s exit pass shows its items once; an
   assert.equal(await ok.locator('tr[data-id="' + sku + '"] td[data-label="Quantity"]').textContent(), '3');
   assert.match(await ok.textContent(), /Sparkling water/);
   assert.match(await ok.textContent(), /¥13\.50/);
+  assert.match(await ok.textContent(), new RegExp(store.name));
+  assert.equal(await ok.locator('.other-store').count(), 0, 'paid at this store');
   await shot('door-check-ok');
   // The same pass again: refused, in the API's words.
   await page.getByLabel('Exit pass code').fill(code);
@@ -1023,6 +1026,17 @@ test('door check: a paid scan-and-go order\'s exit pass shows its items once; an
   await shot('door-check-twice');
   const after = await admin(dev, 'GET', '/orders/' + o.body.order.id);
   assert.ok(after.body.order.exited_at, JSON.stringify(after.body.order));
+  // The order's detail says where it was paid and when it was let out.
+  await go('Orders');
+  await page.getByLabel('Status').selectOption('paid');
+  const orow = page.locator('tr[data-id="' + o.body.order.id + '"]');
+  await orow.getByRole('link', { name: o.body.order.id }).click();
+  const detail = page.locator('.detail');
+  await detail.getByRole('heading', { name: 'Order ' + o.body.order.id }).waitFor();
+  const dl = await detail.locator('dl').textContent();
+  assert.match(dl, new RegExp('Store' + store.name));
+  assert.match(dl, /In storescan & go/);
+  assert.match(dl, /Let out.+ by admin/);
 });
 
 test('table queue: a paid table order waits in its store\'s queue until it is served', async () => {

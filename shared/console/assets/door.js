@@ -13,9 +13,21 @@
 import { post } from './api.js';
 import { h, action, field, section, table, yuan, when, toast } from './ui.js';
 import { scanner } from './redeem.js';
+import { allStores, storeSelect } from './storepick.js';
 
 export async function render(main) {
   const result = h('div', { class: 'door-results', 'aria-live': 'polite' });
+  // The door the check is made at: a pass of an order paid at another store
+  // is flagged (the admin token may let any store's order out; a staff
+  // token is refused not_store_staff by the API).
+  let stores = [];
+  try {
+    stores = await allStores();
+  } catch (err) {
+    result.append(errorBox(err));
+  }
+  const names = Object.fromEntries(stores.map((s) => [s.id, s.name]));
+  const at = stores.length ? storeSelect(stores, { id: 'f-door-store', label: 'At the door of' }) : null;
   const form = h('form', { class: 'row', 'aria-label': 'Check an exit pass' },
     field('Exit pass code', { name: 'code', required: true, class: 'mono', autocomplete: 'off', size: 34 }),
     h('button', { type: 'submit' }, 'Check'));
@@ -26,7 +38,9 @@ export async function render(main) {
     form.reset();
     result.prepend(h('div', { class: 'card pass-ok', 'data-order': ex.order_id },
       h('h3', {}, 'Valid: order ', h('code', {}, ex.order_id), ' ', h('span', { class: 'badge paid' }, 'paid')),
-      h('p', { class: 'muted' }, [ex.store_id ? 'Store ' + ex.store_id + ' · ' : '', yuan(ex.total),
+      at && ex.store_id && ex.store_id !== at.value()
+        ? h('p', { class: 'error other-store' }, 'Paid at another store: ' + (names[ex.store_id] || ex.store_id)) : '',
+      h('p', { class: 'muted' }, [ex.store_id ? (names[ex.store_id] || 'Store ' + ex.store_id) + ' · ' : '', yuan(ex.total),
         ' · paid ' + when(ex.paid_at), ' · let out ' + when(ex.exited_at)]),
       table([
         { label: 'Item', value: (i) => i.title || i.sku },
@@ -61,7 +75,7 @@ export async function render(main) {
     scan.append(h('p', { class: 'muted' }, 'This browser cannot scan QR codes: use a USB scanner (it types for you), or type the code.'));
   }
 
-  main.append(section('Check an exit pass', h('p', { class: 'muted' },
+  main.append(section('Check an exit pass', at ? h('div', { class: 'row' }, at.el) : '', h('p', { class: 'muted' },
     'Each pass works once: a second check of the same pass is refused.'), form, scan), result);
   form.elements.code.focus();
   return () => stop();

@@ -11,8 +11,11 @@
 // ?shipping=pending (express orders the merchant has not shipped, uploads
 // WeChat has not taken yet); the detail of a paid express order has the ship
 // form (POST /orders/{id}/ship {"express_company","tracking_no"}, admin).
+// An order made in a store shows the store, scan & go or its table, when
+// it was let out at the door, and where it is in the table queue.
 import { get, post, newKey } from './api.js';
 import { h, action, field, section, table, yuan, fen, when, toast, errorBox } from './ui.js';
+import { allStores } from './storepick.js';
 
 const STATUSES = ['', 'pending', 'paid', 'refunding', 'refunded', 'cancelled', 'closed'];
 
@@ -37,6 +40,10 @@ function badge(s) {
 
 export async function render(main) {
   const list = h('div');
+  // Store names for the detail of an order made in a store; none where
+  // the server has no stores.
+  let storeNames = {};
+  allStores().then((stores) => { storeNames = Object.fromEntries(stores.map((x) => [x.id, x.name])); }, () => {});
   const detail = h('div', { class: 'detail', 'aria-live': 'polite' });
   let next = '';
   let poll = null;
@@ -170,6 +177,12 @@ export async function render(main) {
       ['Uploaded', sh ? when(sh.uploaded_at) : ''], ['Confirmed', sh && sh.confirmed_at ? [when(sh.confirmed_at), ' ', sh.confirm_method || ''] : ''],
       ['Settled', sh ? when(sh.settled_at) : ''],
       ['Address', addr ? [addr.name, ' ', addr.phone, ' · ', addr.region, ' ', addr.detail] : ''],
+      // Orders made in a store (CONTRACT "Stores"): scan-and-go, let out
+      // at the door with an exit pass; or a table, served from the queue.
+      ['Store', o.store_id ? [storeNames[o.store_id] ? storeNames[o.store_id] + ' ' : '', h('code', {}, o.store_id)] : ''],
+      ['In store', o.fulfillment === 'scan_and_go' ? 'scan & go' : o.table ? 'table ' + o.table : ''],
+      ['Let out', o.exited_at ? [when(o.exited_at), o.exited_by ? ' by ' + o.exited_by : ''] : ''],
+      ['Table', o.table_status ? [badge(o.table_status), o.served_at ? ' ' + when(o.served_at) : ''] : ''],
     ].filter(([, v]) => v !== '' && v != null);
     detail.replaceChildren(section('Order ' + o.id,
       h('dl', {}, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
