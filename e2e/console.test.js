@@ -955,6 +955,26 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   assert.match(await page.locator('.staff-list tr[data-id="' + clerk.openid + '"]').textContent(), new RegExp(name));
 });
 
+test('redeem at a store\'s counter: the coupon records the store', async () => {
+  assert.ok(store, 'the stores test ran first');
+  const camp = await admin(dev, 'POST', '/campaigns', { title: 'Store counter ' + Date.now(), discount: { amount_off: 200 },
+    stock: 5, valid_days: 7 }, { 'Idempotency-Key': 'e2e-counter-' + Date.now() });
+  assert.equal(camp.status, 201, JSON.stringify(camp.body));
+  const u = await user('e2e-counter-' + Date.now());
+  const c = await as(u, 'POST', '/coupons/claim', { campaign_id: camp.body.campaign.id }, 'e2e-counter-claim-' + Date.now());
+  assert.equal(c.status, 201, JSON.stringify(c.body));
+  await go('Redeem');
+  await page.getByLabel('At the counter of').selectOption(store.id);
+  await page.getByLabel('Coupon code').fill(c.body.coupon.code);
+  await page.getByRole('button', { name: 'Redeem', exact: true }).click();
+  const done = page.locator('.redeemed', { hasText: c.body.coupon.code });
+  await done.waitFor();
+  assert.match(await done.textContent(), new RegExp('at ' + store.name));
+  const mine = (await as(u, 'GET', '/coupons')).body.coupons.find((x) => x.id === c.body.coupon.id);
+  assert.deepEqual([mine.status, mine.redeemed_store_id], ['used', store.id], JSON.stringify(mine));
+  await shot('redeem-at-store');
+});
+
 // payOrder pays an order at the Pay emulator and waits for the notify.
 async function payOrder(u, o) {
   const pay = await fetch(dev.url + '/_emulator/pay/' + encodeURIComponent(o.out_trade_no), { method: 'POST' });
