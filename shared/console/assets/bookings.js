@@ -66,15 +66,18 @@ export async function render(main) {
     await load();
   });
 
+  let slotLoads = 0; // only the latest load draws (the store or day may change while one runs)
   async function loadSlots() {
+    const seq = ++slotLoads;
     try {
       const res = await get('/stores/' + encodeURIComponent(pick.value()) + '/slots?' + new URLSearchParams({ date: date.value }));
+      if (seq !== slotLoads) return;
       count = 0;
       rows.replaceChildren(...res.slots.map((s) => slotRow(count++, s)));
       if (!res.slots.length) rows.append(h('p', { class: 'empty' }, 'No slot on ' + date.value + ': Add a slot.'));
       slotList.replaceChildren();
     } catch (err) {
-      slotList.replaceChildren(errorBox(err));
+      if (seq === slotLoads) slotList.replaceChildren(errorBox(err));
     }
   }
 
