@@ -1,0 +1,57 @@
+package booking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/minifn/minifn/shared/store"
+)
+
+// remindBatch bounds the reminders one run handles; the timer runs every
+// minute, and what is left waits for the next run.
+const remindBatch = 200
+
+// Remind tells the Reminder of every booked booking whose slot starts
+// within RemindBefore from now, and forgets them: each one once, however
+// many runs overlap (the Reminder's own mark makes the send once; the
+// index item goes once told). Bookings whose slot has started by the run
+// are dropped untold: a reminder after the start is noise. It returns how
+// many messages went out. A send that fails is logged and not retried, as
+// the order-paid message (package subscribe).
+func (s *Service) Remind(ctx context.Context) (int, error) {
+	if s.o.Reminder == nil {
+		return 0, nil
+	}
+	now := s.now()
+	cutoff := fmt.Sprintf("%012d", now.Add(s.o.RemindBefore).Unix())
+	items, _, err := s.st.Query(ctx, remindPK, store.Query{Limit: remindBatch})
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, it := range items {
+		if it.SK > cutoff {
+			break // sorted by slot start: the rest are not due yet
+		}
+		b, _, err := s.get(ctx, string(it.Value))
+		switch {
+		case errors.Is(err, ErrBookingNotFound):
+		case err != nil:
+			return sent, err
+		case b.Status == StatusBooked && b.Start().After(now):
+			ok, err := s.o.Reminder.Remind(ctx, b)
+			if err != nil {
+				slog.WarnContext(ctx, "booking: reminder not sent", "booking", b.ID, "err", err)
+			}
+			if ok {
+				sent++
+			}
+		}
+		if err := s.st.Write(ctx, store.Delete(it.Key)); err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
