@@ -138,7 +138,7 @@ func slotKey(storeID, slot string) store.Key {
 func takenKey(storeID, slot string) store.Key {
 	return store.Key{PK: "booking#taken#" + storeID, SK: slot}
 }
-func idKey(id string) store.Key { return store.Key{PK: "booking#id#" + id, SK: "b"} }
+func idKey(id string) store.Key   { return store.Key{PK: "booking#id#" + id, SK: "b"} }
 func userPK(openid string) string { return "booking#u#" + openid }
 func userKey(openid, id string) store.Key {
 	return store.Key{PK: userPK(openid), SK: id}
