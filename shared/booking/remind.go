@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/minifn/minifn/shared/store"
 )
@@ -54,4 +56,52 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 		}
 	}
 	return sent, nil
+}
+
+// Fields maps a reminder template's keys ("time2") to booking fields:
+// booking_id, store_id, slot (its start, "2006-01-02 15:04", China Standard
+// Time: a "time" value, 24-hour, date allowed), party_size.
+type Fields map[string]string
+
+// DefaultFields suits a template with a booking number, a time and a
+// number of people.
+var DefaultFields = Fields{"character_string1": "booking_id", "time2": "slot", "number3": "party_size"}
+
+// ParseFields reads "key=field,key=field".
+func ParseFields(s string) (Fields, error) {
+	f := Fields{}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		switch v {
+		case "booking_id", "store_id", "slot", "party_size":
+		default:
+			ok = false
+		}
+		if !ok || k == "" {
+			return nil, fmt.Errorf("booking fields: %q is not key=booking_id|store_id|slot|party_size", pair)
+		}
+		f[k] = v
+	}
+	return f, nil
+}
+
+// Data fills a reminder's template data from b.
+func (f Fields) Data(b Booking) map[string]string {
+	if len(f) == 0 {
+		f = DefaultFields
+	}
+	out := make(map[string]string, len(f))
+	for k, field := range f {
+		switch field {
+		case "booking_id":
+			out[k] = b.ID
+		case "store_id":
+			out[k] = b.StoreID
+		case "slot":
+			out[k] = b.Start().In(Location).Format("2006-01-02 15:04")
+		case "party_size":
+			out[k] = strconv.Itoa(b.PartySize)
+		}
+	}
+	return out
 }
