@@ -298,7 +298,7 @@ func (s *Service) StoreDay(ctx context.Context, c Caller, storeID, day string) (
 			return nil, err
 		}
 	}
-	var out []Booking
+	out := []Booking{}
 	after := ""
 	for {
 		items, next, err := s.st.Query(ctx, dayPK(storeID, day), store.Query{After: after, Limit: 1000})
