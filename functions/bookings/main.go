@@ -1,5 +1,5 @@
-// Command bookings serves store bookings (slots, bookings, cancel,
-// check-in) and, on its timer, sends the booking reminders.
+// Command bookings serves store bookings: slots, bookings, cancel,
+// check-in (the reminders go out from order-expire).
 package main
 
 import (

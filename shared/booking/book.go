@@ -87,9 +87,10 @@ func (s *Service) Book(ctx context.Context, openid string, req BookRequest, idem
 			store.Add(takenKey(req.StoreID, req.Slot), int64(req.PartySize)).AtMost(int64(def.Capacity)),
 		}
 		ops = append(ops, s.putOps(b, true)...)
-		if s.o.Reminder != nil {
-			ops = append(ops, store.Put(store.Item{Key: remindKey(b), Value: []byte(b.ID)}))
-		}
+		// The reminder's index item, whether or not reminders are on (the
+		// timer may be configured later); it expires at the slot's start,
+		// when it is of no more use.
+		ops = append(ops, store.Put(store.Item{Key: remindKey(b), Value: []byte(b.ID), ExpiresAt: start}))
 		if !ik.IsZero() {
 			res, _ := json.Marshal(out)
 			ops = append(ops, ik.Op(res, now))

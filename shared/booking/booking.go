@@ -103,8 +103,9 @@ type Options struct {
 	Stores Stores           // nil: every booking route answers ErrNoStores
 	Now    func() time.Time // nil: time.Now
 	// Reminder, when set, is told of each booked booking RemindBefore its
-	// slot's start (by Remind, the timer's job). Nil: no reminders.
-	Reminder     Reminder
+	// slot's start, by Remind (the timer's job: function order-expire).
+	// Bookings are indexed for it whether it is set or not.
+	Reminder Reminder
 	RemindBefore time.Duration
 }
 

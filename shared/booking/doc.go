@@ -30,8 +30,8 @@
 //	booking#id#<id>           / b                       a booking (JSON Booking): the authority
 //	booking#u#<openid>        / <id>                    copy of the booking, in its user's list
 //	booking#d#<store>#<day>   / <start>#<id>            copy of the booking, in the store's day
-//	booking#remind            / <slot start unix>#<id>  a booked booking whose reminder is due
-//	                                                    before its slot (Options.Reminder set)
+//	booking#remind            / <slot start unix>#<id>  a booked booking, until its reminder is
+//	                                                    handled or its slot starts (expiry)
 //
 // Every change of a booking writes its three copies in one Write, under the
 // authority's version. Slot keys carry the day and start in the store's
@@ -42,5 +42,7 @@
 //   - A slot's seats counter is one item: on DynamoDB about 1,000 bookings a
 //     second per slot, far above what a store's day sees.
 //   - The reminder job (Remind) sends at most once per booking (the
-//     subscribe package marks it) and skips bookings no longer booked.
+//     subscribe package marks it) and skips bookings no longer booked. It
+//     runs on the shop's minute timer, function order-expire: the bookings
+//     function is an SCF web function, which takes no timer trigger.
 package booking

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/minifn/minifn/shared/store"
+	"github.com/minifn/minifn/shared/wechat"
 )
 
 // remindBatch bounds the reminders one run handles; the timer runs every
@@ -104,4 +105,33 @@ func (f Fields) Data(b Booking) map[string]string {
 		}
 	}
 	return out
+}
+
+// Sender is what a subscribe-message reminder needs of package subscribe
+// (*subscribe.Service).
+type Sender interface {
+	SendOnce(ctx context.Context, ref string, m wechat.SubscribeMessage) (bool, error)
+}
+
+// SubscribeReminder returns the Reminder that sends template through s:
+// to a user holding a credit for it (wx.requestSubscribeMessage accepted
+// and reported), once per booking (ref "booking-<id>"), opening page
+// ("{booking_id}" is replaced), with data filled by f (DefaultFields when
+// empty).
+func SubscribeReminder(s Sender, template, page string, f Fields) Reminder {
+	return subscribeReminder{s: s, template: template, page: page, fields: f}
+}
+
+type subscribeReminder struct {
+	s        Sender
+	template string
+	page     string
+	fields   Fields
+}
+
+func (r subscribeReminder) Remind(ctx context.Context, b Booking) (bool, error) {
+	return r.s.SendOnce(ctx, "booking-"+b.ID, wechat.SubscribeMessage{
+		ToUser: b.OpenID, TemplateID: r.template, Data: r.fields.Data(b),
+		Page: strings.ReplaceAll(r.page, "{booking_id}", b.ID),
+	})
 }

@@ -15,7 +15,7 @@
 //   - wallet: wallet (stored value; its notifies go through pay-notify)
 //   - gift cards: giftcards (bought by WeChat Pay, claimed into a wallet)
 //   - members: members (tiers; growth is kept by the order functions)
-//   - bookings: bookings (slots per store, seats, check-in; its timer sends the reminders)
+//   - bookings: bookings (slots per store, seats, check-in; order-expire sends the reminders)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR

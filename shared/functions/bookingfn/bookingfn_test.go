@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,6 @@ import (
 	"github.com/minifn/minifn/shared/functions/accountfn"
 	"github.com/minifn/minifn/shared/functions/bookingfn"
 	"github.com/minifn/minifn/shared/httpapi"
-	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/store/storetest"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
@@ -27,7 +25,6 @@ const (
 	appID  = "wxbookingtest0001"
 	secret = "booking-test-secret-0123456789"
 	admin  = "admin-token-for-booking-tests-01"
-	tmpl   = "TMPL_booking_remind_01"
 	day    = "2026-12-07"
 )
 
@@ -64,7 +61,6 @@ type env struct {
 	srv    *httptest.Server
 	emuURL string
 	wx     *emulator.Emulator
-	fn     platform.Function
 	stores *stores
 }
 
@@ -85,8 +81,6 @@ func each(t *testing.T, f func(t *testing.T, e *env)) {
 				WechatAppid: appID, WechatSecret: secret, WechatAPIBase: wxSrv.URL,
 				SessionSecret: app.Secret(strings.Repeat("s", 32)), SessionTTL: 2 * time.Hour, AdminToken: admin,
 				OrderTTL: 15 * time.Minute, PayAPIBase: "https://api.mch.weixin.qq.com",
-				Booking: app.Booking{SubscribeBookingTemplate: tmpl,
-					SubscribeBookingFields: "character_string1=booking_id,time2=slot,number3=party_size,thing4=store_id"},
 			}
 			a, err := app.Open(context.Background(), cfg, app.Options{Store: st, Now: e.clock.Now})
 			if err != nil {
@@ -102,11 +96,12 @@ func each(t *testing.T, f func(t *testing.T, e *env)) {
 					rt.Handle(r, fn.Handler)
 				}
 			}
-			if e.fn, err = bookingfn.Build(a, e.stores); err != nil {
+			fn, err := bookingfn.Build(a, e.stores)
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range bookingfn.Bookings.Routes {
-				rt.Handle(r, e.fn.Handler)
+				rt.Handle(r, fn.Handler)
 			}
 			e.srv = httptest.NewServer(rt)
 			t.Cleanup(e.srv.Close)
@@ -324,67 +319,6 @@ func TestBookingsHTTP(t *testing.T) {
 		}
 		if s := e.slots(t, "s1"); s[0].Taken != 0 || s[1].Taken != 3 {
 			t.Fatalf("after the cancels: %+v", s)
-		}
-	})
-}
-
-// TestReminderHTTP: a user who accepted the reminder template (reported
-// through POST /me/subscriptions, as the Mini-Program does after
-// wx.requestSubscribeMessage) gets one reminder before the slot, however
-// many timer runs overlap; a user who did not gets none.
-func TestReminderHTTP(t *testing.T) {
-	each(t, func(t *testing.T, e *env) {
-		alice, bob := e.login("alice"), e.login("bob")
-		e.do(admin, "PUT", "/stores/s2/slots", map[string]any{"date": day, "slots": []map[string]any{
-			{"start": "18:00", "end": "19:30", "capacity": 10}}}).ok(t, "define", 200, nil)
-		// Alice accepts in the popup three times (at three checkouts, say):
-		// WeChat holds three sends, and the Mini-Program reports each. Her
-		// booking must still be reminded once.
-		e.wx.Accept(appID, alice.openid, tmpl, 3)
-		var rec struct{ Credits map[string]int }
-		for range 3 {
-			e.do(alice.token, "POST", "/me/subscriptions", map[string]any{"results": map[string]string{tmpl: "accept"}}).
-				ok(t, "report", 200, &rec)
-		}
-		if rec.Credits[tmpl] != 3 {
-			t.Fatalf("the booking template banks no credit: %+v", rec)
-		}
-		var a, b struct{ Booking bookingJSON }
-		e.do(alice.token, "POST", "/bookings", map[string]any{"store_id": "s2", "slot": day + "T18:00", "party_size": 2}).ok(t, "alice", 201, &a)
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "s2", "slot": day + "T18:00", "party_size": 1}).ok(t, "bob", 201, &b)
-
-		run := func() {
-			var wg sync.WaitGroup
-			for range 4 { // timer runs that overlap
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					if err := e.fn.Job(context.Background()); err != nil {
-						t.Errorf("job: %v", err)
-					}
-				}()
-			}
-			wg.Wait()
-		}
-		run()
-		if n := len(e.wx.Sent(alice.openid)); n != 0 {
-			t.Fatalf("a day ahead: %d sent", n)
-		}
-		e.clock.Set(time.Date(2026, 12, 7, 16, 30, 0, 0, time.FixedZone("CST", 8*3600))) // 1h30 before
-		run()
-		run()
-		sent := e.wx.Sent(alice.openid)
-		if len(sent) != 1 {
-			t.Fatalf("alice got %d reminders: %+v", len(sent), sent)
-		}
-		m := sent[0]
-		want := map[string]string{"character_string1": a.Booking.ID, "time2": "2026-12-07 18:00", "number3": "2", "thing4": "s2"}
-		if m.TemplateID != tmpl || m.Page != "pages/booking/detail?id="+a.Booking.ID || fmt.Sprint(m.Data) != fmt.Sprint(want) ||
-			m.State != "formal" {
-			t.Fatalf("reminder: %+v", m)
-		}
-		if n := len(e.wx.Sent(bob.openid)); n != 0 {
-			t.Fatalf("bob, who allowed nothing, got %d", n)
 		}
 	})
 }

@@ -1,19 +1,16 @@
 // Package bookingfn holds the bookings function with its HTTP handlers:
 // slots per store and day (the merchant defines them), bookings that take
-// seats of a slot, their cancel and check-in by the store's staff, and, on
-// the function's timer, the subscribe-message reminder before the slot
-// (package booking; the reminder is sent through package subscribe).
+// seats of a slot, their cancel and check-in by the store's staff (package
+// booking). The reminder before the slot is sent by the shop's minute
+// timer, function order-expire (orderfn): an SCF web function, as this one
+// is, takes no timer trigger.
 //
 // Slot days and times are the store's local time, China Standard Time
 // (UTC+8); a slot is named "YYYY-MM-DDTHH:MM" (booking package doc).
 package bookingfn
 
 import (
-	"context"
-	"fmt"
-	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/apperr"
@@ -22,8 +19,6 @@ import (
 	"github.com/minifn/minifn/shared/idem"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/session"
-	"github.com/minifn/minifn/shared/subscribe"
-	"github.com/minifn/minifn/shared/wechat"
 )
 
 // Routes of the bookings function.
@@ -33,7 +28,7 @@ var routes = []string{
 	"POST /bookings/{id}/cancel", "POST /bookings/{id}/check-in",
 }
 
-// Bookings serves bookings; its timer sends the reminders (booking.Remind).
+// Bookings serves bookings.
 //
 //	GET  /stores/{id}/slots?date=YYYY-MM-DD  user or admin → {"slots":[{"slot","start","end","capacity","taken","available"}]}
 //	PUT  /stores/{id}/slots {"date","slots":[{"start","end","capacity"}]}  admin → {"slots":[…]}
@@ -55,58 +50,18 @@ var Bookings = app.Spec{
 
 // Build makes the bookings function over stores (tests give a fake one).
 func Build(a *app.App, stores booking.Stores) (platform.Function, error) {
-	o := booking.Options{Stores: stores, Now: a.Now, RemindBefore: a.Config.Booking.BookingRemindBefore}
-	c := a.Config.Booking
-	if c.SubscribeBookingTemplate != "" && a.WeChat != nil {
-		sub, err := a.Subscribe()
-		if err != nil {
-			return platform.Function{}, err
-		}
-		r := reminder{sub: sub, template: c.SubscribeBookingTemplate, page: c.SubscribeBookingPage}
-		if c.SubscribeBookingFields != "" {
-			if r.fields, err = booking.ParseFields(c.SubscribeBookingFields); err != nil {
-				return platform.Function{}, fmt.Errorf("MINIFN_SUBSCRIBE_BOOKING_FIELDS: %w", err)
-			}
-		}
-		o.Reminder = r
-	}
-	svc := booking.New(a.Store, o)
-	h := Handlers(svc)
+	h := Handlers(booking.New(a.Store, booking.Options{Stores: stores, Now: a.Now}))
 	user, either, admin := a.Sessions.Require, a.Sessions.RequireAny, a.Sessions.RequireAdmin
-	return platform.Function{
-		Handler: httpapi.RouterOf(map[string]http.Handler{
-			"GET /stores/{id}/slots":       either(h["GET /stores/{id}/slots"]),
-			"PUT /stores/{id}/slots":       admin(h["PUT /stores/{id}/slots"]),
-			"GET /stores/{id}/bookings":    either(h["GET /stores/{id}/bookings"]),
-			"POST /bookings":               user(h["POST /bookings"]),
-			"GET /bookings":                user(h["GET /bookings"]),
-			"GET /bookings/{id}":           either(h["GET /bookings/{id}"]),
-			"POST /bookings/{id}/cancel":   either(h["POST /bookings/{id}/cancel"]),
-			"POST /bookings/{id}/check-in": either(h["POST /bookings/{id}/check-in"]),
-		}),
-		Job: func(ctx context.Context) error {
-			n, err := svc.Remind(ctx)
-			slog.InfoContext(ctx, "bookings", "reminders_sent", n, "err", err)
-			return err
-		},
-	}, nil
-}
-
-// reminder sends a booking's reminder through the subscribe service: once
-// per booking (its ref "booking-<id>"), to a user holding a credit for the
-// template.
-type reminder struct {
-	sub      *subscribe.Service
-	template string
-	page     string
-	fields   booking.Fields
-}
-
-func (r reminder) Remind(ctx context.Context, b booking.Booking) (bool, error) {
-	return r.sub.SendOnce(ctx, "booking-"+b.ID, wechat.SubscribeMessage{
-		ToUser: b.OpenID, TemplateID: r.template, Data: r.fields.Data(b),
-		Page: strings.ReplaceAll(r.page, "{booking_id}", b.ID),
-	})
+	return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+		"GET /stores/{id}/slots":       either(h["GET /stores/{id}/slots"]),
+		"PUT /stores/{id}/slots":       admin(h["PUT /stores/{id}/slots"]),
+		"GET /stores/{id}/bookings":    either(h["GET /stores/{id}/bookings"]),
+		"POST /bookings":               user(h["POST /bookings"]),
+		"GET /bookings":                user(h["GET /bookings"]),
+		"GET /bookings/{id}":           either(h["GET /bookings/{id}"]),
+		"POST /bookings/{id}/cancel":   either(h["POST /bookings/{id}/cancel"]),
+		"POST /bookings/{id}/check-in": either(h["POST /bookings/{id}/check-in"]),
+	})}, nil
 }
 
 func caller(r *http.Request) booking.Caller {

@@ -125,11 +125,15 @@ func giftCardService(a *app.App, pc *pay.Client) *giftcard.Service {
 // OrderExpire is the timer that closes unpaid orders older than
 // MINIFN_ORDER_TTL, finishes refunds whose notify never came, and retries
 // shipping uploads WeChat has not taken yet; also the wallet's top-ups and
-// unpaid gift cards.
+// unpaid gift cards, and the bookings' reminders (remind.go).
 var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, pc, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		bookings, err := bookingReminders(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
@@ -144,10 +148,14 @@ var OrderExpire = app.Spec{
 			wc, wf, werr := walletService(a, pc).Sweep(ctx)
 			// Then unpaid gift cards (giftcard.Expire).
 			gc, gerr := giftCardService(a, pc).Expire(ctx)
+			// Then the reminders of bookings whose slot is near
+			// (booking.Remind; nothing when MINIFN_SUBSCRIBE_BOOKING_TEMPLATE is unset).
+			br, berr := bookings.Remind(ctx)
 			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "shipping_done", k,
-				"topups_closed", wc, "topup_refunds_finished", wf, "giftcards_closed", gc,
-				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr, "giftcard_err", gerr)
-			return errors.Join(err, serr, sherr, werr, gerr)
+				"topups_closed", wc, "topup_refunds_finished", wf, "giftcards_closed", gc, "booking_reminders", br,
+				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr, "giftcard_err", gerr,
+				"booking_err", berr)
+			return errors.Join(err, serr, sherr, werr, gerr, berr)
 		}}, nil
 	},
 }
