@@ -105,7 +105,7 @@ type Options struct {
 	// Reminder, when set, is told of each booked booking RemindBefore its
 	// slot's start, by Remind (the timer's job: function order-expire).
 	// Bookings are indexed for it whether it is set or not.
-	Reminder Reminder
+	Reminder     Reminder
 	RemindBefore time.Duration
 }
 
