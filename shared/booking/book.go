@@ -30,8 +30,9 @@ const IdemBook = "booking-create"
 // Book takes req.PartySize seats of a slot for openid. With an idemKey seen
 // before from openid it books nothing and returns the first answer.
 // Returns invalid_request errors (store id, slot name, party size 1 to
-// MaxPartySize), ErrSlotPast, ErrSlotNotFound, ErrSlotFull, the store's
-// errors (unknown, closed), idem errors, store errors.
+// MaxPartySize), ErrSlotPast, ErrSlotNotFound, ErrSlotFull, outlet's
+// ErrStoreNotFound, ErrStoreClosed (the store's status, or its hours at
+// the slot's start), idem errors, store errors.
 func (s *Service) Book(ctx context.Context, openid string, req BookRequest, idemKey string) (Booked, error) {
 	if err := checkStoreID(req.StoreID); err != nil {
 		return Booked{}, err
@@ -58,8 +59,12 @@ func (s *Service) Book(ctx context.Context, openid string, req BookRequest, idem
 	if err != nil {
 		return Booked{}, err
 	}
-	if err := sts.CheckOpen(ctx, req.StoreID); err != nil {
+	outl, err := sts.Get(ctx, req.StoreID)
+	if err != nil {
 		return Booked{}, err
+	}
+	if !outl.OpenAt(start) {
+		return Booked{}, ErrStoreClosed.WithMessage("the store is closed at %s", start.Format("2006-01-02 15:04"))
 	}
 	b := Booking{ID: newID(now), OpenID: openid, StoreID: req.StoreID, Slot: req.Slot,
 		PartySize: req.PartySize, Status: StatusBooked, CreatedAt: now.UTC()}
@@ -260,14 +265,7 @@ func (s *Service) CheckIn(ctx context.Context, c Caller, id string) (Booking, er
 }
 
 func checkStaff(ctx context.Context, sts Stores, openid, storeID string) error {
-	at, err := sts.StaffStore(ctx, openid)
-	if err != nil {
-		return err
-	}
-	if at == "" || at != storeID {
-		return ErrNotStoreStaff
-	}
-	return nil
+	return sts.CheckStaffOf(ctx, openid, storeID)
 }
 
 // Mine returns a user's bookings, newest first, and the cursor of the next

@@ -9,12 +9,14 @@ import (
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/ident"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store"
 )
 
 // Location is the stores' local time, China Standard Time (UTC+8, no
-// daylight saving), in which slot days and times are given.
-var Location = time.FixedZone("CST", 8*3600)
+// daylight saving), in which slot days and times are given: outlet's, in
+// which store hours are given.
+var Location = outlet.CST
 
 // Limits.
 const (
@@ -70,9 +72,13 @@ var (
 	// ErrNotBooked is returned when a cancelled or checked-in booking is
 	// checked in or (checked in) cancelled.
 	ErrNotBooked = apperr.New(apperr.Conflict, "booking_not_active", "the booking is cancelled or already checked in")
+	// ErrStoreClosed is returned when a booking is made at a store that is
+	// closed at the slot's start (its status, or its hours then): outlet's
+	// error. Its hours now do not matter: a booking is for later.
+	ErrStoreClosed = outlet.ErrStoreClosed
 	// ErrNotStoreStaff is returned when staff of another store (or of no
-	// one store) act on a store's bookings.
-	ErrNotStoreStaff = apperr.New(apperr.Forbidden, "not_store_staff", "you are not staff of this store")
+	// one store) act on a store's bookings: outlet's error.
+	ErrNotStoreStaff = outlet.ErrNotStoreStaff
 	// ErrNoStores is returned when bookings are used without a store service.
 	ErrNoStores = apperr.New(apperr.Unprocessable, "stores_unavailable", "this shop has no stores")
 	// ErrBusy is returned when concurrent capacity changes kept changing the
@@ -80,15 +86,15 @@ var (
 	ErrBusy = apperr.New(apperr.Conflict, "conflict", "the slot changed meanwhile; try again")
 )
 
-// Stores is the physical-store side of bookings; *outlet.Service implements it.
+// Stores is the physical-store side of bookings; *outlet.Service
+// implements it.
 type Stores interface {
-	// CheckOpen returns nil when the store exists and takes bookings, else
-	// outlet's store_not_found or store_closed error.
-	CheckOpen(ctx context.Context, storeID string) error
-	// StaffStore returns the store a staff member works at ("" for staff
-	// of no one store), or outlet's not_staff error when openid holds no
-	// staff role.
-	StaffStore(ctx context.Context, openid string) (storeID string, err error)
+	// Get returns a store, or outlet's ErrStoreNotFound.
+	Get(ctx context.Context, id string) (outlet.Store, error)
+	// CheckStaffOf returns nil when openid is staff of storeID, else
+	// outlet's ErrNotStaff, or ErrNotStoreStaff for staff of another store
+	// or of none.
+	CheckStaffOf(ctx context.Context, openid, storeID string) error
 }
 
 // Reminder sends a booking's reminder. It must send at most once per
@@ -167,12 +173,8 @@ func newID(now time.Time) string {
 
 func validID(id string) bool { return ident.Valid(id, 1, 64, "") }
 
-// ValidStoreID reports whether id can name a store (checked before it goes
-// into a key).
-func ValidStoreID(id string) bool { return ident.Valid(id, 1, 64, "_-") }
-
 func checkStoreID(id string) error {
-	if !ValidStoreID(id) {
+	if !outlet.ValidID(id) {
 		return apperr.Invalidf(`store id must be 1 to 64 letters, digits, "_" or "-"`)
 	}
 	return nil

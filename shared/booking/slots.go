@@ -33,10 +33,6 @@ type Slot struct {
 // maxTries bounds the optimistic rounds against concurrent slot changes.
 const maxTries = 8
 
-// storeClosedCode is outlet's code for a closed store, which may still
-// have its slots defined (not booked).
-const storeClosedCode = "store_closed"
-
 // Day returns the slots of a store's day ("YYYY-MM-DD", store local time),
 // by start; empty when none are defined (whatever the store).
 func (s *Service) Day(ctx context.Context, storeID, day string) ([]Slot, error) {
@@ -98,8 +94,8 @@ func (s *Service) taken(ctx context.Context, storeID, slot string) (int64, error
 // ErrCapacityBelowTaken). An empty list clears the day. Slots are checked
 // (times "HH:MM" with start before end, no overlap, capacity 1 to
 // MaxCapacity, at most MaxSlotsPerDay); the day is today to MaxDaysAhead
-// ahead. Returns the day's slots, the store's errors (an unknown store;
-// a closed one may have slots defined), store errors.
+// ahead. Returns the day's slots, outlet's ErrStoreNotFound (a closed
+// store may have slots defined), store errors.
 func (s *Service) SetDay(ctx context.Context, storeID, day string, defs []SlotDef) ([]Slot, error) {
 	if err := checkStoreID(storeID); err != nil {
 		return nil, err
@@ -119,7 +115,8 @@ func (s *Service) SetDay(ctx context.Context, storeID, day string, defs []SlotDe
 	if err != nil {
 		return nil, err
 	}
-	if err := sts.CheckOpen(ctx, storeID); err != nil && !apperr.HasCode(err, storeClosedCode) {
+	// A closed store may have its slots defined; it takes no bookings.
+	if _, err := sts.Get(ctx, storeID); err != nil {
 		return nil, err
 	}
 	for range maxTries {

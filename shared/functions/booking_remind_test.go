@@ -12,20 +12,12 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/functions/bookingfn"
 	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/outlet"
 )
 
 const bookingTmpl = "TMPL_booking_remind_01"
-
-// openStores stands in for package outlet: every store is open.
-type openStores struct{}
-
-func (openStores) CheckOpen(context.Context, string) error { return nil }
-func (openStores) StaffStore(context.Context, string) (string, error) {
-	return "", apperr.New(apperr.Forbidden, "not_staff", "not staff")
-}
 
 // TestBookingReminder: a user who accepted the reminder template in
 // wx.requestSubscribeMessage (the emulator holds the sends; the
@@ -39,7 +31,7 @@ func TestBookingReminder(t *testing.T) {
 			SubscribeBookingFields: "character_string1=booking_id,time2=slot,number3=party_size,thing4=store_id"}
 	}
 	engEachWith(t, edit, func(t *testing.T, e *engEnv) {
-		fn, err := bookingfn.Build(e.app, openStores{})
+		fn, err := bookingfn.Bookings.Build(e.app)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,12 +41,18 @@ func TestBookingReminder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		name, addr, lat, lng := "store", "1 Road", 31.23, 121.47
+		outl, _, err := outlet.New(e.app.Store, outlet.Options{Now: e.clock.Now}).Create(context.Background(),
+			outlet.Edit{Name: &name, Address: &addr, Lat: &lat, Lng: &lng}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
 		book := func(u engUser, slot string, party int) string {
 			t.Helper()
 			var out struct {
 				Booking struct{ ID string } `json:"booking"`
 			}
-			r := doJSON(t, bsrv.URL, u.token, "POST", "/bookings", map[string]any{"store_id": "s1", "slot": slot, "party_size": party}, &out)
+			r := doJSON(t, bsrv.URL, u.token, "POST", "/bookings", map[string]any{"store_id": outl.ID, "slot": slot, "party_size": party}, &out)
 			if r != http.StatusCreated {
 				t.Fatalf("book: %d", r)
 			}
@@ -64,7 +62,7 @@ func TestBookingReminder(t *testing.T) {
 		cst := time.FixedZone("CST", 8*3600)
 		tomorrow := e.clock.Now().In(cst).AddDate(0, 0, 1)
 		day := tomorrow.Format("2006-01-02")
-		if r := doJSON(t, bsrv.URL, engAdmin, "PUT", "/stores/s1/slots", map[string]any{"date": day,
+		if r := doJSON(t, bsrv.URL, engAdmin, "PUT", "/stores/"+outl.ID+"/slots", map[string]any{"date": day,
 			"slots": []map[string]any{{"start": "18:00", "end": "19:30", "capacity": 10}}}, nil); r != http.StatusOK {
 			t.Fatalf("define slots: %d", r)
 		}
@@ -118,7 +116,7 @@ func TestBookingReminder(t *testing.T) {
 			t.Fatalf("alice got %d reminders: %+v", len(sent), sent)
 		}
 		m := sent[0]
-		want := map[string]string{"character_string1": aliceID, "time2": day + " 18:00", "number3": "2", "thing4": "s1"}
+		want := map[string]string{"character_string1": aliceID, "time2": day + " 18:00", "number3": "2", "thing4": outl.ID}
 		if m.TemplateID != bookingTmpl || m.Page != "pages/booking/detail?id="+aliceID || fmt.Sprint(m.Data) != fmt.Sprint(want) ||
 			m.State != "formal" {
 			t.Fatalf("reminder: %+v", m)

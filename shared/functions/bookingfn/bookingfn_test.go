@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/functions/accountfn"
 	"github.com/minifn/minifn/shared/functions/bookingfn"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store/storetest"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
@@ -28,40 +28,15 @@ const (
 	day    = "2026-12-07"
 )
 
-// stores stands in for package outlet: s1 and s2 are open, shut is
-// closed; staff maps an openid to its store.
-type stores struct {
-	mu    sync.Mutex
-	staff map[string]string
-}
-
-func (s *stores) CheckOpen(_ context.Context, id string) error {
-	switch id {
-	case "s1", "s2":
-		return nil
-	case "shut":
-		return apperr.New(apperr.Conflict, "store_closed", "the store is closed")
-	}
-	return apperr.New(apperr.NotFound, "store_not_found", "no such store")
-}
-
-func (s *stores) StaffStore(_ context.Context, openid string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	at, ok := s.staff[openid]
-	if !ok {
-		return "", apperr.New(apperr.Forbidden, "not_staff", "you are not staff")
-	}
-	return at, nil
-}
-
 type env struct {
 	t      *testing.T
 	clock  *storetest.Clock
 	srv    *httptest.Server
 	emuURL string
 	wx     *emulator.Emulator
-	stores *stores
+	outlet *outlet.Service
+	// Stores (package outlet): s1 and s2 open, shut closed.
+	s1, s2, shut string
 }
 
 type user struct{ openid, token string }
@@ -70,8 +45,7 @@ func each(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			// 10:00 in Beijing the day before the test day.
-			e := &env{t: t, clock: storetest.NewClock(time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)),
-				stores: &stores{staff: map[string]string{}}}
+			e := &env{t: t, clock: storetest.NewClock(time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC))}
 			st := b.Open(t, e.clock.Now)
 			e.wx = emulator.New(emulator.Options{Now: e.clock.Now, Apps: map[string]emulator.App{appID: {Secret: secret}}})
 			wxSrv := httptest.NewServer(e.wx.Handler())
@@ -87,7 +61,19 @@ func each(t *testing.T, f func(t *testing.T, e *env)) {
 				t.Fatal(err)
 			}
 			rt := httpapi.NewRouter()
-			for _, spec := range []app.Spec{accountfn.Login, accountfn.Me} {
+			e.outlet = outlet.New(st, outlet.Options{Now: e.clock.Now})
+			for _, o := range []struct {
+				id     *string
+				status string
+			}{{&e.s1, outlet.Open}, {&e.s2, outlet.Open}, {&e.shut, outlet.Closed}} {
+				name, addr, lat, lng := "store", "1 Road", 31.23, 121.47
+				created, _, err := e.outlet.Create(context.Background(), outlet.Edit{Name: &name, Address: &addr, Lat: &lat, Lng: &lng, Status: &o.status}, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				*o.id = created.ID
+			}
+			for _, spec := range []app.Spec{accountfn.Login, accountfn.Me, bookingfn.Bookings} {
 				fn, err := spec.Build(a)
 				if err != nil {
 					t.Fatal(err)
@@ -95,13 +81,6 @@ func each(t *testing.T, f func(t *testing.T, e *env)) {
 				for _, r := range spec.Routes {
 					rt.Handle(r, fn.Handler)
 				}
-			}
-			fn, err := bookingfn.Build(a, e.stores)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range bookingfn.Bookings.Routes {
-				rt.Handle(r, fn.Handler)
 			}
 			e.srv = httptest.NewServer(rt)
 			t.Cleanup(e.srv.Close)
@@ -208,58 +187,60 @@ func (e *env) slots(t *testing.T, storeID string) []slotJSON {
 func TestBookingsHTTP(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		alice, bob, staff1, staff2 := e.login("alice"), e.login("bob"), e.login("staff1"), e.login("staff2")
-		e.stores.mu.Lock()
-		e.stores.staff[staff1.openid], e.stores.staff[staff2.openid] = "s1", "s2"
-		e.stores.mu.Unlock()
+		for u, at := range map[string]string{staff1.openid: e.s1, staff2.openid: e.s2} {
+			if _, err := e.outlet.GrantStaff(context.Background(), u, at); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		// No slots yet: an empty list, not null.
-		if r := e.do(alice.token, "GET", "/stores/s1/slots?date="+day, nil); r.status != 200 || !bytes.Equal(bytes.TrimSpace(r.body), []byte(`{"slots":[]}`)) {
+		if r := e.do(alice.token, "GET", "/stores/"+e.s1+"/slots?date="+day, nil); r.status != 200 || !bytes.Equal(bytes.TrimSpace(r.body), []byte(`{"slots":[]}`)) {
 			t.Fatalf("empty day: %d %s", r.status, r.body)
 		}
-		e.do(alice.token, "GET", "/stores/s1/slots?date=tomorrow", nil).want(t, "bad date", 400, "invalid_request")
-		e.do("", "GET", "/stores/s1/slots?date="+day, nil).want(t, "no token", 401, "unauthenticated")
+		e.do(alice.token, "GET", "/stores/"+e.s1+"/slots?date=tomorrow", nil).want(t, "bad date", 400, "invalid_request")
+		e.do("", "GET", "/stores/"+e.s1+"/slots?date="+day, nil).want(t, "no token", 401, "unauthenticated")
 
 		// The merchant defines the day.
 		def := map[string]any{"date": day, "slots": []map[string]any{
 			{"start": "12:00", "end": "13:30", "capacity": 6}, {"start": "18:00", "end": "19:30", "capacity": 4}}}
-		e.do(alice.token, "PUT", "/stores/s1/slots", def).want(t, "user defines slots", 403, "forbidden")
+		e.do(alice.token, "PUT", "/stores/"+e.s1+"/slots", def).want(t, "user defines slots", 403, "forbidden")
 		var set struct{ Slots []slotJSON }
-		e.do(admin, "PUT", "/stores/s1/slots", def).ok(t, "define", 200, &set)
+		e.do(admin, "PUT", "/stores/"+e.s1+"/slots", def).ok(t, "define", 200, &set)
 		if len(set.Slots) != 2 || set.Slots[1].Slot != day+"T18:00" || set.Slots[1].Available != 4 {
 			t.Fatalf("defined: %+v", set.Slots)
 		}
-		e.do(admin, "PUT", "/stores/s1/slots", map[string]any{"date": day}).want(t, "no slots field", 400, "invalid_request")
-		e.do(admin, "PUT", "/stores/s1/slots", `{"date":"`+day+`","slots":[{"start":"12:00","end":"13:00","capacity":"6"}]}`).
+		e.do(admin, "PUT", "/stores/"+e.s1+"/slots", map[string]any{"date": day}).want(t, "no slots field", 400, "invalid_request")
+		e.do(admin, "PUT", "/stores/"+e.s1+"/slots", `{"date":"`+day+`","slots":[{"start":"12:00","end":"13:00","capacity":"6"}]}`).
 			want(t, "capacity as a string", 400, "invalid_request")
 
 		// A booking, with its Idempotency-Key replayed.
-		req := map[string]any{"store_id": "s1", "slot": day + "T18:00", "party_size": 3}
+		req := map[string]any{"store_id": e.s1, "slot": day + "T18:00", "party_size": 3}
 		var first, again struct{ Booking bookingJSON }
 		e.do(alice.token, "POST", "/bookings", req, "Idempotency-Key", "b-1").ok(t, "book", 201, &first)
 		r := e.do(alice.token, "POST", "/bookings", req, "Idempotency-Key", "b-1")
 		r.ok(t, "replay", 201, &again)
 		if again.Booking.ID != first.Booking.ID || r.header.Get("Idempotent-Replayed") != "true" ||
-			first.Booking.Status != "booked" || first.Booking.StoreID != "s1" || first.Booking.SlotEnd != "19:30" || first.Booking.OpenID != alice.openid {
+			first.Booking.Status != "booked" || first.Booking.StoreID != e.s1 || first.Booking.SlotEnd != "19:30" || first.Booking.OpenID != alice.openid {
 			t.Fatalf("book %+v, replay %+v %v", first.Booking, again.Booking, r.header)
 		}
-		if s := e.slots(t, "s1"); s[1].Taken != 3 {
+		if s := e.slots(t, e.s1); s[1].Taken != 3 {
 			t.Fatalf("after one booking (and its replay): %+v", s[1])
 		}
 		id := first.Booking.ID
 
 		// Refusals.
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "s1", "slot": day + "T18:00", "party_size": 2}).
+		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T18:00", "party_size": 2}).
 			want(t, "over capacity", 409, "slot_full")
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "s1", "slot": day + "T18:00", "party_size": 0}).
+		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T18:00", "party_size": 0}).
 			want(t, "party 0", 400, "invalid_request")
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "s1", "slot": "2026-12-06T09:00", "party_size": 1}).
+		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": "2026-12-06T09:00", "party_size": 1}).
 			want(t, "past", 422, "slot_past")
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "s1", "slot": day + "T15:00", "party_size": 1}).
+		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T15:00", "party_size": 1}).
 			want(t, "no slot", 404, "slot_not_found")
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "shut", "slot": day + "T18:00", "party_size": 1}).
+		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.shut, "slot": day + "T18:00", "party_size": 1}).
 			want(t, "closed", 409, "store_closed")
 		e.do(admin, "POST", "/bookings", req).want(t, "admin books", 401, "invalid_token")
-		e.do(admin, "PUT", "/stores/s1/slots", map[string]any{"date": day, "slots": []map[string]any{
+		e.do(admin, "PUT", "/stores/"+e.s1+"/slots", map[string]any{"date": day, "slots": []map[string]any{
 			{"start": "12:00", "end": "13:30", "capacity": 6}, {"start": "18:00", "end": "19:30", "capacity": 2}}}).
 			want(t, "capacity below taken", 409, "capacity_below_taken")
 
@@ -274,10 +255,10 @@ func TestBookingsHTTP(t *testing.T) {
 			t.Fatalf("bob sees %+v", mine)
 		}
 		e.do(bob.token, "GET", "/bookings/"+id, nil).want(t, "another's booking", 404, "booking_not_found")
-		e.do(staff2.token, "GET", "/stores/s1/bookings?date="+day, nil).want(t, "other store's day", 403, "not_store_staff")
-		e.do(bob.token, "GET", "/stores/s1/bookings?date="+day, nil).want(t, "a user's day", 403, "not_staff")
+		e.do(staff2.token, "GET", "/stores/"+e.s1+"/bookings?date="+day, nil).want(t, "other store's day", 403, "not_store_staff")
+		e.do(bob.token, "GET", "/stores/"+e.s1+"/bookings?date="+day, nil).want(t, "a user's day", 403, "not_staff")
 		var dayList struct{ Bookings []bookingJSON }
-		e.do(staff1.token, "GET", "/stores/s1/bookings?date="+day, nil).ok(t, "staff day", 200, &dayList)
+		e.do(staff1.token, "GET", "/stores/"+e.s1+"/bookings?date="+day, nil).ok(t, "staff day", 200, &dayList)
 		if len(dayList.Bookings) != 1 || dayList.Bookings[0].PartySize != 3 {
 			t.Fatalf("day: %+v", dayList)
 		}
@@ -295,7 +276,7 @@ func TestBookingsHTTP(t *testing.T) {
 
 		// Cancels racing over HTTP give the seats back once.
 		var lunch struct{ Booking bookingJSON }
-		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": "s1", "slot": day + "T12:00", "party_size": 5}).ok(t, "lunch", 201, &lunch)
+		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T12:00", "party_size": 5}).ok(t, "lunch", 201, &lunch)
 		e.do(alice.token, "POST", "/bookings/"+lunch.Booking.ID+"/cancel", nil).want(t, "another's cancel", 404, "booking_not_found")
 		var wg sync.WaitGroup
 		statuses := make(chan int, 10)
@@ -317,7 +298,7 @@ func TestBookingsHTTP(t *testing.T) {
 				t.Fatalf("a concurrent cancel answered %d", s)
 			}
 		}
-		if s := e.slots(t, "s1"); s[0].Taken != 0 || s[1].Taken != 3 {
+		if s := e.slots(t, e.s1); s[0].Taken != 0 || s[1].Taken != 3 {
 			t.Fatalf("after the cancels: %+v", s)
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/minifn/minifn/shared/booking"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/session"
 )
@@ -42,26 +43,21 @@ var Bookings = app.Spec{
 	Name:   "bookings",
 	Routes: routes,
 	Build: func(a *app.App) (platform.Function, error) {
-		// The physical stores (package outlet) are wired here once they
-		// exist; until then every booking answers stores_unavailable.
-		return Build(a, nil)
+		// The physical stores and their staff are package outlet's.
+		ol := outlet.New(a.Store, outlet.Options{Now: a.Now})
+		h := Handlers(booking.New(a.Store, booking.Options{Stores: ol, Now: a.Now}))
+		user, either, admin := a.Sessions.Require, a.Sessions.RequireAny, a.Sessions.RequireAdmin
+		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /stores/{id}/slots":       either(h["GET /stores/{id}/slots"]),
+			"PUT /stores/{id}/slots":       admin(h["PUT /stores/{id}/slots"]),
+			"GET /stores/{id}/bookings":    either(h["GET /stores/{id}/bookings"]),
+			"POST /bookings":               user(h["POST /bookings"]),
+			"GET /bookings":                user(h["GET /bookings"]),
+			"GET /bookings/{id}":           either(h["GET /bookings/{id}"]),
+			"POST /bookings/{id}/cancel":   either(h["POST /bookings/{id}/cancel"]),
+			"POST /bookings/{id}/check-in": either(h["POST /bookings/{id}/check-in"]),
+		})}, nil
 	},
-}
-
-// Build makes the bookings function over stores (tests give a fake one).
-func Build(a *app.App, stores booking.Stores) (platform.Function, error) {
-	h := Handlers(booking.New(a.Store, booking.Options{Stores: stores, Now: a.Now}))
-	user, either, admin := a.Sessions.Require, a.Sessions.RequireAny, a.Sessions.RequireAdmin
-	return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-		"GET /stores/{id}/slots":       either(h["GET /stores/{id}/slots"]),
-		"PUT /stores/{id}/slots":       admin(h["PUT /stores/{id}/slots"]),
-		"GET /stores/{id}/bookings":    either(h["GET /stores/{id}/bookings"]),
-		"POST /bookings":               user(h["POST /bookings"]),
-		"GET /bookings":                user(h["GET /bookings"]),
-		"GET /bookings/{id}":           either(h["GET /bookings/{id}"]),
-		"POST /bookings/{id}/cancel":   either(h["POST /bookings/{id}/cancel"]),
-		"POST /bookings/{id}/check-in": either(h["POST /bookings/{id}/check-in"]),
-	})}, nil
 }
 
 func caller(r *http.Request) booking.Caller {
