@@ -1,5 +1,6 @@
-// Package subscribe implements subscribe-message credits and the message
-// sent when an order is paid.
+// Package subscribe implements subscribe-message credits and the messages
+// the server sends with them: the one sent when an order is paid, and
+// (SendOnce, for package booking) a booking's reminder before its slot.
 //
 // A Mini-Program may message a user once per acceptance in
 // wx.requestSubscribeMessage. The Mini-Program reports each call's result
@@ -74,8 +75,8 @@ const (
 	MaxCredits = 10
 )
 
-// Service keeps credits and sends the paid message. It is safe for
-// concurrent use.
+// Service keeps credits and sends the paid message (and others, SendOnce).
+// It is safe for concurrent use.
 type Service struct {
 	st store.Store
 	o  Options
@@ -128,7 +129,7 @@ const maxRecordTries = 5
 // Record adds one credit per "accept" in results (template id → accept,
 // reject, ban or filter: the answer of wx.requestSubscribeMessage), up to
 // MaxCredits per template, and returns the user's credits for the templates
-// reported. Only templates the server sends (PaidTemplate) bank credits;
+// reported. Only templates the server sends (PaidTemplate, Templates) bank credits;
 // others are answered with 0 and stored nowhere. With an idemKey seen before from openid it adds nothing and
 // returns the first answer. Returns invalid_request errors, store errors.
 func (s *Service) Record(ctx context.Context, openid string, results map[string]string, idemKey string) (Recorded, error) {
