@@ -30,7 +30,8 @@ const IdemBook = "booking-create"
 // Book takes req.PartySize seats of a slot for openid. With an idemKey seen
 // before from openid it books nothing and returns the first answer.
 // Returns invalid_request errors (store id, slot name, party size 1 to
-// MaxPartySize), ErrSlotPast, ErrSlotNotFound, ErrSlotFull, outlet's
+// MaxPartySize), ErrSlotPast, ErrSlotNotFound, ErrSlotFull,
+// ErrAlreadyBooked (the user holds a live booking of the slot), outlet's
 // ErrStoreNotFound, ErrStoreClosed (the store's status, or its hours at
 // the slot's start), idem errors, store errors.
 func (s *Service) Book(ctx context.Context, openid string, req BookRequest, idemKey string) (Booked, error) {
@@ -90,6 +91,9 @@ func (s *Service) Book(ctx context.Context, openid string, req BookRequest, idem
 			// meanwhile fails this check, and the loop reads it again.
 			store.Check(it.Key).IfVersion(it.Version),
 			store.Add(takenKey(req.StoreID, req.Slot), int64(req.PartySize)).AtMost(int64(def.Capacity)),
+			// One live booking per user and slot, so that no one holds a
+			// slot's seats under several bookings.
+			store.Put(store.Item{Key: holdKey(b), Value: []byte(b.ID)}).IfAbsent(),
 		}
 		ops = append(ops, s.putOps(b, true)...)
 		// The reminder's index item, whether or not reminders are on (the
@@ -101,14 +105,21 @@ func (s *Service) Book(ctx context.Context, openid string, req BookRequest, idem
 			ops = append(ops, ik.Op(res, now))
 		}
 		err = s.st.Write(ctx, ops...)
-		switch i := store.FailedOp(err); {
+		i := store.FailedOp(err)
+		if i >= 0 && !ik.IsZero() {
+			// A concurrent duplicate of this request may have won (and
+			// taken the last seats, or the user's hold): its answer first.
+			if res, ok, err := ik.Lookup(ctx, s.st); err != nil || ok {
+				return replayBooked(res, err)
+			}
+		}
+		switch {
 		case err == nil:
 			return out, nil
 		case i == 1:
 			return Booked{}, ErrSlotFull
-		case !ik.IsZero() && i == len(ops)-1:
-			res, _, err := ik.Lookup(ctx, s.st)
-			return replayBooked(res, err)
+		case i == 2:
+			return Booked{}, ErrAlreadyBooked
 		case i != 0:
 			return Booked{}, err
 		}
@@ -213,6 +224,7 @@ func (s *Service) Cancel(ctx context.Context, c Caller, id string) (Booking, err
 			// Seats taken never go below zero: a bug elsewhere fails the
 			// cancel loudly rather than minting seats.
 			store.Add(takenKey(b.StoreID, b.Slot), -int64(b.PartySize)).AtLeast(0),
+			store.Delete(holdKey(b)),
 			store.Delete(remindKey(b)))
 		err = s.st.Write(ctx, ops...)
 		switch i := store.FailedOp(err); {

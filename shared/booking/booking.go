@@ -61,6 +61,10 @@ var (
 	ErrSlotNotFound = apperr.New(apperr.NotFound, "slot_not_found", "the store has no such slot")
 	// ErrSlotFull is returned when the slot has fewer free seats than the party.
 	ErrSlotFull = apperr.New(apperr.Conflict, "slot_full", "not enough free seats in this slot")
+	// ErrAlreadyBooked is returned when the user already holds a live
+	// (booked or checked-in) booking of the slot: one per user and slot.
+	ErrAlreadyBooked = apperr.New(apperr.Conflict, "already_booked",
+		"you already have a booking for this slot; cancel it to book another party size")
 	// ErrSlotPast is returned when a booking is made for a slot that has started.
 	ErrSlotPast = apperr.New(apperr.Unprocessable, "slot_past", "the slot has already started")
 	// ErrCapacityBelowTaken is returned when a slot change would leave a
@@ -154,6 +158,10 @@ func dayPK(storeID, day string) string { return "booking#d#" + storeID + "#" + d
 func dayKey(b Booking) store.Key {
 	day, start, _ := splitSlot(b.Slot)
 	return store.Key{PK: dayPK(b.StoreID, day), SK: start + "#" + b.ID}
+}
+
+func holdKey(b Booking) store.Key {
+	return store.Key{PK: "booking#hold#" + b.StoreID + "#" + b.Slot, SK: b.OpenID}
 }
 
 const remindPK = "booking#remind"

@@ -398,6 +398,35 @@ func TestIdempotentBook(t *testing.T) {
 		if !errors.Is(err, idem.ErrKeyReused) {
 			t.Fatalf("key reused for another party: %v", err)
 		}
+		// One live booking per user and slot, whatever the keys: racing
+		// requests with new keys all lose to the first booking.
+		var losers atomic.Int64
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := e.svc.Book(ctx, "alice", booking.BookRequest{StoreID: e.s1, Slot: day + "T18:00", PartySize: 1}, fmt.Sprintf("other-%d", i))
+				if errors.Is(err, booking.ErrAlreadyBooked) {
+					losers.Add(1)
+				} else {
+					t.Errorf("a second booking of the slot: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if losers.Load() != 8 {
+			t.Fatalf("%d of 8 refused", losers.Load())
+		}
+		// Cancelled, the slot may be booked again (with another party size).
+		if _, err := e.svc.Cancel(ctx, booking.Caller{OpenID: "alice"}, first); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Book(ctx, "alice", booking.BookRequest{StoreID: e.s1, Slot: day + "T18:00", PartySize: 3}, ""); err != nil {
+			t.Fatalf("book again after the cancel: %v", err)
+		}
+		if taken := checkSeats(t, e, e.s1, "18:00"); taken != 3 {
+			t.Fatalf("taken %d, want 3", taken)
+		}
 	})
 }
 

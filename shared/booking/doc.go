@@ -25,13 +25,15 @@
 //
 // # Keys
 //
-//	booking#slot#<store>      / <day>T<start>           a slot's definition (JSON Slot)
-//	booking#taken#<store>     / <day>T<start>           N: the slot's seats taken
-//	booking#id#<id>           / b                       a booking (JSON Booking): the authority
-//	booking#u#<openid>        / <id>                    copy of the booking, in its user's list
-//	booking#d#<store>#<day>   / <start>#<id>            copy of the booking, in the store's day
-//	booking#remind            / <slot start unix>#<id>  a booked booking, until its reminder is
-//	                                                    handled or its slot starts (expiry)
+//	booking#slot#<store>         / <day>T<start>      a slot's definition (JSON SlotDef)
+//	booking#taken#<store>        / <day>T<start>      N: the slot's seats taken
+//	booking#id#<id>              / b                  a booking (JSON Booking): the authority
+//	booking#u#<openid>           / <id>               copy of the booking, in its user's list
+//	booking#d#<store>#<day>      / <start>#<id>       copy of the booking, in the store's day
+//	booking#hold#<store>#<slot>  / <openid>           the user's live booking of the slot: one per
+//	                                                  user and slot; a cancel removes it
+//	booking#remind               / <start unix>#<id>  a booked booking, until its reminder is handled
+//	                                                  or its slot starts (its expiry)
 //
 // Every change of a booking writes its three copies in one Write, under the
 // authority's version. Slot keys carry the day and start in the store's

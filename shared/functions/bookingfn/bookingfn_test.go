@@ -231,6 +231,8 @@ func TestBookingsHTTP(t *testing.T) {
 		// Refusals.
 		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T18:00", "party_size": 2}).
 			want(t, "over capacity", 409, "slot_full")
+		e.do(alice.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T18:00", "party_size": 1}).
+			want(t, "a second booking of the slot", 409, "already_booked")
 		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T18:00", "party_size": 0}).
 			want(t, "party 0", 400, "invalid_request")
 		e.do(bob.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": "2026-12-06T09:00", "party_size": 1}).
