@@ -90,16 +90,16 @@ func envGroups(t *testing.T) map[string][]string {
 			}
 			return ""
 		},
-		"Shipping": func(string) string { return "shipping" },
-		"Risk":     func(string) string { return "risk" },
-		"Wallet":   func(string) string { return "wallet" },
+		"Shipping":   func(string) string { return "shipping" },
+		"Risk":       func(string) string { return "risk" },
+		"Wallet":     func(string) string { return "wallet" },
+		"RateLimits": func(string) string { return "" }, // all in leftOut
 		"Booking": func(n string) string {
 			if n == "MINIFN_SUBSCRIBE_BOOKING_TEMPLATE" {
-				return "booking-template" // app.Subscribe banks its credits (me, wx-push); order-expire sends it
+				return "subscribe" // app.Subscribe reads it: its credits are banked as the paid template's
 			}
-			return "booking-remind" // the reminder's fields and page: order-expire
+			return "booking-remind" // the reminder's fields and page: order-expire sends it
 		},
-		"RateLimits": func(string) string { return "" }, // all in leftOut
 	}
 	for _, v := range envTags(reflect.TypeFor[app.Config](), "") {
 		if _, ok := leftOut[v.name]; ok {
@@ -132,19 +132,19 @@ var deployGroups = map[string][]string{
 	"coupon-redeem": {"admin"},
 	"coupons":       {},
 	"login":         {"wechat"},
-	"me":            {"wechat", "subscribe", "booking-template"}, // phone numbers; a.Subscribe banks credits
-	"members":       {"admin"},                                   // PUT /tiers is the merchant's
+	"me":            {"wechat", "subscribe"}, // phone numbers; a.Subscribe banks credits
+	"members":       {"admin"},               // PUT /tiers is the merchant's
 	"order-create":  orderGroups,
-	"order-expire":  append([]string{"booking-template", "booking-remind"}, orderGroups...), // and the booking reminders
+	"order-expire":  append([]string{"booking-remind"}, orderGroups...), // and the booking reminders
 	"orders":        append([]string{"admin"}, orderGroups...),
 	"pay-notify":    orderGroups,
 	"points":        {"wechat", "risk", "admin"},
 	"products":      {"admin"},
 	"qrcode":        {"wechat", "admin"},
 	"refund":        append([]string{"admin"}, orderGroups...),
-	"wallet":        {"wechat", "admin", "pay", "wallet"},                // top-ups are WeChat Pay payments; MINIFN_WALLET is the switch
-	"giftcards":     {"wechat", "admin", "pay", "wallet"},                // purchases are WeChat Pay payments; off with the wallet
-	"wx-push":       {"wechat", "push", "subscribe", "booking-template"}, // the subscribe events bank credits; safe mode needs the appid
+	"wallet":        {"wechat", "admin", "pay", "wallet"}, // top-ups are WeChat Pay payments; MINIFN_WALLET is the switch
+	"giftcards":     {"wechat", "admin", "pay", "wallet"}, // purchases are WeChat Pay payments; off with the wallet
+	"wx-push":       {"wechat", "push", "subscribe"},      // the subscribe events bank credits; safe mode needs the appid
 }
 
 // wantEnv returns the variables function name's deploy entry must hold.
