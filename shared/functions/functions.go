@@ -16,6 +16,7 @@
 //   - gift cards: giftcards (bought by WeChat Pay, claimed into a wallet)
 //   - members: members (tiers; growth is kept by the order functions)
 //   - bookings: bookings (slots per store, seats, check-in; order-expire sends the reminders)
+//   - stores: stores (physical stores, nearby; package outlet)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR
@@ -43,6 +44,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/giftcardfn"
 	"github.com/minifn/minifn/shared/functions/memberfn"
 	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/outletfn"
 	"github.com/minifn/minifn/shared/functions/productfn"
 	"github.com/minifn/minifn/shared/functions/walletfn"
 	"github.com/minifn/minifn/shared/functions/wxpushfn"
@@ -74,6 +76,7 @@ func All() []Spec {
 		giftcardfn.GiftCards,
 		memberfn.Members,
 		bookingfn.Bookings,
+		outletfn.Stores,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs
