@@ -26,7 +26,8 @@ import (
 // A pass is a random code of 128 bits (unguessable, so it needs no rate
 // limit), valid ExitPassTTL after it was issued. The order holds its one
 // current code (record.PassCode): a new GET replaces the previous code,
-// whose entry is deleted in the same Write. The entry
+// which verify then refuses (ErrExitPassExpired; ErrAlreadyExited once the
+// order is out). The entry
 //
 //	order#exitpass#<code> / pass   {owner, id, expires_at}
 //
@@ -88,7 +89,7 @@ var (
 	// for afterwards.
 	ErrAlreadyExited = apperr.New(apperr.Conflict, "already_exited", "the order was already let out of the store")
 	// ErrExitPassNotFound is returned by VerifyExitPass for a code that is
-	// no pass: mistyped, replaced by a newer one, or expired long ago.
+	// no pass: mistyped, or expired over an hour ago.
 	ErrExitPassNotFound = apperr.New(apperr.NotFound, "exit_pass_not_found", "no such exit pass")
 	// ErrExitPassExpired is returned by VerifyExitPass for a pass older than
 	// ExitPassTTL, or one that a newer pass of the order replaced.
@@ -141,12 +142,11 @@ func (s *Service) IssueExitPass(ctx context.Context, openid, id string) (ExitPas
 		if err := r.exitable(); err != nil {
 			return nil, err
 		}
-		ops := []store.Op{store.Put(store.Item{Key: exitPassKey(code), Value: val, ExpiresAt: exp.Add(exitPassKeep)}).IfAbsent()}
-		if r.PassCode != "" {
-			ops = append(ops, store.Delete(exitPassKey(r.PassCode)))
-		}
+		// The previous pass's entry stays until its store expiry: the
+		// order no longer names it, so it is refused as replaced (or as
+		// already let out), which says more at the door than "unknown".
 		r.PassCode = code
-		return ops, nil
+		return []store.Op{store.Put(store.Item{Key: exitPassKey(code), Value: val, ExpiresAt: exp.Add(exitPassKeep)}).IfAbsent()}, nil
 	})
 	if err != nil {
 		return ExitPass{}, err
@@ -217,7 +217,7 @@ func (s *Service) VerifyExitPass(ctx context.Context, by Verifier, code, idemKey
 	}
 	it, err := s.st.Get(ctx, exitPassKey(code))
 	if errors.Is(err, store.ErrNotFound) {
-		return Exit{}, false, ErrExitPassNotFound.WithMessage("no exit pass has this code (mistyped, replaced, or expired over %s ago)", exitPassKeep)
+		return Exit{}, false, ErrExitPassNotFound.WithMessage("no exit pass has this code (mistyped, or expired over %s ago)", exitPassKeep)
 	}
 	if err != nil {
 		return Exit{}, false, err
