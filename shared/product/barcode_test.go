@@ -35,7 +35,7 @@ func TestNormalizeBarcode(t *testing.T) {
 		"40063813339311": "13 digits",
 		"":               "13 digits",
 		"40063813339 1":  "digits only",
-		"4006381333９31": "13 digits", // a full-width digit is 3 bytes
+		"4006381333９31":  "13 digits", // a full-width digit is 3 bytes
 		"-036000291452":  "digits only",
 	}
 	for in, want := range bad {
