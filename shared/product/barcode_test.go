@@ -15,6 +15,7 @@ func TestNormalizeBarcode(t *testing.T) {
 		"4006381333931": "4006381333931", // EAN-13 (GS1 Germany prefix)
 		"9780306406157": "9780306406157", // an ISBN-13, an EAN-13 of the 978 prefix
 		"6901234567892": "6901234567892", // a Chinese (690) EAN-13
+		"7622200004607": "7622200004607",
 		"036000291452":  "0036000291452", // UPC-A: the leading 0 makes it its EAN-13
 		"0036000291452": "0036000291452", // the same product scanned as EAN-13
 		"000000000000":  "0000000000000",
