@@ -3,7 +3,8 @@
 //
 // # Key layout
 //
-//	product#catalog / <sku>   Value: the Product JSON; N: remaining stock
+//	product#catalog / <sku>     Value: the Product JSON; N: remaining stock
+//	product#barcode / <ean13>   Value: the SKU that carries the barcode (barcode.go)
 //
 // The stock lives in the product item's counter, so that GET /products is one
 // Query and an order reserves stock with store.Add(key, -q).AtLeast(0) on the
