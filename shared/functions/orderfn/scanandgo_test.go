@@ -17,49 +17,65 @@ import (
 	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/product"
 	"github.com/minifn/minifn/shared/store/storetest"
 	"github.com/minifn/minifn/shared/wallet"
 )
 
-// The stores of the scan-and-go tests: s1 and s2 open, s3 closed; staff1
-// works at s1, staff2 at s2, staff0 at no one store.
-func sgStores() *ordertest.FakeStores {
-	return &ordertest.FakeStores{
-		Open:  map[string]bool{"s1": true, "s2": true, "s3": false},
-		Staff: map[string]string{"staff1": "s1", "staff2": "s2", "staff0": ""},
-	}
-}
-
-// sgEnv is an order environment that knows sgStores.
-func sgEnv(t testing.TB, b storetest.Backend) *orderfntest.Env {
-	e := orderfntest.New(t, b, ordertest.Options{})
-	st := sgStores()
-	e.SetOrders(func(o *order.Options) { o.Stores = st })
-	return e
-}
-
-func sgEach(t *testing.T, f func(t *testing.T, e *orderfntest.Env)) {
-	for _, b := range storetest.Backends(t) {
-		t.Run(b.Name, func(t *testing.T) { f(t, sgEnv(t, b)) })
-	}
-}
-
-// sgOrder places a scan-and-go order of one unit of sku in store s1.
-func sgOrder(t *testing.T, e *orderfntest.Env, user, sku string) string {
+// sgStores creates the stores of the scan-and-go tests with the real
+// package outlet (what the order functions' Build wires): s1 and s2 open,
+// s3 closed; staff1 works at s1, staff2 at s2, staff0 at no one store. It
+// wires them into e's orders and returns the stores' ids by name.
+func sgStores(t testing.TB, e *orderfntest.Env) map[string]string {
 	t.Helper()
-	o, _ := ordCreate(t, e, user, map[string]any{"store_id": "s1", "fulfillment": "scan_and_go",
+	ctx := context.Background()
+	ol := outlet.New(e.Store, outlet.Options{Now: e.Clock.Now})
+	ids := map[string]string{}
+	for i, name := range []string{"s1", "s2", "s3"} {
+		status, lat, lng, addr := outlet.Open, 31.23+float64(i)/100, 121.47, "上海市 "+name
+		if name == "s3" {
+			status = outlet.Closed
+		}
+		st, _, err := ol.Create(ctx, outlet.Edit{Name: &name, Address: &addr, Lat: &lat, Lng: &lng, Status: &status}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = st.ID
+	}
+	for openid, at := range map[string]string{"staff1": ids["s1"], "staff2": ids["s2"], "staff0": ""} {
+		if _, err := ol.GrantStaff(ctx, openid, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.SetOrders(func(o *order.Options) { o.Stores = ol })
+	return ids
+}
+
+func sgEach(t *testing.T, f func(t *testing.T, e *orderfntest.Env, ids map[string]string)) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := orderfntest.New(t, b, ordertest.Options{})
+			f(t, e, sgStores(t, e))
+		})
+	}
+}
+
+// sgOrder places a scan-and-go order of one unit of sku in store.
+func sgOrder(t *testing.T, e *orderfntest.Env, store, user, sku string) string {
+	t.Helper()
+	o, _ := ordCreate(t, e, user, map[string]any{"store_id": store, "fulfillment": "scan_and_go",
 		"items": []any{map[string]any{"sku": sku, "quantity": 1}}}, "")
-	if o["store_id"] != "s1" || o["fulfillment"] != "scan_and_go" {
+	if o["store_id"] != store || o["fulfillment"] != "scan_and_go" {
 		t.Fatalf("scan-and-go order %v", o)
 	}
 	return o["id"].(string)
 }
 
 // sgPaid places a scan-and-go order and pays it at the emulator.
-func sgPaid(t *testing.T, e *orderfntest.Env, user, sku string) string {
+func sgPaid(t *testing.T, e *orderfntest.Env, store, user, sku string) string {
 	t.Helper()
-	id := sgOrder(t, e, user, sku)
+	id := sgOrder(t, e, store, user, sku)
 	payOrder(t, e, id)
 	return id
 }
@@ -115,7 +131,7 @@ func verify(t *testing.T, e *orderfntest.Env, user, code string, header ...strin
 // TestExitPassHTTP walks a scan-and-go order from the scan to the door,
 // with every refusal along the way.
 func TestExitPassHTTP(t *testing.T) {
-	sgEach(t, func(t *testing.T, e *orderfntest.Env) {
+	sgEach(t, func(t *testing.T, e *orderfntest.Env, ids map[string]string) {
 		ctx := context.Background()
 		if _, err := e.Products.Put(ctx, product.Product{SKU: "soap", Title: "香皂", Price: 500, Stock: ptrInt(10), Active: true, Barcode: "036000291452"}); err != nil {
 			t.Fatal(err)
@@ -125,7 +141,7 @@ func TestExitPassHTTP(t *testing.T) {
 		if s != http.StatusOK || ordMap(t, out, "product")["sku"] != "soap" {
 			t.Fatalf("scan: %d %v", s, out)
 		}
-		id := sgOrder(t, e, "u1", "soap")
+		id := sgOrder(t, e, ids["s1"], "u1", "soap")
 		if s, _, c := getPass(t, e, "u1", id); s != http.StatusConflict || c != "exit_refused" {
 			t.Fatalf("pass of an unpaid order: %d %s; want 409 exit_refused", s, c)
 		}
@@ -156,7 +172,7 @@ func TestExitPassHTTP(t *testing.T) {
 		}
 		items := out["items"].([]any)
 		it := items[0].(map[string]any)
-		if out["order_id"] != id || out["store_id"] != "s1" || out["paid_at"] == nil || out["exited_by"] != "staff1" ||
+		if out["order_id"] != id || out["store_id"] != ids["s1"] || out["paid_at"] == nil || out["exited_by"] != "staff1" ||
 			len(items) != 1 || it["sku"] != "soap" || it["title"] != "香皂" || it["quantity"] != 1.0 {
 			t.Fatalf("verify answer %v", out)
 		}
@@ -175,7 +191,7 @@ func TestExitPassHTTP(t *testing.T) {
 		}
 
 		// A new pass replaces the previous one; any pass of an order let out is 409.
-		id2 := sgPaid(t, e, "u1", "soap")
+		id2 := sgPaid(t, e, ids["s1"], "u1", "soap")
 		_, a, _ := getPass(t, e, "u1", id2)
 		_, b, _ := getPass(t, e, "u1", id2)
 		if a == b {
@@ -193,7 +209,7 @@ func TestExitPassHTTP(t *testing.T) {
 
 		// Expiry. (The clock goes back after each jump: the Pay emulator
 		// allows WeChat Pay's 5 minutes of skew to the signing client.)
-		id3 := sgPaid(t, e, "u1", "soap")
+		id3 := sgPaid(t, e, ids["s1"], "u1", "soap")
 		start := e.Clock.Now()
 		_, c3, _ := getPass(t, e, "u1", id3)
 		e.Clock.Advance(order.ExitPassTTL)
@@ -209,7 +225,7 @@ func TestExitPassHTTP(t *testing.T) {
 		e.Clock.Set(start)
 
 		// A pass issued before a refund is refused at the door, and no new one is issued.
-		id4 := sgPaid(t, e, "u1", "soap")
+		id4 := sgPaid(t, e, ids["s1"], "u1", "soap")
 		_, c4, _ := getPass(t, e, "u1", id4)
 		if s, out, _ := e.Do(t, "POST", "/orders/"+id4+"/refund", "admin", map[string]any{"reason": "不要了"}); s != http.StatusOK {
 			t.Fatalf("refund: %d %v", s, out)
@@ -223,7 +239,7 @@ func TestExitPassHTTP(t *testing.T) {
 		}
 
 		// A cancelled scan-and-go order, and an online order: no pass.
-		id5 := sgOrder(t, e, "u1", "soap")
+		id5 := sgOrder(t, e, ids["s1"], "u1", "soap")
 		if s, out, _ := e.Do(t, "POST", "/orders/"+id5+"/cancel", "u1", nil); s != http.StatusOK {
 			t.Fatalf("cancel: %d %v", s, out)
 		}
@@ -236,7 +252,7 @@ func TestExitPassHTTP(t *testing.T) {
 			t.Fatalf("pass of an online order: %d %s", s, c)
 		}
 		// A closed store takes no order.
-		s, out, _ = e.Do(t, "POST", "/orders", "u1", map[string]any{"store_id": "s3", "fulfillment": "scan_and_go",
+		s, out, _ = e.Do(t, "POST", "/orders", "u1", map[string]any{"store_id": ids["s3"], "fulfillment": "scan_and_go",
 			"items": []any{map[string]any{"sku": "soap", "quantity": 1}}})
 		if s != http.StatusConflict || ordMap(t, out, "error")["code"] != "store_closed" {
 			t.Fatalf("order in a closed store: %d %v", s, out)
@@ -252,14 +268,14 @@ func TestExitPassHTTP(t *testing.T) {
 // pass like one paid by WeChat Pay; a verify retried with its
 // Idempotency-Key answers the same 200, any other verify 409.
 func TestExitPassBalanceAndRetryHTTP(t *testing.T) {
-	sgEach(t, func(t *testing.T, e *orderfntest.Env) {
+	sgEach(t, func(t *testing.T, e *orderfntest.Env, ids map[string]string) {
 		w := wallet.New(e.Store, wallet.Options{Now: e.Clock.Now})
 		e.SetOrders(func(o *order.Options) { o.Wallet = w })
 		if _, err := w.Adjust(context.Background(), "u1", 10000, "test credit", ""); err != nil {
 			t.Fatal(err)
 		}
 		e.Product(t, "tea", 1000, nil)
-		s, out, _ := e.Do(t, "POST", "/orders", "u1", map[string]any{"store_id": "s1", "fulfillment": "scan_and_go", "use_balance": true,
+		s, out, _ := e.Do(t, "POST", "/orders", "u1", map[string]any{"store_id": ids["s1"], "fulfillment": "scan_and_go", "use_balance": true,
 			"items": []any{map[string]any{"sku": "tea", "quantity": 2}}})
 		o, _ := out["order"].(map[string]any)
 		if s != http.StatusCreated || o["status"] != "paid" || o["paid_by_balance"] != 2000.0 {
@@ -288,10 +304,10 @@ func TestExitPassBalanceAndRetryHTTP(t *testing.T) {
 // the order records the one who let it out.
 func TestExitPassVerifyRace(t *testing.T) {
 	const n = 12
-	sgEach(t, func(t *testing.T, e *orderfntest.Env) {
+	sgEach(t, func(t *testing.T, e *orderfntest.Env, ids map[string]string) {
 		e.Product(t, "tea", 1000, nil)
 		for round := range 3 {
-			id := sgPaid(t, e, "u1", "tea")
+			id := sgPaid(t, e, ids["s1"], "u1", "tea")
 			_, code, _ := getPass(t, e, "u1", id)
 			var wg sync.WaitGroup
 			status := make([]int, n)
@@ -336,7 +352,7 @@ func TestExitPassVerifyRace(t *testing.T) {
 // hold is the starting stock.
 func TestScanAndGoStockRace(t *testing.T) {
 	const stock, shoppers = 5, 16
-	sgEach(t, func(t *testing.T, e *orderfntest.Env) {
+	sgEach(t, func(t *testing.T, e *orderfntest.Env, ids map[string]string) {
 		if _, err := e.Products.Put(context.Background(), product.Product{SKU: "milk", Title: "牛奶", Price: 800, Stock: ptrInt(stock), Active: true, Barcode: "6901234567892"}); err != nil {
 			t.Fatal(err)
 		}
@@ -354,7 +370,7 @@ func TestScanAndGoStockRace(t *testing.T) {
 						t.Errorf("scan: %d %v", s, out)
 						return
 					}
-					s, out, _ = e.Do(t, "POST", "/orders", user, map[string]any{"store_id": "s1", "fulfillment": "scan_and_go",
+					s, out, _ = e.Do(t, "POST", "/orders", user, map[string]any{"store_id": ids["s1"], "fulfillment": "scan_and_go",
 						"items": []any{map[string]any{"sku": "milk", "quantity": 1}}}, "Idempotency-Key", user)
 					switch {
 					case s == http.StatusCreated:
@@ -410,12 +426,11 @@ func TestScanAndGoShipsAsPickupHTTP(t *testing.T) {
 	for _, mode := range []string{"express", "virtual", "off"} {
 		t.Run(mode, func(t *testing.T) {
 			shipEach(t, mode, 0, func(t *testing.T, e *orderfntest.Env, s *ordertest.ShipEnv) {
-				st := sgStores()
-				e.SetOrders(func(o *order.Options) { o.Stores = st })
+				ids := sgStores(t, e)
 				if _, err := e.Products.Put(context.Background(), product.Product{SKU: "tv", Title: "电视", Price: 100000, Active: true, Fulfillment: product.FulfillExpress}); err != nil {
 					t.Fatal(err)
 				}
-				o, _ := ordCreate(t, e, "u1", map[string]any{"store_id": "s1", "fulfillment": "scan_and_go",
+				o, _ := ordCreate(t, e, "u1", map[string]any{"store_id": ids["s1"], "fulfillment": "scan_and_go",
 					"items": []any{map[string]any{"sku": "tv", "quantity": 1}}}, "")
 				id := o["id"].(string)
 				if sh := shippingOf(t, o); sh["type"] != "pickup" || sh["status"] != "pending" {

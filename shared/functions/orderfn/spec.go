@@ -21,6 +21,7 @@ import (
 	"github.com/minifn/minifn/shared/member"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/product"
@@ -47,7 +48,10 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On(),
 		// Tiers: the member discount and multiplier at create, growth in
 		// the paid and refund Writes (docs/members.md).
-		Members: member.New(a.Store, member.Options{Now: a.Now})}
+		Members: member.New(a.Store, member.Options{Now: a.Now}),
+		// Stores: orders made in a store (scan-and-go, tables) check it is
+		// open; exit-pass verify checks the caller is its staff.
+		Stores: outlet.New(a.Store, outlet.Options{Now: a.Now})}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
