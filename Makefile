@@ -38,9 +38,10 @@ build-PayNotifyFunction: ; $(call lambda,pay-notify)
 build-PointsFunction: ; $(call lambda,points)
 build-ProductsFunction: ; $(call lambda,products)
 build-QrcodeFunction: ; $(call lambda,qrcode)
+build-StoresFunction: ; $(call lambda,stores)
 build-RefundFunction: ; $(call lambda,refund)
 build-WalletFunction: ; $(call lambda,wallet)
 build-GiftcardsFunction: ; $(call lambda,giftcards)
 build-WxPushFunction: ; $(call lambda,wx-push)
 
-.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-GiftcardsFunction build-LoginFunction build-MeFunction build-MembersFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-WalletFunction build-WxPushFunction
+.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-GiftcardsFunction build-LoginFunction build-MeFunction build-MembersFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-StoresFunction build-WalletFunction build-WxPushFunction

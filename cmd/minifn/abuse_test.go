@@ -143,6 +143,7 @@ func TestAbuseAdminRoutes(t *testing.T) {
 		{"POST", "/points/codes", `{"points":1000,"count":10}`},
 		{"POST", "/rewards", `{"title":"x","points":1,"stock":1}`},
 		{"GET", "/attribution", ""}, {"GET", "/stats", ""},
+		{"POST", "/stores", `{"name":"Evil","address":"x","lat":31,"lng":121}`}, {"PUT", "/stores/0000000000000000", `{"status":"closed"}`},
 	}
 	for _, r := range routes {
 		what := r.method + " " + r.path
@@ -152,6 +153,9 @@ func TestAbuseAdminRoutes(t *testing.T) {
 	}
 	if a := s.call(t, "GET", "/products", "", ""); strings.Contains(a.raw, "evil") {
 		t.Errorf("a refused product create left a product: %s", a.raw)
+	}
+	if a := s.call(t, "GET", "/stores", s.admin, ""); strings.Contains(a.raw, "Evil") {
+		t.Errorf("a refused store create left a store: %s", a.raw)
 	}
 }
 

@@ -134,6 +134,7 @@ var deployGroups = map[string][]string{
 	"products":      {"admin"},
 	"qrcode":        {"wechat", "admin"},
 	"refund":        append([]string{"admin"}, orderGroups...),
+	"stores":        {"admin"},
 	"wallet":        {"wechat", "admin", "pay", "wallet"}, // top-ups are WeChat Pay payments; MINIFN_WALLET is the switch
 	"giftcards":     {"wechat", "admin", "pay", "wallet"}, // purchases are WeChat Pay payments; off with the wallet
 	"wx-push":       {"wechat", "push", "subscribe"},      // the subscribe events bank credits; safe mode needs the appid

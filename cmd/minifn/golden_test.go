@@ -348,6 +348,29 @@ func TestGolden(t *testing.T) {
 	g.do("tiers out of order", "PUT", "/tiers", goldenReq{token: admin, body: `{"tiers":[{"id":"a","name":"a","min_growth":0},` +
 		`{"id":"b","name":"b","min_growth":0}]}`}).must(t, 400)
 
+	// --- stores: create (one closed), nearby as a user and as the admin,
+	// read, edit, staff of a store, a redemption that records the store
+	g.group = "stores"
+	// No hours (they are the unit tests'): open_now must not depend on when
+	// the test runs.
+	shop := g.do("create a store", "POST", "/stores", goldenReq{token: admin, header: map[string]string{"Idempotency-Key": "s1"},
+		body: `{"name":"静安店","address":"南京西路 1 号","lat":31.2304,"lng":121.4737,"phone":"021-5555 0000"}`}).must(t, 201)
+	shopID := str(t, shop, "store", "id")
+	g.do("create a closed store", "POST", "/stores", goldenReq{token: admin,
+		body: `{"name":"Bund","address":"1 Zhongshan Rd E","lat":31.2400,"lng":121.4900,"status":"closed"}`}).must(t, 201)
+	g.do("stores near me", "GET", "/stores?lat=31.2310&lng=121.4740&radius_m=3000", goldenReq{token: alice}).must(t, 200)
+	g.do("stores near a point, as the admin", "GET", "/stores?lat=31.2310&lng=121.4740&radius_m=3000", goldenReq{token: admin}).must(t, 200)
+	g.do("a store", "GET", "/stores/"+shopID, goldenReq{}).must(t, 200)
+	g.do("edit a store", "PUT", "/stores/"+shopID, goldenReq{token: admin, body: `{"name":"静安寺店","if_version":1}`}).must(t, 200)
+	g.do("edit a store from a stale version", "PUT", "/stores/"+shopID, goldenReq{token: admin, body: `{"name":"x","if_version":1}`}).must(t, 409)
+	g.do("a radius too wide", "GET", "/stores?lat=31.2310&lng=121.4740&radius_m=60000", goldenReq{}).must(t, 400)
+	g.do("grant the staff role at a store", "PUT", "/staff/"+bobID, goldenReq{token: admin, body: `{"store_id":"` + shopID + `"}`}).must(t, 200)
+	g.do("the store's staff", "GET", "/staff?store_id="+shopID, goldenReq{token: admin}).must(t, 200)
+	atShop := g.do("claim a coupon to use at the store", "POST", "/coupons/claim", goldenReq{token: alice,
+		body: `{"campaign_id":"` + str(t, counter, "campaign", "id") + `"}`}).must(t, 201)
+	g.do("redeem at the store's counter", "POST", "/coupons/redeem", goldenReq{token: bob,
+		body: `{"code":"` + str(t, atShop, "coupon", "code") + `"}`}).must(t, 200)
+
 	// --- the main errors
 	g.group = "errors"
 	g.do("no token", "GET", "/me", goldenReq{}).must(t, 401)

@@ -156,6 +156,17 @@ func TestIdempotencyKeyBoundToItsRequest(t *testing.T) {
 		}
 	})
 
+	t.Run("store", func(t *testing.T) {
+		body := `{"name":"Jing'an","address":"1 Road","lat":31.2304,"lng":121.4737}`
+		first := twice(t, "store", "POST", "/stores", s.admin, "st1", body, 201)
+		res, _ := s.callKey(t, "POST", "/stores", s.admin, "st1", strings.Replace(body, `"lat":31.2304`, `"lat":39.9`, 1))
+		reused(t, "store at another place", res)
+		list := s.call(t, "GET", "/stores", s.admin, "").body["stores"].([]any)
+		if len(list) != 1 || list[0].(map[string]any)["id"] != first.body["store"].(map[string]any)["id"] {
+			t.Fatalf("stores after a replay and a reused key: %v", list)
+		}
+	})
+
 	t.Run("points", func(t *testing.T) {
 		carol := s.login(t, "carol")
 		codes := twice(t, "mint", "POST", "/points/codes", s.admin, "m1", `{"points":5,"count":2}`, 201).body["codes"].([]any)

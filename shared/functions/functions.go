@@ -15,6 +15,7 @@
 //   - wallet: wallet (stored value; its notifies go through pay-notify)
 //   - gift cards: giftcards (bought by WeChat Pay, claimed into a wallet)
 //   - members: members (tiers; growth is kept by the order functions)
+//   - stores: stores (physical stores, nearby; package outlet)
 //
 // A function's main imports its feature's package, never this one, so that
 // its binary links only that feature: the others' packages (WeChat Pay, QR
@@ -41,6 +42,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/giftcardfn"
 	"github.com/minifn/minifn/shared/functions/memberfn"
 	"github.com/minifn/minifn/shared/functions/orderfn"
+	"github.com/minifn/minifn/shared/functions/outletfn"
 	"github.com/minifn/minifn/shared/functions/productfn"
 	"github.com/minifn/minifn/shared/functions/walletfn"
 	"github.com/minifn/minifn/shared/functions/wxpushfn"
@@ -71,6 +73,7 @@ func All() []Spec {
 		walletfn.Wallet,
 		giftcardfn.GiftCards,
 		memberfn.Members,
+		outletfn.Stores,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })
 	return specs

@@ -44,9 +44,11 @@
 //	outlet#all          / <storeID>   the store (JSON); listed by Query (the console's pages)
 //	outlet#geo#<cell>   / <storeID>   nearby index: the store (JSON) under a geohash cell, one per level
 //	staff#all           / <openid>    the staff role (JSON: openid, granted_at, store_id); listed by Query
+//	staff#store#<id>    / <openid>    the same, under its store: one store's staff, listed by Query
 //
 // The index items hold a copy of the store, written in the same Write as the
 // store record (and moved in that Write when the store moves), so a nearby
 // query reads only index items, and only those of the cells around the
-// point: see nearby.go.
+// point: see Levels, MaxCells and Service.Nearby, and docs/stores.md for
+// the figures.
 package outlet

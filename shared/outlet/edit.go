@@ -21,7 +21,7 @@ type Edit struct {
 	Lat     *float64 `json:"lat"`
 	Lng     *float64 `json:"lng"`
 	Phone   *string  `json:"phone"`
-	Hours   *Hours   `json:"hours"`
+	Hours   *Hours   `json:"hours"` // {} clears the timetable (open whenever the status is)
 	Status  *string  `json:"status"`
 
 	// IfVersion is the Version the editor loaded: the change is refused

@@ -188,3 +188,6 @@ func (s *Service) CheckExists(ctx context.Context, id string) error {
 	_, err := s.Get(ctx, id)
 	return err
 }
+
+// OpenNow reports whether the store trades now, by the Service's clock.
+func (s *Service) OpenNow(st Store) bool { return st.OpenAt(s.now()) }

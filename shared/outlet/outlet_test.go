@@ -3,12 +3,26 @@ package outlet_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/outlet"
+	"github.com/minifn/minifn/shared/store"
 	"github.com/minifn/minifn/shared/store/storetest"
+)
+
+// The consumers declare what they need; *outlet.Service is what the
+// Specs wire into them.
+var (
+	_ coupon.Staff                                = (*outlet.Service)(nil)
+	_ order.Stores                                = (*outlet.Service)(nil)
+	_ func(context.Context, string) (bool, error) = (*outlet.Service)(nil).IsStaff // scene.Options.IsStaff
 )
 
 type clock struct{ t time.Time }
@@ -210,6 +224,83 @@ func TestStaffStore(t *testing.T) {
 			}
 			if ok, err := svc.IsStaff(ctx, "clerk"); ok || err != nil {
 				t.Fatalf("IsStaff after revoking: %v %v", ok, err)
+			}
+		})
+	}
+}
+
+// TestConcurrentMoves: edits racing on one store (moves, renames) each land
+// whole or retry: afterwards the store is indexed once per level, at its
+// final place, holding its final fields, and found there only.
+func TestConcurrentMoves(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			st := b.Open(t, time.Now)
+			svc := outlet.New(st, outlet.Options{})
+			ctx := context.Background()
+			s, _, err := svc.Create(ctx, edit("A", 31.2, 121.4), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Places in different cells at every level, and a rename.
+			places := [][2]float64{{31.2, 121.4}, {39.9, 116.4}, {22.5, 114.1}, {30.6, 104.1}, {31.201, 121.401}, {23.1, 113.3}}
+			var wg sync.WaitGroup
+			errs := make(chan error, 2*len(places))
+			for i, p := range places {
+				wg.Add(2)
+				go func() {
+					defer wg.Done()
+					_, err := svc.Update(ctx, s.ID, outlet.Edit{Lat: ptr(p[0]), Lng: ptr(p[1])})
+					errs <- err
+				}()
+				go func() {
+					defer wg.Done()
+					_, err := svc.Update(ctx, s.ID, outlet.Edit{Name: ptr(fmt.Sprint("A", i))})
+					errs <- err
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			landed := 0
+			for err := range errs {
+				switch {
+				case err == nil:
+					landed++
+				case !errors.Is(err, store.ErrConditionFailed): // five lost races in a row: the caller retries
+					t.Fatal(err)
+				}
+			}
+			final, err := svc.Get(ctx, s.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range places {
+				for _, lvl := range outlet.Levels {
+					cell := outlet.Geohash(p[0], p[1], lvl)
+					items, _, err := st.Query(ctx, "outlet#geo#"+cell, store.Query{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					atCell := cell == outlet.Geohash(final.Lat, final.Lng, lvl)
+					if !atCell && len(items) != 0 || atCell && len(items) != 1 {
+						t.Fatalf("level %d cell %s (final %v): %d items", lvl, cell, atCell, len(items))
+					}
+					if atCell && !strings.Contains(string(items[0].Value), `"name":"`+final.Name+`"`) {
+						t.Fatalf("level %d: stale copy %s, store %+v", lvl, items[0].Value, final)
+					}
+				}
+				got, err := svc.Nearby(ctx, outlet.NearbyQuery{Lat: p[0], Lng: p[1], Radius: 500, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				near := outlet.Distance(p[0], p[1], final.Lat, final.Lng) <= 500
+				if near != (len(got) == 1) || len(got) > 1 || len(got) == 1 && got[0].Version != final.Version {
+					t.Fatalf("nearby %v: %+v; final %+v", p, got, final)
+				}
+			}
+			// Every edit that answered success counted once, none other.
+			if final.Version != 1+int64(landed) {
+				t.Fatalf("version %d after %d edits landed", final.Version, landed)
 			}
 		})
 	}
