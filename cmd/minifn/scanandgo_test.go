@@ -2,14 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"image/png"
 	"io"
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/minifn/minifn/shared/outlet"
 )
 
 // TestScanAndGoDev walks scan-and-go through `minifn dev`, its WeChat and
@@ -26,20 +23,18 @@ func TestScanAndGoDev(t *testing.T) {
 	}
 	wantError(t, "a misread barcode", s.call(t, "GET", "/products/barcode/0036000291453", s.alice, ""), 400, "invalid_barcode")
 
-	// The store (the stores function's POST /stores is engineer A's; the
-	// record is the same), and bob as its staff through PUT /staff.
-	name, addr, lat, lng := "静安店", "上海市静安区南京西路 1 号", 31.2304, 121.4737
-	st, _, err := outlet.New(s.d.App.Store, outlet.Options{}).Create(context.Background(),
-		outlet.Edit{Name: &name, Address: &addr, Lat: &lat, Lng: &lng}, "")
-	if err != nil {
-		t.Fatal(err)
+	// The store (function stores), and bob as its staff.
+	a := s.call(t, "POST", "/stores", s.admin, `{"name":"静安店","address":"上海市静安区南京西路 1 号","lat":31.2304,"lng":121.4737}`)
+	if a.status != 201 {
+		t.Fatalf("store: %d %s", a.status, a.raw)
 	}
+	storeID := a.body["store"].(map[string]any)["id"].(string)
 	_, bobID := mintCode(t, s.base, "bob")
-	if a := s.call(t, "PUT", "/staff/"+bobID, s.admin, `{"store_id":"`+st.ID+`"}`); a.status != 200 {
+	if a := s.call(t, "PUT", "/staff/"+bobID, s.admin, `{"store_id":"`+storeID+`"}`); a.status != 200 {
 		t.Fatalf("staff: %d %s", a.status, a.raw)
 	}
 
-	a := s.call(t, "POST", "/orders", s.alice, `{"store_id":"`+st.ID+`","fulfillment":"scan_and_go","items":[{"sku":"soap","quantity":2}]}`)
+	a = s.call(t, "POST", "/orders", s.alice, `{"store_id":"`+storeID+`","fulfillment":"scan_and_go","items":[{"sku":"soap","quantity":2}]}`)
 	if a.status != 201 {
 		t.Fatalf("order: %d %s", a.status, a.raw)
 	}
@@ -88,7 +83,7 @@ func TestScanAndGoDev(t *testing.T) {
 	}
 	wantError(t, "verify by a shopper", s.call(t, "POST", "/exit-passes/verify", s.alice, `{"code":"`+code+`"}`), 403, "not_staff")
 	v := s.call(t, "POST", "/exit-passes/verify", s.bob, `{"code":"`+code+`"}`)
-	if v.status != 200 || v.body["store_id"] != st.ID || v.body["exited_by"] != bobID || len(v.body["items"].([]any)) != 1 {
+	if v.status != 200 || v.body["store_id"] != storeID || v.body["exited_by"] != bobID || len(v.body["items"].([]any)) != 1 {
 		t.Fatalf("verify by the store's staff: %d %s", v.status, v.raw)
 	}
 	wantError(t, "a second verify", s.call(t, "POST", "/exit-passes/verify", s.bob, `{"code":"`+code+`"}`), 409, "already_exited")
