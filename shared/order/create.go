@@ -185,7 +185,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		r.Subtotal += p.Price * l.Quantity
 		fulfillments = append(fulfillments, p.Fulfillment)
 	}
-	shipping, err := s.shippingFor(fulfillments, req.Address) // shipping.go
+	shipping, err := s.shippingFor(req.StoreID, fulfillments, req.Address) // shipping.go
 	if err != nil {
 		return record{}, err
 	}

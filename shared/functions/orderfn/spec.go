@@ -21,6 +21,7 @@ import (
 	"github.com/minifn/minifn/shared/member"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/product"
@@ -47,7 +48,10 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On(),
 		// Tiers: the member discount and multiplier at create, growth in
 		// the paid and refund Writes (docs/members.md).
-		Members: member.New(a.Store, member.Options{Now: a.Now})}
+		Members: member.New(a.Store, member.Options{Now: a.Now}),
+		// Stores: orders made in a store (scan-and-go, tables) check it is
+		// open; exit-pass verify checks the caller is its staff.
+		Stores: outlet.New(a.Store, outlet.Options{Now: a.Now})}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
@@ -79,22 +83,28 @@ var OrderCreate = app.Spec{
 }
 
 // Orders lists, shows and cancels the caller's orders; the admin token
-// lists and shows every user's.
+// lists and shows every user's. It also serves scan-and-go's exit passes:
+// the owner's pass and the door's verify (store staff or admin).
 var Orders = app.Spec{
-	Name:   "orders",
-	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt"},
+	Name: "orders",
+	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt",
+		"GET /orders/{id}/exit-pass", "POST /exit-passes/verify"},
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
 		h, either, admin := OrdersHandler(svc), a.Sessions.RequireAny, a.Sessions.RequireAdmin
+		x := ExitPassHandler(svc)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /orders":                      either(h["GET /orders"]),
 			"GET /orders/{id}":                 either(h["GET /orders/{id}"]),
 			"POST /orders/{id}/cancel":         a.Sessions.Require(h["POST /orders/{id}/cancel"]),
 			"POST /orders/{id}/ship":           admin(h["POST /orders/{id}/ship"]),
 			"POST /orders/{id}/remind-receipt": admin(h["POST /orders/{id}/remind-receipt"]),
+			// Scan-and-go (exitpass.go): the owner's pass, the door's verify.
+			"GET /orders/{id}/exit-pass": a.Sessions.Require(x["GET /orders/{id}/exit-pass"]),
+			"POST /exit-passes/verify":   either(x["POST /exit-passes/verify"]),
 		})}, nil
 	},
 }
