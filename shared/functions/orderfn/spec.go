@@ -47,7 +47,9 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On(),
 		// Tiers: the member discount and multiplier at create, growth in
 		// the paid and refund Writes (docs/members.md).
-		Members: member.New(a.Store, member.Options{Now: a.Now})}
+		Members: member.New(a.Store, member.Options{Now: a.Now}),
+		// Table orders: the table only from its code's scene (order/table.go).
+		Tables: hook.scenes}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
@@ -81,15 +83,19 @@ var OrderCreate = app.Spec{
 // Orders lists, shows and cancels the caller's orders; the admin token
 // lists and shows every user's.
 var Orders = app.Spec{
-	Name:   "orders",
-	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt"},
+	Name: "orders",
+	Routes: []string{"GET /stores/{id}/queue", "POST /orders/{id}/serve", // table orders' queue (queue.go)
+		"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt"},
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
 		h, either, admin := OrdersHandler(svc), a.Sessions.RequireAny, a.Sessions.RequireAdmin
+		tables := TableHandler(svc) // the admin or staff of the store
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /stores/{id}/queue":           either(tables["GET /stores/{id}/queue"]),
+			"POST /orders/{id}/serve":          either(tables["POST /orders/{id}/serve"]),
 			"GET /orders":                      either(h["GET /orders"]),
 			"GET /orders/{id}":                 either(h["GET /orders/{id}"]),
 			"POST /orders/{id}/cancel":         a.Sessions.Require(h["POST /orders/{id}/cancel"]),

@@ -51,6 +51,9 @@ func (e *Env) routes() http.Handler {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("POST /orders/{id}/refund", orderfn.RefundHandler(e.Orders))
+	for pattern, h := range orderfn.TableHandler(e.Orders) {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, orderfn.Notified{Orders: e.Orders}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
