@@ -14,11 +14,12 @@ import (
 // new to serving to served (docs/tables.md). The queue is an index of its
 // own, one collection per store:
 //
-//	order#queue#<store id> / <rank>#<paid ms, 12 hex>#<order id>   the entry (JSON QueueEntry)
+//	order#queue#<store id> / <rank>-<paid ms, 12 hex>-<order id>   the entry (JSON QueueEntry)
 //
 // rank is 1 for new, 2 for serving, 3 for served, so a store's queue
 // lists new orders, then serving, then served, each oldest paid first (the
-// head of the queue first), and ?status= is a prefix query. Each entry is
+// head of the queue first), and ?status= is a prefix query. The SK is the
+// page cursor ("next"): URL-safe as it is. Each entry is
 // written only in a Write that also puts the order conditioned on its
 // version: the paid Write (the entry appears), a serve (the old entry is
 // deleted and the new one put), a refund's success (the entry of an order
@@ -85,7 +86,7 @@ func queuePK(storeID string) string { return "order#queue#" + storeID }
 // queueKey is the order's entry in its store's queue, for its current
 // TableStatus.
 func queueKey(r *record) store.Key {
-	return store.Key{PK: queuePK(r.StoreID), SK: fmt.Sprintf("%s#%012x#%s", queueRank[r.TableStatus], r.PaidAt.UnixMilli(), r.ID)}
+	return store.Key{PK: queuePK(r.StoreID), SK: fmt.Sprintf("%s-%012x-%s", queueRank[r.TableStatus], r.PaidAt.UnixMilli(), r.ID)}
 }
 
 func (s *Service) servedTTL() time.Duration {
@@ -177,7 +178,7 @@ func (s *Service) Queue(ctx context.Context, a Staff, storeID string, q QueueQue
 		if !ok {
 			return nil, "", apperr.Invalidf("query parameter \"status\" must be new, serving or served")
 		}
-		prefix = rank + "#"
+		prefix = rank + "-"
 	}
 	if q.Limit == 0 {
 		q.Limit = 50

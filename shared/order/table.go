@@ -36,7 +36,7 @@ func (s *Service) checkTable(ctx context.Context, req CreateRequest) error {
 		return ErrTableNotVerified.WithMessage("this function cannot check table codes")
 	}
 	storeID, table, err := s.o.Tables.Table(ctx, req.Scene)
-	if apperr.KindOf(err) == apperr.NotFound {
+	if err != nil && apperr.KindOf(err) == apperr.NotFound {
 		return ErrTableNotVerified.WithMessage(`the "scene" is not a table code`)
 	}
 	if err != nil {
