@@ -36,6 +36,10 @@ type Coupon struct {
 	OrderID    string     `json:"order_id,omitempty"` // the order holding or having used it
 	LockedAt   *time.Time `json:"locked_at,omitempty"`
 	UsedAt     *time.Time `json:"used_at,omitempty"`
+	// RedeemedStoreID is the store whose counter redeemed the coupon: the
+	// staff member's store, or the one the admin named; absent for a
+	// coupon used by an order or redeemed by staff of no one store.
+	RedeemedStoreID string `json:"redeemed_store_id,omitempty"`
 
 	OpenID  string `json:"-"` // the owner, from the key
 	version int64

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
 
@@ -94,7 +95,10 @@ func TestRedeemStaff(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			clk := newClock()
-			svc := coupon.New(b.Open(t, clk.Now), coupon.Options{Now: clk.Now})
+			st := b.Open(t, clk.Now)
+			// The staff role is package outlet's: the real one, on the same store.
+			staff := outlet.New(st, outlet.Options{Now: clk.Now})
+			svc := coupon.New(st, coupon.Options{Now: clk.Now, Staff: staff})
 			ctx := context.Background()
 			camp := mustCampaign(t, svc, coupon.CampaignInput{Stock: 5, PerUserLimit: 5})
 			c1, _, _ := svc.Claim(ctx, "alice", camp.ID, "")
@@ -103,11 +107,11 @@ func TestRedeemStaff(t *testing.T) {
 			if _, err := svc.Redeem(ctx, clerk, c1.Code); !errors.Is(err, coupon.ErrNotStaff) {
 				t.Fatalf("redeem before grant: %v", err)
 			}
-			if _, err := svc.GrantStaff(ctx, "clerk"); err != nil {
+			if _, err := staff.GrantStaff(ctx, "clerk", ""); err != nil {
 				t.Fatal(err)
 			}
 			used, err := svc.Redeem(ctx, clerk, c1.Code)
-			if err != nil || used.Status != coupon.Used || used.UsedAt == nil || used.ID != c1.ID {
+			if err != nil || used.Status != coupon.Used || used.UsedAt == nil || used.ID != c1.ID || used.RedeemedStoreID != "" {
 				t.Fatalf("redeem by staff: %+v %v", used, err)
 			}
 			if _, err := svc.Redeem(ctx, clerk, c1.Code); !errors.Is(err, coupon.ErrAlreadyUsed) {
@@ -119,18 +123,39 @@ func TestRedeemStaff(t *testing.T) {
 			if got, _ := svc.Coupon(ctx, "alice", c1.ID); got.Status != coupon.Used {
 				t.Errorf("owner sees %s", got.Status)
 			}
-			if err := svc.RevokeStaff(ctx, "clerk"); err != nil {
+			if err := staff.RevokeStaff(ctx, "clerk"); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := svc.Redeem(ctx, clerk, c2.Code); !errors.Is(err, coupon.ErrNotStaff) {
 				t.Errorf("redeem after revoke: %v", err)
 			}
-			if err := svc.RevokeStaff(ctx, "clerk"); err != nil {
-				t.Errorf("revoke twice: %v", err)
+			if _, err := coupon.New(st, coupon.Options{Now: clk.Now}).Redeem(ctx, clerk, c2.Code); !errors.Is(err, coupon.ErrNotStaff) {
+				t.Errorf("redeem with no staff directory: %v", err)
 			}
-			if _, err := svc.GrantStaff(ctx, "bad#id"); err == nil {
-				t.Error("granted a malformed openid")
+			// Staff of a store record it on what they redeem; the admin may
+			// name one, which must exist.
+			shop, _, err := staff.Create(ctx, outlet.Edit{Name: ptr("Shop"), Address: ptr("1 Road"), Lat: ptr(31.2), Lng: ptr(121.4)}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := staff.GrantStaff(ctx, "clerk", shop.ID); err != nil {
+				t.Fatal(err)
+			}
+			if used, err := svc.Redeem(ctx, coupon.Redeemer{OpenID: "clerk", StoreID: "ignored"}, c2.Code); err != nil || used.RedeemedStoreID != shop.ID {
+				t.Errorf("redeem by staff of a store: %+v %v", used, err)
+			}
+			c3, _, _ := svc.Claim(ctx, "alice", camp.ID, "")
+			if _, err := svc.Redeem(ctx, coupon.Redeemer{Admin: true, StoreID: "nope"}, c3.Code); !errors.Is(err, outlet.ErrStoreNotFound) {
+				t.Errorf("admin redeem at an unknown store: %v", err)
+			}
+			if used, err := svc.Redeem(ctx, coupon.Redeemer{Admin: true, StoreID: shop.ID}, c3.Code); err != nil || used.RedeemedStoreID != shop.ID {
+				t.Errorf("admin redeem at a store: %+v %v", used, err)
+			}
+			if got, _ := svc.Coupon(ctx, "alice", c3.ID); got.RedeemedStoreID != shop.ID {
+				t.Errorf("the owner's coupon: %+v", got)
 			}
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

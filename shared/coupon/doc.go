@@ -37,7 +37,9 @@
 //	coupon#<openid>         / coupon#<id>   the user's coupon (JSON); listed by Query
 //	coupon#<openid>         / count#<campaignID>  N = coupons claimed from that campaign
 //	code#<CODE>             / code          redemption code → (openid, coupon id)
-//	staff#all               / <openid>      the staff role (JSON); listed by Query
+//
+// The staff role, which says who may redeem at a counter, is package
+// outlet's (the "staff#" keys): the Service asks it through Options.Staff.
 //
 // # Caveats
 //

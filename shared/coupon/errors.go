@@ -39,8 +39,10 @@ var (
 	ErrCouponUnusable = apperr.New(apperr.Conflict, "coupon_unusable", "the coupon cannot be used for this order")
 	// ErrMinSpendNotMet is returned when the order's subtotal is below the coupon's min_spend.
 	ErrMinSpendNotMet = apperr.New(apperr.Conflict, "min_spend_not_met", "the order does not reach the coupon's minimum spend")
-	// ErrNotStaff is returned when a user without the staff role tries to redeem.
-	ErrNotStaff = apperr.New(apperr.Forbidden, "forbidden", "the staff role is required")
+	// ErrNotStaff is returned when a user without the staff role (see
+	// Options.Staff) tries to redeem. Its code is package outlet's, which
+	// owns the role.
+	ErrNotStaff = apperr.New(apperr.Forbidden, "not_staff", "the staff role is required")
 	// ErrBusy is returned when a conditional update lost to concurrent writers too many times.
 	ErrBusy = apperr.New(apperr.Conflict, "conflict", "the item changed; try again")
 )

@@ -2,7 +2,6 @@ package coupon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -17,22 +16,35 @@ import (
 type Redeemer struct {
 	OpenID string
 	Admin  bool
+	// StoreID is the store the admin redeems for ("" for none); staff
+	// redeem for their own store, whatever this says.
+	StoreID string
+}
+
+// Staff tells who holds the staff role, and where (package outlet, which
+// owns the role: outlet.Service). The Spec's Build wires it.
+type Staff interface {
+	// StaffStore returns the store openid works at ("" for staff of no
+	// one store), or an error with code not_staff when openid is no staff.
+	StaffStore(ctx context.Context, openid string) (storeID string, err error)
+	// CheckExists returns nil when a store has the id, or an error with
+	// code store_not_found.
+	CheckExists(ctx context.Context, storeID string) error
 }
 
 // Redeem marks the coupon with the given code used, exactly once, for a
 // purchase at a store counter. code may be typed loosely (see NormalizeCode).
 //
-// Returns ErrNotStaff, ErrUnknownCode, ErrAlreadyUsed, ErrExpired,
+// The coupon records the store it was redeemed at (RedeemedStoreID): the
+// staff member's, or the one the admin names.
+//
+// Returns ErrNotStaff, the Staff's store_not_found error (an admin's
+// StoreID that names no store), ErrUnknownCode, ErrAlreadyUsed, ErrExpired,
 // ErrNotYetValid or ErrCouponLocked.
 func (s *Service) Redeem(ctx context.Context, by Redeemer, code string) (Coupon, error) {
-	if !by.Admin {
-		ok, err := s.IsStaff(ctx, by.OpenID)
-		if err != nil {
-			return Coupon{}, err
-		}
-		if !ok {
-			return Coupon{}, ErrNotStaff
-		}
+	storeID, err := s.redeemStore(ctx, by)
+	if err != nil {
+		return Coupon{}, err
 	}
 	if code == "" {
 		return Coupon{}, apperr.Invalidf("code is required")
@@ -61,7 +73,7 @@ func (s *Service) Redeem(ctx context.Context, by Redeemer, code string) (Coupon,
 		if err := redeemable(c.At(now), now); err != nil {
 			return Coupon{}, err
 		}
-		c.Status, c.UsedAt = Used, ptr(now.UTC())
+		c.Status, c.UsedAt, c.RedeemedStoreID = Used, ptr(now.UTC()), storeID
 		err = s.st.Write(ctx, c.putOp(), stats.Op(stats.CouponsRedeemed, now, c.ID, 1)) // + the day's counter (package stats)
 		if errors.Is(err, store.ErrConditionFailed) {
 			continue
@@ -91,53 +103,28 @@ func redeemable(c Coupon, now time.Time) error {
 
 func ptr[T any](v T) *T { return &v }
 
+// redeemStore checks that by may redeem and returns the store the
+// redemption is recorded at.
+func (s *Service) redeemStore(ctx context.Context, by Redeemer) (string, error) {
+	if by.Admin {
+		if by.StoreID == "" {
+			return "", nil
+		}
+		if s.staff == nil {
+			return "", apperr.Invalidf("store_id: this function knows no stores")
+		}
+		return by.StoreID, s.staff.CheckExists(ctx, by.StoreID)
+	}
+	if s.staff == nil || !ValidOpenID(by.OpenID) {
+		return "", ErrNotStaff
+	}
+	storeID, err := s.staff.StaffStore(ctx, by.OpenID)
+	if apperr.HasCode(err, ErrNotStaff.Code) {
+		return "", ErrNotStaff
+	}
+	return storeID, err
+}
+
 // ValidOpenID reports whether s can be an openid. WeChat's are 28
 // characters of base64url; we allow some slack but nothing that could bend a key.
 func ValidOpenID(s string) bool { return ident.Valid(s, 1, 128, "_-") }
-
-// Staff is a staff role record.
-type Staff struct {
-	OpenID    string    `json:"openid"`
-	GrantedAt time.Time `json:"granted_at"`
-}
-
-// GrantStaff gives openid the staff role (again: the grant time is kept).
-func (s *Service) GrantStaff(ctx context.Context, openid string) (Staff, error) {
-	if !ValidOpenID(openid) {
-		return Staff{}, apperr.Invalidf("openid must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
-	}
-	var st Staff
-	if _, err := s.get(ctx, staffKey(openid), &st); err == nil {
-		return st, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return Staff{}, err
-	}
-	st = Staff{OpenID: openid, GrantedAt: s.now().UTC().Truncate(time.Second)}
-	b, _ := json.Marshal(st)
-	err := s.st.Write(ctx, store.Put(store.Item{Key: staffKey(openid), Value: b}).IfAbsent())
-	if errors.Is(err, store.ErrConditionFailed) { // a concurrent grant won
-		_, err = s.get(ctx, staffKey(openid), &st)
-	}
-	return st, err
-}
-
-// RevokeStaff takes the staff role from openid; revoking a role nobody holds
-// is not an error.
-func (s *Service) RevokeStaff(ctx context.Context, openid string) error {
-	if !ValidOpenID(openid) {
-		return apperr.Invalidf("openid must be 1 to 128 characters of A-Z, a-z, 0-9, _ and -")
-	}
-	return s.st.Write(ctx, store.Delete(staffKey(openid)))
-}
-
-// IsStaff reports whether openid holds the staff role.
-func (s *Service) IsStaff(ctx context.Context, openid string) (bool, error) {
-	if !ValidOpenID(openid) {
-		return false, nil
-	}
-	_, err := s.st.Get(ctx, staffKey(openid))
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}

@@ -18,6 +18,7 @@ const DefaultCacheTTL = time.Second
 type Options struct {
 	Now      func() time.Time // the clock; time.Now when nil
 	CacheTTL time.Duration    // campaign definition cache; DefaultCacheTTL when 0, none when negative
+	Staff    Staff            // who may redeem at a counter (outlet.Service); nil: nobody but the admin
 }
 
 // Service holds campaigns, claims, coupons and redemptions on a store.
@@ -26,6 +27,7 @@ type Service struct {
 	st       store.Store
 	now      func() time.Time
 	cacheTTL time.Duration
+	staff    Staff
 
 	mu    sync.Mutex
 	defs  map[string]cachedCampaign // campaign definitions, briefly
@@ -45,7 +47,7 @@ func New(st store.Store, opts Options) *Service {
 	if opts.CacheTTL == 0 {
 		opts.CacheTTL = DefaultCacheTTL
 	}
-	return &Service{st: st, now: opts.Now, cacheTTL: opts.CacheTTL,
+	return &Service{st: st, now: opts.Now, cacheTTL: opts.CacheTTL, staff: opts.Staff,
 		defs: map[string]cachedCampaign{}, empty: map[string][]bool{}}
 }
 
@@ -70,12 +72,6 @@ func countKey(openid, campaignID string) store.Key {
 }
 
 func codeKey(code string) store.Key { return store.Key{PK: "code#" + code, SK: "code"} }
-
-// staffKey is a staff role; the roles form one collection so that the
-// admin can list them (ListStaff).
-func staffKey(openid string) store.Key { return store.Key{PK: staffPK, SK: openid} }
-
-const staffPK = "staff#all"
 
 // get reads the item at k into v (JSON) and returns its version.
 func (s *Service) get(ctx context.Context, k store.Key, v any) (int64, error) {

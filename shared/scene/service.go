@@ -37,7 +37,7 @@ func New(st store.Store, o Options) *Service { return &Service{st: st, o: o} }
 type Options struct {
 	WeChat WeChat           // nil: Code refuses (scenes and attribution work without it)
 	Now    func() time.Time // nil: time.Now
-	// IsStaff reports whether a user has the staff role (coupon.Service.IsStaff);
+	// IsStaff reports whether a user has the staff role (outlet.Service.IsStaff);
 	// nil: no user is staff.
 	IsStaff func(ctx context.Context, openid string) (bool, error)
 	// Stores checks who may make a table code (table.go); nil: none can.

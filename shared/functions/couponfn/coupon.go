@@ -105,6 +105,9 @@ func couponQR(cs *coupon.Service) httpapi.Func {
 	}
 }
 
+// redeemCoupon serves POST /coupons/redeem {"code","store_id"?} (staff or
+// admin): the coupon, used, recording the staff member's store, or the
+// one the admin names in store_id (404 store_not_found when none has it).
 func redeemCoupon(cs *coupon.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		by := coupon.Redeemer{Admin: session.IsAdmin(r.Context())}
@@ -113,10 +116,14 @@ func redeemCoupon(cs *coupon.Service) httpapi.Func {
 			return session.ErrUnauthenticated
 		}
 		var in struct {
-			Code string `json:"code"`
+			Code    string `json:"code"`
+			StoreID string `json:"store_id"` // the admin's: the store the redemption is for
 		}
 		if err := httpapi.Decode(r, &in); err != nil {
 			return err
+		}
+		if by.Admin {
+			by.StoreID = in.StoreID
 		}
 		c, err := cs.Redeem(r.Context(), by, in.Code)
 		if err != nil {

@@ -350,7 +350,7 @@ func TestRedeemRoute(t *testing.T) {
 		redeem := func(who, code string) reply {
 			return e.do(who, "POST", "/coupons/redeem", map[string]string{"code": code})
 		}
-		wantError(t, "redeem by a plain user", redeem("clerk", c1.Code), 403, "forbidden")
+		wantError(t, "redeem by a plain user", redeem("clerk", c1.Code), 403, "not_staff")
 		wantError(t, "redeem without a token", redeem("", c1.Code), 401, "unauthenticated")
 		wantError(t, "grant as a user", e.do("clerk", "PUT", "/staff/clerk", nil), 403, "forbidden")
 		if r := e.do("admin", "PUT", "/staff/clerk", nil); r.status != 200 || !strings.Contains(string(r.body), `"openid":"clerk"`) {
@@ -372,7 +372,7 @@ func TestRedeemRoute(t *testing.T) {
 		if r := e.do("admin", "DELETE", "/staff/clerk", nil); r.status != 204 {
 			t.Fatalf("revoke: %d %s", r.status, r.body)
 		}
-		wantError(t, "redeem after revoke", redeem("clerk", c3.Code), 403, "forbidden")
+		wantError(t, "redeem after revoke", redeem("clerk", c3.Code), 403, "not_staff")
 		wantError(t, "grant malformed", e.do("admin", "PUT", "/staff/a%23b", nil), 400, "invalid_request")
 		e.advance(49 * time.Hour)
 		wantError(t, "redeem expired", redeem("admin", c3.Code), 410, "expired")

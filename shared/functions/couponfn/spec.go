@@ -10,13 +10,19 @@ import (
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/platform"
 )
 
 // couponService builds the coupon service of one function. Each function
-// has its own (its own campaign cache): see docs/coupons.md.
+// has its own (its own campaign cache): see docs/coupons.md. The staff
+// role, which redemptions check, is package outlet's.
 func couponService(a *app.App) *coupon.Service {
-	return coupon.New(a.Store, coupon.Options{Now: a.Now})
+	return coupon.New(a.Store, coupon.Options{Now: a.Now, Staff: outletService(a)})
+}
+
+func outletService(a *app.App) *outlet.Service {
+	return outlet.New(a.Store, outlet.Options{Now: a.Now})
 }
 
 // Campaigns lists campaigns (anyone) and manages them (admin).
@@ -76,12 +82,12 @@ var CouponRedeem = app.Spec{
 	Name:   "coupon-redeem",
 	Routes: []string{"POST /coupons/redeem", "PUT /staff/{openid}", "DELETE /staff/{openid}", "GET /staff"},
 	Build: func(a *app.App) (platform.Function, error) {
-		cs, admin := couponService(a), a.Sessions.RequireAdmin
+		cs, ol, admin := couponService(a), outletService(a), a.Sessions.RequireAdmin
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"POST /coupons/redeem":   a.Sessions.RequireAny(redeemCoupon(cs)),
-			"PUT /staff/{openid}":    admin(grantStaff(cs)),
-			"DELETE /staff/{openid}": admin(revokeStaff(cs)),
-			"GET /staff":             admin(listStaff(cs)), // ?after=&limit=
+			"PUT /staff/{openid}":    admin(grantStaff(ol)),
+			"DELETE /staff/{openid}": admin(revokeStaff(ol)),
+			"GET /staff":             admin(listStaff(ol)), // ?store_id=&after=&limit=
 		})}, nil
 	},
 }

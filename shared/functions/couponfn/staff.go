@@ -1,37 +1,55 @@
 package couponfn
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 
-	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/session"
 )
 
-// grantStaff serves PUT /staff/{openid}: idempotent, 200 {"staff":{"openid","granted_at"}}.
-func grantStaff(cs *coupon.Service) httpapi.Func {
+// grantStaff serves PUT /staff/{openid} [{"store_id"}]: idempotent, 200
+// {"staff":{"openid","granted_at","store_id"?}}. The body says the whole
+// role: no body, or no store_id, makes the member staff of no one store;
+// a store_id must name a store (404 store_not_found).
+func grantStaff(ol *outlet.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
 		}
-		st, err := cs.GrantStaff(r.Context(), r.PathValue("openid"))
+		var in struct {
+			StoreID string `json:"store_id"`
+		}
+		b, err := httpapi.ReadBody(r)
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			if err := httpapi.Decode(r, &in); err != nil {
+				return err
+			}
+		}
+		st, err := ol.GrantStaff(r.Context(), r.PathValue("openid"), in.StoreID)
 		if err != nil {
 			return err
 		}
 		httpapi.JSON(w, http.StatusOK, struct {
-			Staff coupon.Staff `json:"staff"`
+			Staff outlet.Staff `json:"staff"`
 		}{st})
 		return nil
 	}
 }
 
 // revokeStaff serves DELETE /staff/{openid}: idempotent, 204.
-func revokeStaff(cs *coupon.Service) httpapi.Func {
+func revokeStaff(ol *outlet.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
 		}
-		if err := cs.RevokeStaff(r.Context(), r.PathValue("openid")); err != nil {
+		if err := ol.RevokeStaff(r.Context(), r.PathValue("openid")); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -39,9 +57,10 @@ func revokeStaff(cs *coupon.Service) httpapi.Func {
 	}
 }
 
-// listStaff serves GET /staff[?after=&limit=]: the staff roles in OpenID
-// order, 200 {"staff":[{"openid","granted_at"}],"next"?}.
-func listStaff(cs *coupon.Service) httpapi.Func {
+// listStaff serves GET /staff[?store_id=&after=&limit=]: the staff roles
+// in OpenID order, all or one store's (404 store_not_found for an unknown
+// store), 200 {"staff":[{"openid","granted_at","store_id"?}],"next"?}.
+func listStaff(ol *outlet.Service) httpapi.Func {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if !session.IsAdmin(r.Context()) {
 			return session.ErrForbidden
@@ -50,12 +69,13 @@ func listStaff(cs *coupon.Service) httpapi.Func {
 		if err != nil {
 			return err
 		}
-		list, next, err := cs.ListStaff(r.Context(), r.URL.Query().Get("after"), limit)
+		q := r.URL.Query()
+		list, next, err := ol.ListStaff(r.Context(), q.Get("store_id"), q.Get("after"), limit)
 		if err != nil {
 			return err
 		}
 		httpapi.JSON(w, http.StatusOK, struct {
-			Staff []coupon.Staff `json:"staff"`
+			Staff []outlet.Staff `json:"staff"`
 			Next  string         `json:"next,omitempty"`
 		}{list, next})
 		return nil

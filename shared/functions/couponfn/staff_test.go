@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/functions/couponfn"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
@@ -34,7 +34,7 @@ func TestStaffListHTTP(t *testing.T) {
 				t.Helper()
 				r := e.do("admin", "GET", "/staff"+query, nil)
 				var out struct {
-					Staff []coupon.Staff `json:"staff"`
+					Staff []outlet.Staff `json:"staff"`
 					Next  string         `json:"next"`
 				}
 				if err := json.Unmarshal(r.body, &out); err != nil || r.status != 200 || out.Staff == nil {

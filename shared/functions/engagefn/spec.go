@@ -7,8 +7,8 @@ import (
 	"net/http"
 
 	"github.com/minifn/minifn/shared/app"
-	"github.com/minifn/minifn/shared/coupon"
 	"github.com/minifn/minifn/shared/httpapi"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/points"
 	"github.com/minifn/minifn/shared/scene"
@@ -16,7 +16,7 @@ import (
 
 func sceneService(a *app.App) *scene.Service {
 	o := scene.Options{Now: a.Now, UserLimit: a.Config.Engage.QrcodeUserLimit,
-		IsStaff: coupon.New(a.Store, coupon.Options{Now: a.Now}).IsStaff}
+		IsStaff: outlet.New(a.Store, outlet.Options{Now: a.Now}).IsStaff} // the staff role is package outlet's
 	if a.WeChat != nil {
 		o.WeChat = a.WeChat
 	}

@@ -1,22 +1,23 @@
-package coupon_test
+package outlet_test
 
 import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
-	"github.com/minifn/minifn/shared/coupon"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store/storetest"
 )
 
 // staffIDs pages through ListStaff and returns the openids.
-func staffIDs(t *testing.T, svc *coupon.Service, limit int) []string {
+func staffIDs(t *testing.T, svc *outlet.Service, limit int) []string {
 	t.Helper()
 	var out []string
 	after := ""
 	for {
-		list, next, err := svc.ListStaff(context.Background(), after, limit)
+		list, next, err := svc.ListStaff(context.Background(), "", after, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,14 +37,13 @@ func staffIDs(t *testing.T, svc *coupon.Service, limit int) []string {
 func TestListStaff(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
-			clk := newClock()
-			svc := coupon.New(b.Open(t, clk.Now), coupon.Options{Now: clk.Now})
+			svc := outlet.New(b.Open(t, time.Now), outlet.Options{})
 			ctx := context.Background()
 			if got := staffIDs(t, svc, 10); len(got) != 0 {
 				t.Fatalf("no staff yet: %v", got)
 			}
 			for _, id := range []string{"carol", "alice", "bob", "alice"} {
-				if _, err := svc.GrantStaff(ctx, id); err != nil {
+				if _, err := svc.GrantStaff(ctx, id, ""); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -68,7 +68,7 @@ func TestListStaff(t *testing.T) {
 				after string
 				limit int
 			}{{"", 0}, {"", 101}, {"a#b", 10}} {
-				if _, _, err := svc.ListStaff(ctx, bad.after, bad.limit); apperr.KindOf(err) != apperr.Invalid {
+				if _, _, err := svc.ListStaff(ctx, "", bad.after, bad.limit); apperr.KindOf(err) != apperr.Invalid {
 					t.Fatalf("%+v: %v", bad, err)
 				}
 			}
