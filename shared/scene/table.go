@@ -34,9 +34,9 @@ const (
 // Stores is what table codes need of the physical stores; *outlet.Service
 // implements it.
 type Stores interface {
-	// CheckOpen returns nil when the store exists and takes orders, else
-	// outlet's store_not_found or store_closed error.
-	CheckOpen(ctx context.Context, storeID string) error
+	// CheckExists returns nil when the store exists (open or closed), else
+	// outlet's store_not_found error.
+	CheckExists(ctx context.Context, storeID string) error
 	// StaffStore returns the store a staff member works at ("" for staff
 	// of no one store), or outlet's not_staff error when openid holds no
 	// staff role.
@@ -87,10 +87,7 @@ func (s *Service) checkTableCode(ctx context.Context, c Caller, p Params) error 
 	storeID := p[StoreParam]
 	if c.Admin {
 		// The store must exist; a closed one may still print its codes.
-		if err := s.o.Stores.CheckOpen(ctx, storeID); err != nil && !apperr.HasCode(err, "store_closed") {
-			return err
-		}
-		return nil
+		return s.o.Stores.CheckExists(ctx, storeID)
 	}
 	if c.OpenID == "" {
 		return ErrNoCaller

@@ -10,50 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/functions/engagefn"
 	"github.com/minifn/minifn/shared/functions/orderfn/orderfntest"
 	"github.com/minifn/minifn/shared/order"
 	"github.com/minifn/minifn/shared/order/ordertest"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/scene"
 	"github.com/minifn/minifn/shared/session"
 	"github.com/minifn/minifn/shared/store/storetest"
 	"github.com/minifn/minifn/shared/wechat"
 	wxemu "github.com/minifn/minifn/shared/wechat/emulator"
-)
-
-// tableStores stands in for outlet until its core is wired: stores s1
-// and s2 (open); staff1 and staff1b work at s1, staff2 at s2, roamer at
-// no one store; anyone else is not staff.
-type tableStores struct{}
-
-var (
-	errTestStoreNotFound = apperr.New(apperr.NotFound, "store_not_found", "no such store")
-	errTestNotStaff      = apperr.New(apperr.Forbidden, "not_staff", "not staff")
-)
-
-func (tableStores) CheckOpen(_ context.Context, id string) error {
-	if id == "s1" || id == "s2" {
-		return nil
-	}
-	return errTestStoreNotFound
-}
-
-func (tableStores) StaffStore(_ context.Context, openid string) (string, error) {
-	switch openid {
-	case "staff1", "staff1b":
-		return "s1", nil
-	case "staff2":
-		return "s2", nil
-	case "roamer":
-		return "", nil
-	}
-	return "", errTestNotStaff
-}
-
-var (
-	_ order.Stores = tableStores{}
-	_ scene.Stores = tableStores{}
 )
 
 // tableServedTTL is short: the Pay emulator checks signatures' times, so
@@ -65,24 +31,46 @@ const (
 	tableSecret = "table-test-secret-0123456789"
 )
 
-// tableEach runs f on every backend with an order environment whose
-// orders know the stores and check tables against scenes, and which also
-// serves the qrcode function's POST /qrcode and GET /scenes/{scene} (the
-// real handlers, over the WeChat emulator).
-func tableEach(t *testing.T, f func(t *testing.T, e *orderfntest.Env)) {
+// tableEnv is an order environment whose orders know the stores (the
+// real outlet service: stores S1 and S2; staff1 and staff1b work at S1,
+// staff2 at S2, roamer at no one store) and check tables against scenes,
+// and which also serves the qrcode function's POST /qrcode and GET
+// /scenes/{scene} (the real handlers, over the WeChat emulator).
+type tableEnv struct {
+	*orderfntest.Env
+	S1, S2 string
+}
+
+// tableEach runs f on every backend with a tableEnv.
+func tableEach(t *testing.T, f func(t *testing.T, e *tableEnv)) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) { f(t, newTableEnv(t, b)) })
 	}
 }
 
-func newTableEnv(t *testing.T, b storetest.Backend) *orderfntest.Env {
-	e := orderfntest.New(t, b, ordertest.Options{})
+func newTableEnv(t *testing.T, b storetest.Backend) *tableEnv {
+	e := &tableEnv{Env: orderfntest.New(t, b, ordertest.Options{})}
+	ctx := context.Background()
+	stores := outlet.New(e.Store, outlet.Options{Now: e.Clock.Now})
+	for i, id := range []*string{&e.S1, &e.S2} {
+		name, addr, lat, lng := fmt.Sprintf("面馆 %d", i+1), "上海市黄浦区南京东路 1 号", 31.2304, 121.4737
+		st, _, err := stores.Create(ctx, outlet.Edit{Name: &name, Address: &addr, Lat: &lat, Lng: &lng}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		*id = st.ID
+	}
+	for openid, at := range map[string]string{"staff1": e.S1, "staff1b": e.S1, "staff2": e.S2, "roamer": ""} {
+		if _, err := stores.GrantStaff(ctx, openid, at); err != nil {
+			t.Fatal(err)
+		}
+	}
 	emu := wxemu.New(wxemu.Options{Now: e.Clock.Now, Apps: map[string]wxemu.App{tableApp: {Secret: tableSecret}}})
 	srv := httptest.NewServer(emu.Handler())
 	t.Cleanup(srv.Close)
 	wc := wechat.New(wechat.Config{AppID: tableApp, Secret: tableSecret, BaseURL: srv.URL, Store: e.Store, Now: e.Clock.Now})
-	sc := scene.New(e.Store, scene.Options{WeChat: wc, Now: e.Clock.Now, Stores: tableStores{}})
-	e.SetOrders(func(o *order.Options) { o.Stores, o.Tables, o.ServedTTL = tableStores{}, sc, tableServedTTL })
+	sc := scene.New(e.Store, scene.Options{WeChat: wc, Now: e.Clock.Now, IsStaff: stores.IsStaff, Stores: stores})
+	e.SetOrders(func(o *order.Options) { o.Stores, o.Tables, o.ServedTTL = stores, sc, tableServedTTL })
 
 	orders := e.Handler
 	mux := http.NewServeMux()
@@ -105,7 +93,7 @@ func newTableEnv(t *testing.T, b storetest.Backend) *orderfntest.Env {
 
 // tableCode makes a table code through POST /qrcode as user and returns
 // its scene.
-func tableCode(t *testing.T, e *orderfntest.Env, user, storeID, table string) string {
+func tableCode(t *testing.T, e *tableEnv, user, storeID, table string) string {
 	t.Helper()
 	st, out, h := e.Do(t, "POST", "/qrcode", user, map[string]any{"page": "pages/table/index",
 		"params": map[string]any{"store_id": storeID, "table": table}})
@@ -131,7 +119,7 @@ func errCode(out map[string]any) string {
 }
 
 // queue reads a store's queue as user, following every page.
-func queue(t *testing.T, e *orderfntest.Env, user, storeID, status string, limit int) []map[string]any {
+func queue(t *testing.T, e *tableEnv, user, storeID, status string, limit int) []map[string]any {
 	t.Helper()
 	var all []map[string]any
 	after := ""
@@ -154,7 +142,7 @@ func queue(t *testing.T, e *orderfntest.Env, user, storeID, status string, limit
 	return nil
 }
 
-func serve(t *testing.T, e *orderfntest.Env, user, id, to string) (int, map[string]any) {
+func serve(t *testing.T, e *tableEnv, user, id, to string) (int, map[string]any) {
 	t.Helper()
 	st, out, _ := e.Do(t, "POST", "/orders/"+id+"/serve", user, map[string]any{"status": to})
 	return st, out
@@ -165,19 +153,19 @@ func serve(t *testing.T, e *orderfntest.Env, user, id, to string) (int, map[stri
 // refused on the way: forged tables, other stores' staff, users, wrong
 // steps; a served entry expires; a refund in full leaves the queue.
 func TestTableOrderHTTP(t *testing.T) {
-	tableEach(t, func(t *testing.T, e *orderfntest.Env) {
-		sc := tableCode(t, e, "staff1", "s1", "A3")
+	tableEach(t, func(t *testing.T, e *tableEnv) {
+		sc := tableCode(t, e, "staff1", e.S1, "A3")
 		if st, out, _ := e.Do(t, "GET", "/scenes/"+sc, "", nil); st != http.StatusOK ||
-			fmt.Sprint(out["params"]) != "map[store_id:s1 table:A3]" || out["page"] != "pages/table/index" {
+			fmt.Sprint(out["params"]) != "map[store_id:"+e.S1+" table:A3]" || out["page"] != "pages/table/index" {
 			t.Fatalf("GET /scenes/%s: %d %v", sc, st, out)
 		}
-		if again := tableCode(t, e, "admin", "s1", "A3"); again != sc {
+		if again := tableCode(t, e, "admin", e.S1, "A3"); again != sc {
 			t.Fatalf("the admin's code of the same table has scene %s, staff's %s", again, sc)
 		}
 
 		// Who may make a table code.
 		for _, c := range []struct{ user, store, code string }{
-			{"u1", "s1", "not_staff"}, {"staff2", "s1", "not_store_staff"}, {"roamer", "s1", "not_store_staff"},
+			{"u1", e.S1, "not_staff"}, {"staff2", e.S1, "not_store_staff"}, {"roamer", e.S1, "not_store_staff"},
 			{"admin", "s9", "store_not_found"},
 		} {
 			st, out, _ := e.Do(t, "POST", "/qrcode", c.user, map[string]any{"page": "pages/table/index",
@@ -189,16 +177,16 @@ func TestTableOrderHTTP(t *testing.T) {
 
 		// Forged tables: no scene, the scene of another table or store, a
 		// user's own share code that names a store, an unknown scene.
-		other := tableCode(t, e, "staff2", "s2", "A3")
-		_, _, h := e.Do(t, "POST", "/qrcode", "u1", map[string]any{"page": "pages/table/index", "params": map[string]any{"store_id": "s1"}})
+		other := tableCode(t, e, "staff2", e.S2, "A3")
+		_, _, h := e.Do(t, "POST", "/qrcode", "u1", map[string]any{"page": "pages/table/index", "params": map[string]any{"store_id": e.S1}})
 		share := h.Get(engagefn.SceneHeader)
 		for name, body := range map[string]map[string]any{
-			"no scene":          tableOrderBody("s1", "A3", ""),
-			"another table":     tableOrderBody("s1", "B7", sc),
-			"another store":     tableOrderBody("s1", "A3", other),
-			"a user's share":    tableOrderBody("s1", "A3", share),
-			"unknown scene":     tableOrderBody("s1", "A3", "nosuchscene0"),
-			"store of the code": tableOrderBody("s2", "A3", sc),
+			"no scene":          tableOrderBody(e.S1, "A3", ""),
+			"another table":     tableOrderBody(e.S1, "B7", sc),
+			"another store":     tableOrderBody(e.S1, "A3", other),
+			"a user's share":    tableOrderBody(e.S1, "A3", share),
+			"unknown scene":     tableOrderBody(e.S1, "A3", "nosuchscene0"),
+			"store of the code": tableOrderBody(e.S2, "A3", sc),
 		} {
 			st, out, _ := e.Do(t, "POST", "/orders", "u1", body, "Idempotency-Key", "forged-"+name)
 			if st != http.StatusForbidden || errCode(out) != "table_not_verified" {
@@ -206,41 +194,41 @@ func TestTableOrderHTTP(t *testing.T) {
 			}
 		}
 
-		o, _ := ordCreate(t, e, "u1", tableOrderBody("s1", "A3", sc), "t1")
+		o, _ := ordCreate(t, e.Env, "u1", tableOrderBody(e.S1, "A3", sc), "t1")
 		id := o["id"].(string)
-		if o["table"] != "A3" || o["store_id"] != "s1" || o["table_status"] != nil {
+		if o["table"] != "A3" || o["store_id"] != e.S1 || o["table_status"] != nil {
 			t.Fatalf("table order %v", o)
 		}
 		// Unpaid: not in the queue, not servable.
-		if q := queue(t, e, "staff1", "s1", "", 50); len(q) != 0 {
+		if q := queue(t, e, "staff1", e.S1, "", 50); len(q) != 0 {
 			t.Fatalf("an unpaid order is queued: %v", q)
 		}
 		if st, out := serve(t, e, "staff1", id, "served"); st != http.StatusConflict || errCode(out) != "not_servable" {
 			t.Fatalf("serve unpaid: %d %v", st, out)
 		}
-		payOrder(t, e, id)
+		payOrder(t, e.Env, id)
 
-		q := queue(t, e, "staff1", "s1", "", 50)
+		q := queue(t, e, "staff1", e.S1, "", 50)
 		if len(q) != 1 || q[0]["order_id"] != id || q[0]["status"] != "new" || q[0]["table"] != "A3" ||
 			q[0]["total"] != 2800.0 || q[0]["paid_at"] == nil || q[0]["owner"] != nil {
 			t.Fatalf("queue after paid: %v", q)
 		}
-		if o := ordGet(t, e, "u1", id); o["table_status"] != "new" {
+		if o := ordGet(t, e.Env, "u1", id); o["table_status"] != "new" {
 			t.Fatalf("paid table order %v", o)
 		}
 		// Who may read the queue.
 		for _, c := range []struct{ user, store, code string }{
-			{"staff2", "s1", "not_store_staff"}, {"roamer", "s1", "not_store_staff"}, {"u1", "s1", "not_staff"},
-			{"staff1", "s2", "not_store_staff"},
+			{"staff2", e.S1, "not_store_staff"}, {"roamer", e.S1, "not_store_staff"}, {"u1", e.S1, "not_staff"},
+			{"staff1", e.S2, "not_store_staff"},
 		} {
 			if st, out, _ := e.Do(t, "GET", "/stores/"+c.store+"/queue", c.user, nil); st != http.StatusForbidden || errCode(out) != c.code {
 				t.Errorf("queue of %s as %s: %d %v, want 403 %s", c.store, c.user, st, out, c.code)
 			}
 		}
-		if q := queue(t, e, "admin", "s1", "new", 50); len(q) != 1 {
+		if q := queue(t, e, "admin", e.S1, "new", 50); len(q) != 1 {
 			t.Fatalf("admin's queue %v", q)
 		}
-		if st, out, _ := e.Do(t, "GET", "/stores/s1/queue?status=ready", "staff1", nil); st != http.StatusBadRequest {
+		if st, out, _ := e.Do(t, "GET", "/stores/"+e.S1+"/queue?status=ready", "staff1", nil); st != http.StatusBadRequest {
 			t.Fatalf("?status=ready: %d %v", st, out)
 		}
 		// Who may serve, and which steps.
@@ -262,10 +250,10 @@ func TestTableOrderHTTP(t *testing.T) {
 		if st, out := serve(t, e, "staff1b", id, "serving"); st != http.StatusConflict || errCode(out) != "not_servable" {
 			t.Fatalf("serving twice: %d %v", st, out)
 		}
-		if q := queue(t, e, "staff1", "s1", "new", 50); len(q) != 0 {
+		if q := queue(t, e, "staff1", e.S1, "new", 50); len(q) != 0 {
 			t.Fatalf("new after serving: %v", q)
 		}
-		if q := queue(t, e, "staff1", "s1", "serving", 50); len(q) != 1 || q[0]["status"] != "serving" || q[0]["serving_at"] == nil {
+		if q := queue(t, e, "staff1", e.S1, "serving", 50); len(q) != 1 || q[0]["status"] != "serving" || q[0]["serving_at"] == nil {
 			t.Fatalf("serving queue: %v", q)
 		}
 		if st, out := serve(t, e, "admin", id, "served"); st != http.StatusOK || ordMap(t, out, "order")["served_at"] == nil {
@@ -276,25 +264,25 @@ func TestTableOrderHTTP(t *testing.T) {
 				t.Fatalf("%s after served: %d %v", to, st, out)
 			}
 		}
-		if q := queue(t, e, "staff1", "s1", "", 50); len(q) != 1 || q[0]["status"] != "served" {
+		if q := queue(t, e, "staff1", e.S1, "", 50); len(q) != 1 || q[0]["status"] != "served" {
 			t.Fatalf("queue after served: %v", q)
 		}
-		if o := ordGet(t, e, "u1", id); o["table_status"] != "served" || o["served_at"] == nil {
+		if o := ordGet(t, e.Env, "u1", id); o["table_status"] != "served" || o["served_at"] == nil {
 			t.Fatalf("served order as its owner sees it: %v", o)
 		}
 		// The served entry expires; the order keeps its status.
 		e.Clock.Advance(tableServedTTL - time.Second)
-		if q := queue(t, e, "staff1", "s1", "", 50); len(q) != 1 {
+		if q := queue(t, e, "staff1", e.S1, "", 50); len(q) != 1 {
 			t.Fatalf("a served entry expired before ServedTTL: %v", q)
 		}
 		e.Clock.Advance(time.Second)
-		if q := queue(t, e, "staff1", "s1", "", 50); len(q) != 0 {
+		if q := queue(t, e, "staff1", e.S1, "", 50); len(q) != 0 {
 			t.Fatalf("a served entry outlived ServedTTL: %v", q)
 		}
 
 		// Not a table order (admin): 409; unknown order: 404.
-		plain, _ := ordCreate(t, e, "u2", map[string]any{"items": []any{map[string]any{"sku": "noodles", "quantity": 1}}}, "plain")
-		payOrder(t, e, plain["id"].(string))
+		plain, _ := ordCreate(t, e.Env, "u2", map[string]any{"items": []any{map[string]any{"sku": "noodles", "quantity": 1}}}, "plain")
+		payOrder(t, e.Env, plain["id"].(string))
 		if st, out := serve(t, e, "admin", plain["id"].(string), "served"); st != http.StatusConflict || errCode(out) != "not_servable" {
 			t.Fatalf("serve a delivered order: %d %v", st, out)
 		}
@@ -307,13 +295,13 @@ func TestTableOrderHTTP(t *testing.T) {
 
 		// A refund in full takes the order out of the queue; a partial one
 		// shows what went back.
-		o2, _ := ordCreate(t, e, "u1", tableOrderBody("s1", "A3", sc), "t2")
-		o3, _ := ordCreate(t, e, "u1", map[string]any{"items": []any{map[string]any{"sku": "noodles", "quantity": 2}},
-			"store_id": "s1", "table": "A3", "scene": sc}, "t3")
+		o2, _ := ordCreate(t, e.Env, "u1", tableOrderBody(e.S1, "A3", sc), "t2")
+		o3, _ := ordCreate(t, e.Env, "u1", map[string]any{"items": []any{map[string]any{"sku": "noodles", "quantity": 2}},
+			"store_id": e.S1, "table": "A3", "scene": sc}, "t3")
 		id2, id3 := o2["id"].(string), o3["id"].(string)
-		payOrder(t, e, id2)
-		payOrder(t, e, id3)
-		if q := queue(t, e, "staff1", "s1", "new", 50); len(q) != 2 {
+		payOrder(t, e.Env, id2)
+		payOrder(t, e.Env, id3)
+		if q := queue(t, e, "staff1", e.S1, "new", 50); len(q) != 2 {
 			t.Fatalf("two new orders: %v", q)
 		}
 		if st, out, _ := e.Do(t, "POST", "/orders/"+id2+"/refund", "admin", map[string]any{"reason": "售罄"}); st != http.StatusOK {
@@ -322,9 +310,9 @@ func TestTableOrderHTTP(t *testing.T) {
 		if st, out, _ := e.Do(t, "POST", "/orders/"+id3+"/refund", "admin", map[string]any{"reason": "少一碗", "amount": 2800}); st != http.StatusOK {
 			t.Fatalf("partial refund: %d %v", st, out)
 		}
-		ordWaitAllRefunds(t, e, id2, 1)
-		ordWaitAllRefunds(t, e, id3, 1)
-		q = queue(t, e, "staff1", "s1", "", 50)
+		ordWaitAllRefunds(t, e.Env, id2, 1)
+		ordWaitAllRefunds(t, e.Env, id3, 1)
+		q = queue(t, e, "staff1", e.S1, "", 50)
 		if len(q) != 1 || q[0]["order_id"] != id3 || q[0]["refunded"] != 2800.0 || q[0]["status"] != "new" {
 			t.Fatalf("queue after a full and a partial refund: %v", q)
 		}
@@ -340,14 +328,14 @@ func TestTableOrderHTTP(t *testing.T) {
 // TestTableServeRaceHTTP: two staff of the store serve the same order at
 // once: one 200, one 409, and the queue holds the order once, served.
 func TestTableServeRaceHTTP(t *testing.T) {
-	tableEach(t, func(t *testing.T, e *orderfntest.Env) {
-		sc := tableCode(t, e, "staff1", "s1", "7")
+	tableEach(t, func(t *testing.T, e *tableEnv) {
+		sc := tableCode(t, e, "staff1", e.S1, "7")
 		const orders = 6
 		ids := make([]string, orders)
 		for i := range ids {
-			o, _ := ordCreate(t, e, "u1", tableOrderBody("s1", "7", sc), fmt.Sprintf("race-%d", i))
+			o, _ := ordCreate(t, e.Env, "u1", tableOrderBody(e.S1, "7", sc), fmt.Sprintf("race-%d", i))
 			ids[i] = o["id"].(string)
-			payOrder(t, e, ids[i])
+			payOrder(t, e.Env, ids[i])
 		}
 		for i, id := range ids {
 			to := []string{"serving", "served"}[i%2]
@@ -366,7 +354,7 @@ func TestTableServeRaceHTTP(t *testing.T) {
 				t.Fatalf("order %d, two staff to %s: %v, want one 200 and one 409", i, to, codes)
 			}
 		}
-		q := queue(t, e, "staff1", "s1", "", 4)
+		q := queue(t, e, "staff1", e.S1, "", 4)
 		seen := map[string]string{}
 		for _, x := range q {
 			if _, dup := seen[x["order_id"].(string)]; dup {
@@ -386,14 +374,14 @@ func TestTableServeRaceHTTP(t *testing.T) {
 // at once each appear exactly once in their own store's queue (read in
 // pages), oldest paid first.
 func TestTableQueueConcurrentPaidHTTP(t *testing.T) {
-	tableEach(t, func(t *testing.T, e *orderfntest.Env) {
-		scs := map[string]string{"s1": tableCode(t, e, "staff1", "s1", "1"), "s2": tableCode(t, e, "staff2", "s2", "1")}
+	tableEach(t, func(t *testing.T, e *tableEnv) {
+		scs := map[string]string{e.S1: tableCode(t, e, "staff1", e.S1, "1"), e.S2: tableCode(t, e, "staff2", e.S2, "1")}
 		const n = 24
 		ids := make([]string, n)
 		storeOf := map[string]string{}
 		for i := range ids {
-			s := []string{"s1", "s2"}[i%2]
-			o, _ := ordCreate(t, e, fmt.Sprintf("u%d", i), tableOrderBody(s, "1", scs[s]), fmt.Sprintf("many-%d", i))
+			s := []string{e.S1, e.S2}[i%2]
+			o, _ := ordCreate(t, e.Env, fmt.Sprintf("u%d", i), tableOrderBody(s, "1", scs[s]), fmt.Sprintf("many-%d", i))
 			ids[i] = o["id"].(string)
 			storeOf[ids[i]] = s
 		}
@@ -414,7 +402,7 @@ func TestTableQueueConcurrentPaidHTTP(t *testing.T) {
 		for _, id := range ids {
 			e.WaitNotify(t, id, "TRANSACTION.SUCCESS")
 		}
-		for s, staff := range map[string]string{"s1": "staff1", "s2": "staff2"} {
+		for s, staff := range map[string]string{e.S1: "staff1", e.S2: "staff2"} {
 			q := queue(t, e, staff, s, "new", 5)
 			seen := map[string]int{}
 			for i, x := range q {
@@ -436,4 +424,11 @@ func TestTableQueueConcurrentPaidHTTP(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTableLimitsAgree: any table a code may name, an order may carry.
+func TestTableLimitsAgree(t *testing.T) {
+	if order.MaxTable != scene.MaxTable {
+		t.Fatalf("order.MaxTable %d, scene.MaxTable %d", order.MaxTable, scene.MaxTable)
+	}
 }

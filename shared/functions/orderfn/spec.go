@@ -21,6 +21,7 @@ import (
 	"github.com/minifn/minifn/shared/member"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/product"
@@ -48,8 +49,9 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		// Tiers: the member discount and multiplier at create, growth in
 		// the paid and refund Writes (docs/members.md).
 		Members: member.New(a.Store, member.Options{Now: a.Now}),
-		// Table orders: the table only from its code's scene (order/table.go).
-		Tables: hook.scenes}
+		// Orders made in a store (package outlet); table orders: the table
+		// only from its code's scene (order/table.go).
+		Stores: outlet.New(a.Store, outlet.Options{Now: a.Now}), Tables: hook.scenes}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
