@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/ident"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -169,8 +170,8 @@ type QueueQuery struct {
 // staff of that store. Returns invalid_request errors, the Stores'
 // not_staff error, ErrNotQueueStaff, store errors.
 func (s *Service) Queue(ctx context.Context, a Staff, storeID string, q QueueQuery) ([]QueueEntry, string, error) {
-	if storeID == "" || len(storeID) > 64 {
-		return nil, "", apperr.Invalidf("the store id must be 1 to 64 characters")
+	if !ident.Valid(storeID, 1, 64, "_-") { // outlet.ValidID's rule
+		return nil, "", apperr.Invalidf("the store id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
 	}
 	prefix := ""
 	if q.Status != "" {
