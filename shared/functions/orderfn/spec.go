@@ -48,15 +48,15 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On(),
 		// Tiers: the member discount and multiplier at create, growth in
 		// the paid and refund Writes (docs/members.md).
-		Members: member.New(a.Store, member.Options{Now: a.Now}),
-		// Orders made in a store (package outlet); table orders: the table
-		// only from its code's scene (order/table.go).
-		Stores: outlet.New(a.Store, outlet.Options{Now: a.Now}), Tables: hook.scenes}
+		Members: member.New(a.Store, member.Options{Now: a.Now})}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
 	}
 	o.Notes = moderation.New(mo)
+	// Orders made in a store: the store and its staff from package outlet;
+	// a table order's table only from its code's scene (order/table.go).
+	o.Stores, o.Tables = outlet.New(a.Store, outlet.Options{Now: a.Now}), hook.scenes
 	return order.New(a.Store, o), pc, nil
 }
 
@@ -94,10 +94,9 @@ var Orders = app.Spec{
 			return platform.Function{}, err
 		}
 		h, either, admin := OrdersHandler(svc), a.Sessions.RequireAny, a.Sessions.RequireAdmin
-		tables := TableHandler(svc) // the admin or staff of the store
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"GET /stores/{id}/queue":           either(tables["GET /stores/{id}/queue"]),
-			"POST /orders/{id}/serve":          either(tables["POST /orders/{id}/serve"]),
+			"GET /stores/{id}/queue":           either(TableHandler(svc)["GET /stores/{id}/queue"]), // the admin or staff of the store
+			"POST /orders/{id}/serve":          either(TableHandler(svc)["POST /orders/{id}/serve"]),
 			"GET /orders":                      either(h["GET /orders"]),
 			"GET /orders/{id}":                 either(h["GET /orders/{id}"]),
 			"POST /orders/{id}/cancel":         a.Sessions.Require(h["POST /orders/{id}/cancel"]),
