@@ -88,7 +88,7 @@ func TestTableCodes(t *testing.T) {
 			{"a user's forged referrer", Caller{OpenID: "alice"}, CodeRequest{Params: Params{"store_id": "s1", "table": "1", "referrer": "x"}}, "invalid_request"},
 		}
 		for _, r := range refused {
-			if _, err := ev.svc.Code(ctx, r.c, r.req); apperr.CodeOf(err) != r.code {
+			if _, err := ev.svc.Code(ctx, r.c, r.req); err == nil || apperr.CodeOf(err) != r.code {
 				t.Errorf("%s: %v, want %s", r.name, err, r.code)
 			}
 		}
