@@ -75,6 +75,9 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 			return Created{}, err
 		}
 	}
+	if err := s.checkTable(ctx, req); err != nil { // table.go: the table only from its code's scene
+		return Created{}, err
+	}
 	// The note is checked before the create Write: a risky one
 	// (moderation.ErrRisky) reserves no stock and locks no coupon.
 	note, err := s.o.Notes.Check(ctx, openid, NoteScene, req.Note)

@@ -46,6 +46,7 @@
 //	order#trade#<id>       / trade     index: out_trade_no (= id) → owner, for notifies and admins
 //	order#pending          / <id>      pending orders, oldest first, for the expiry job
 //	order#all#<0-7>        / <id>      every order, in AllShards shards by a hash of the id (admin list)
+//	order#queue#<store>    / <rank>-<paid ms>-<id>  a store's queue of paid table orders (queue.go)
 //	order#notify#<id>      / notify    a processed WeChat Pay notify id (kept 30 days)
 //	order#refunding        / <id>      orders with a refund in flight, for the refund sweep
 //	order#shipping         / <id>      orders whose shipping upload to WeChat is due (shipping.go)

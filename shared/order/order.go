@@ -139,6 +139,8 @@ type Order struct {
 	MemberDiscount   int64  `json:"member_discount,omitempty"`
 	TierID           string `json:"tier_id,omitempty"`
 	PointsMultiplier int64  `json:"points_multiplier,omitempty"`
+	// TableProgress: a paid table order's place in its store's queue (queue.go).
+	TableProgress
 
 	// StoreID is the physical store the order belongs to (package outlet):
 	// a scan-and-go order (Fulfillment FulfillScanAndGo) or a table order

@@ -48,15 +48,16 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		Wallet: walletService(a, pc), BalanceOff: !a.Config.Wallet.On(),
 		// Tiers: the member discount and multiplier at create, growth in
 		// the paid and refund Writes (docs/members.md).
-		Members: member.New(a.Store, member.Options{Now: a.Now}),
-		// Stores: orders made in a store (scan-and-go, tables) check it is
-		// open; exit-pass verify checks the caller is its staff.
-		Stores: outlet.New(a.Store, outlet.Options{Now: a.Now})}
+		Members: member.New(a.Store, member.Options{Now: a.Now})}
 	if a.WeChat != nil {
 		mo.WeChat = a.WeChat
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
 	}
 	o.Notes = moderation.New(mo)
+	// Orders made in a store (scan-and-go, tables): the store, open, and
+	// its staff (exit-pass verify, the queue) from package outlet; a table
+	// order's table only from its code's scene (order/table.go).
+	o.Stores, o.Tables = outlet.New(a.Store, outlet.Options{Now: a.Now}), hook.scenes
 	return order.New(a.Store, o), pc, nil
 }
 
@@ -88,7 +89,8 @@ var OrderCreate = app.Spec{
 var Orders = app.Spec{
 	Name: "orders",
 	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt",
-		"GET /orders/{id}/exit-pass", "POST /exit-passes/verify"},
+		"GET /orders/{id}/exit-pass", "POST /exit-passes/verify", // scan-and-go (exitpass.go)
+		"GET /stores/{id}/queue", "POST /orders/{id}/serve"}, // table orders' queue (queue.go)
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
 		if err != nil {
@@ -97,6 +99,8 @@ var Orders = app.Spec{
 		h, either, admin := OrdersHandler(svc), a.Sessions.RequireAny, a.Sessions.RequireAdmin
 		x := ExitPassHandler(svc)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /stores/{id}/queue":           either(TableHandler(svc)["GET /stores/{id}/queue"]), // the admin or staff of the store
+			"POST /orders/{id}/serve":          either(TableHandler(svc)["POST /orders/{id}/serve"]),
 			"GET /orders":                      either(h["GET /orders"]),
 			"GET /orders/{id}":                 either(h["GET /orders/{id}"]),
 			"POST /orders/{id}/cancel":         a.Sessions.Require(h["POST /orders/{id}/cancel"]),

@@ -46,6 +46,9 @@ func (e *Env) routes() http.Handler {
 	for pattern, h := range productfn.ProductsHandler(e.Products) {
 		mux.Handle(pattern, h)
 	}
+	for pattern, h := range orderfn.TableHandler(e.Orders) { // the table queue and serve (queue.go)
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("POST /orders", orderfn.OrderCreateHandler(e.Orders))
 	for pattern, h := range orderfn.OrdersHandler(e.Orders) {
 		mux.Handle(pattern, h)
