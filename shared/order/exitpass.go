@@ -12,6 +12,7 @@ import (
 
 	"github.com/minifn/minifn/shared/apperr"
 	"github.com/minifn/minifn/shared/idem"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -94,9 +95,11 @@ var (
 	// ErrExitPassExpired is returned by VerifyExitPass for a pass older than
 	// ExitPassTTL, or one that a newer pass of the order replaced.
 	ErrExitPassExpired = apperr.New(apperr.Gone, "exit_pass_expired", "the exit pass has expired: ask for a new one")
-	// ErrNotStoreStaff is returned by VerifyExitPass when the caller is
-	// staff, but not of the order's store (or of no one store).
-	ErrNotStoreStaff = apperr.New(apperr.Forbidden, "not_store_staff", "only staff of the order's store can let it out")
+	// ErrNotStoreStaff is returned when the caller is staff, but not of the
+	// order's store (or of no one store): by VerifyExitPass, and by the
+	// queue's List and Serve. It is outlet's, so that every store-bound
+	// action answers the same error.
+	ErrNotStoreStaff = outlet.ErrNotStoreStaff
 )
 
 // ExitPass is an issued pass.

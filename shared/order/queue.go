@@ -70,10 +70,6 @@ type Staff struct {
 }
 
 var (
-	// ErrNotQueueStaff is returned when someone other than the admin or a
-	// staff member of that store reads its queue or serves its orders.
-	ErrNotQueueStaff = apperr.New(apperr.Forbidden, "not_store_staff",
-		"only the admin or staff of this store may see its queue and serve its orders")
 	// ErrNotServable is returned by Serve for an order that is not a paid
 	// table order, or that is already at (or past) the status asked.
 	ErrNotServable = apperr.New(apperr.Conflict, "not_servable", "the order cannot be moved to this status")
@@ -145,14 +141,14 @@ func (s *Service) staffStore(ctx context.Context, a Staff, storeID string) (stri
 		return "", ErrNoUser
 	}
 	if s.o.Stores == nil {
-		return "", ErrNotQueueStaff.WithMessage("this shop has no stores: only the admin token")
+		return "", ErrNotStoreStaff.WithMessage("this shop has no stores: only the admin token")
 	}
 	at, err := s.o.Stores.StaffStore(ctx, a.OpenID)
 	if err != nil {
 		return "", err // outlet's not_staff
 	}
 	if at == "" || (storeID != "" && at != storeID) {
-		return "", ErrNotQueueStaff
+		return "", ErrNotStoreStaff.WithMessage("only the admin or staff of this store may see its queue and serve its orders")
 	}
 	return at, nil
 }
@@ -168,7 +164,7 @@ type QueueQuery struct {
 // then served (or only those of q.Status), each oldest paid first, and the
 // cursor of the next page ("" when there is none). a must be the admin or
 // staff of that store. Returns invalid_request errors, the Stores'
-// not_staff error, ErrNotQueueStaff, store errors.
+// not_staff error, ErrNotStoreStaff, store errors.
 func (s *Service) Queue(ctx context.Context, a Staff, storeID string, q QueueQuery) ([]QueueEntry, string, error) {
 	if !ident.Valid(storeID, 1, 64, "_-") { // outlet.ValidID's rule
 		return nil, "", apperr.Invalidf("the store id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -")
@@ -211,7 +207,7 @@ func (s *Service) Queue(ctx context.Context, a Staff, storeID string, q QueueQue
 // delete and put: of two staff racing to the same status, one wins and
 // the other gets ErrNotServable. a must be the admin or staff of the
 // order's store. Returns invalid_request errors, the Stores' not_staff
-// error, ErrNotQueueStaff, ErrNotFound, ErrNotServable (not a table order,
+// error, ErrNotStoreStaff, ErrNotFound, ErrNotServable (not a table order,
 // not paid, refunded, already at or past to), store errors.
 func (s *Service) Serve(ctx context.Context, a Staff, id, to string) (Order, error) {
 	if to != QueueServing && to != QueueServed {
@@ -227,7 +223,7 @@ func (s *Service) Serve(ctx context.Context, a Staff, id, to string) (Order, err
 		return Order{}, err
 	}
 	if !a.Admin && cur.StoreID != at {
-		return Order{}, ErrNotQueueStaff.WithMessage("the order is not of your store")
+		return Order{}, ErrNotStoreStaff.WithMessage("the order is not of your store")
 	}
 	out, _, err := s.update(ctx, cur.Owner, cur.ID, func(r *record) ([]store.Op, error) {
 		switch {

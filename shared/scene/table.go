@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/outlet"
 )
 
 // A table code is the Mini-Program code on a restaurant table: its scene
@@ -49,8 +50,8 @@ var (
 	ErrNotTable = apperr.New(apperr.NotFound, "not_a_table", "the scene is not a table code")
 	// ErrNotStoreStaff is returned when a table code is asked by someone
 	// other than the admin or a staff member of that store.
-	ErrNotStoreStaff = apperr.New(apperr.Forbidden, "not_store_staff",
-		"only the admin or staff of that store may make its table codes")
+	// It is outlet's, as for every store-bound action.
+	ErrNotStoreStaff = outlet.ErrNotStoreStaff
 	// ErrNoStores is returned for a table code while the function knows no
 	// stores (Options.Stores nil).
 	ErrNoStores = apperr.New(apperr.Invalid, "invalid_request", "this shop has no stores: table codes cannot be made")
