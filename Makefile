@@ -24,6 +24,7 @@ dist:
 	$(GO) run ./cmd/minifn build
 
 build-AdminFunction: ; $(call lambda,admin)
+build-BookingsFunction: ; $(call lambda,bookings)
 build-CampaignsFunction: ; $(call lambda,campaigns)
 build-CouponClaimFunction: ; $(call lambda,coupon-claim)
 build-CouponRedeemFunction: ; $(call lambda,coupon-redeem)
@@ -44,4 +45,4 @@ build-WalletFunction: ; $(call lambda,wallet)
 build-GiftcardsFunction: ; $(call lambda,giftcards)
 build-WxPushFunction: ; $(call lambda,wx-push)
 
-.PHONY: build-AdminFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-GiftcardsFunction build-LoginFunction build-MeFunction build-MembersFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-StoresFunction build-WalletFunction build-WxPushFunction
+.PHONY: build-AdminFunction build-BookingsFunction build-CampaignsFunction build-CouponClaimFunction build-CouponRedeemFunction build-CouponsFunction build-GiftcardsFunction build-LoginFunction build-MeFunction build-MembersFunction build-OrderCreateFunction build-OrderExpireFunction build-OrdersFunction build-PayNotifyFunction build-PointsFunction build-ProductsFunction build-QrcodeFunction build-RefundFunction build-StoresFunction build-WalletFunction build-WxPushFunction

@@ -46,16 +46,17 @@ func envTags(t reflect.Type, section string) []envVar {
 // leftOut are variables the deploy files do not pass, with why: a merchant
 // who wants another value adds it to the functions that read it.
 var leftOut = map[string]string{
-	"MINIFN_WECHAT_API_BASE":   "the emulator's; production uses the default",
-	"MINIFN_PAY_API_BASE":      "the emulator's; production uses the default",
-	"MINIFN_ADDR":              "HTTP mode only: scf_bootstrap sets it for SCF web functions",
-	"MINIFN_SESSION_TTL":       "a tunable with a production default (2h)",
-	"MINIFN_ORDER_TTL":         "a tunable with a production default (15m)",
-	"MINIFN_POINTS_PER_YUAN":   "a tunable with a default (1)",
-	"MINIFN_QRCODE_USER_LIMIT": "a tunable with a default (30)",
-	"MINIFN_RATE_LOGIN":        "rate limits have production defaults (docs/ratelimits.md)",
-	"MINIFN_RATE_CLAIM":        "rate limits have production defaults (docs/ratelimits.md)",
-	"MINIFN_RATE_ORDER":        "rate limits have production defaults (docs/ratelimits.md)",
+	"MINIFN_WECHAT_API_BASE":       "the emulator's; production uses the default",
+	"MINIFN_PAY_API_BASE":          "the emulator's; production uses the default",
+	"MINIFN_ADDR":                  "HTTP mode only: scf_bootstrap sets it for SCF web functions",
+	"MINIFN_SESSION_TTL":           "a tunable with a production default (2h)",
+	"MINIFN_ORDER_TTL":             "a tunable with a production default (15m)",
+	"MINIFN_POINTS_PER_YUAN":       "a tunable with a default (1)",
+	"MINIFN_QRCODE_USER_LIMIT":     "a tunable with a default (30)",
+	"MINIFN_RATE_LOGIN":            "rate limits have production defaults (docs/ratelimits.md)",
+	"MINIFN_RATE_CLAIM":            "rate limits have production defaults (docs/ratelimits.md)",
+	"MINIFN_RATE_ORDER":            "rate limits have production defaults (docs/ratelimits.md)",
+	"MINIFN_BOOKING_REMIND_BEFORE": "a tunable with a default (2h)",
 }
 
 // envGroups sorts every variable of the configuration structs into a group
@@ -93,6 +94,12 @@ func envGroups(t *testing.T) map[string][]string {
 		"Risk":       func(string) string { return "risk" },
 		"Wallet":     func(string) string { return "wallet" },
 		"RateLimits": func(string) string { return "" }, // all in leftOut
+		"Booking": func(n string) string {
+			if n == "MINIFN_SUBSCRIBE_BOOKING_TEMPLATE" {
+				return "subscribe" // app.Subscribe reads it: its credits are banked as the paid template's
+			}
+			return "booking-remind" // the reminder's fields and page: order-expire sends it
+		},
 	}
 	for _, v := range envTags(reflect.TypeFor[app.Config](), "") {
 		if _, ok := leftOut[v.name]; ok {
@@ -119,6 +126,7 @@ var orderGroups = []string{"wechat", "pay", "subscribe", "shipping"}
 // (shared/functions/*/spec.go).
 var deployGroups = map[string][]string{
 	"admin":         {},
+	"bookings":      {"admin"}, // slots are the merchant's; the reminders go out from order-expire
 	"campaigns":     {"admin"},
 	"coupon-claim":  {"wechat", "risk"}, // a.Risk: getUserRiskRank
 	"coupon-redeem": {"admin"},
@@ -127,7 +135,7 @@ var deployGroups = map[string][]string{
 	"me":            {"wechat", "subscribe"}, // phone numbers; a.Subscribe banks credits
 	"members":       {"admin"},               // PUT /tiers is the merchant's
 	"order-create":  orderGroups,
-	"order-expire":  orderGroups,
+	"order-expire":  append([]string{"booking-remind"}, orderGroups...), // and the booking reminders
 	"orders":        append([]string{"admin"}, orderGroups...),
 	"pay-notify":    orderGroups,
 	"points":        {"wechat", "risk", "admin"},

@@ -68,6 +68,7 @@ type Config struct {
 	Risk       // MINIFN_RISK_*: risk.go
 	Shipping   // MINIFN_SHIPPING_MODE: shipping.go
 	Wallet     // MINIFN_WALLET: wallet.go
+	Booking    // the booking reminder: booking.go
 }
 
 // DefaultAddr is the listen address when neither MINIFN_ADDR nor PORT is set.
@@ -202,6 +203,7 @@ func (c *Config) validate(withStore bool) error {
 		c.Risk.validate,
 		c.Shipping.validate,
 		c.Wallet.validate,
+		c.Booking.validate,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -46,7 +46,7 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 	got := strings.Fields(buf.String())
 	want := append([]string{}, contractVars...)
 	// The sections embedded in Config (their own tests pin their names).
-	for _, section := range []any{&app.RateLimits{}, &app.Engage{}, &app.Risk{}, &app.Shipping{}, &app.Wallet{}} {
+	for _, section := range []any{&app.RateLimits{}, &app.Engage{}, &app.Risk{}, &app.Shipping{}, &app.Wallet{}, &app.Booking{}} {
 		var b bytes.Buffer
 		if err := envconfig.Usagef("", section, &b, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
 			t.Fatal(err)
@@ -66,7 +66,8 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 func clearEnv(t *testing.T) {
 	vars := append([]string{"PORT", "MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_POINTS_PER_YUAN",
 		"MINIFN_QRCODE_USER_LIMIT", "MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS", "MINIFN_SUBSCRIBE_PAID_PAGE",
-		"MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE", "MINIFN_WALLET"}, contractVars...)
+		"MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE", "MINIFN_WALLET",
+		"MINIFN_SUBSCRIBE_BOOKING_TEMPLATE", "MINIFN_SUBSCRIBE_BOOKING_FIELDS", "MINIFN_SUBSCRIBE_BOOKING_PAGE", "MINIFN_BOOKING_REMIND_BEFORE"}, contractVars...)
 	for _, v := range vars {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
@@ -98,6 +99,7 @@ func TestDefaults(t *testing.T) {
 		Risk:     app.Risk{Fail: "open"},
 		Shipping: app.Shipping{Mode: "virtual"},
 		Wallet:   app.Wallet{Mode: "off"},
+		Booking:  app.Booking{SubscribeBookingPage: app.DefaultSubscribeBookingPage, BookingRemindBefore: 2 * time.Hour},
 	}
 	for _, v := range []struct {
 		to   *ratelimit.Rules
@@ -178,6 +180,11 @@ func TestErrors(t *testing.T) {
 		// WeChat Pay gives a payment at least; two leave room.
 		{"order ttl of a minute", map[string]string{"MINIFN_ORDER_TTL": "1m"}, "MINIFN_ORDER_TTL"},
 		{"order ttl of two minutes", map[string]string{"MINIFN_ORDER_TTL": "2m"}, ""},
+		{"booking remind too soon", map[string]string{"MINIFN_BOOKING_REMIND_BEFORE": "1m"}, "MINIFN_BOOKING_REMIND_BEFORE"},
+		{"booking remind too early", map[string]string{"MINIFN_BOOKING_REMIND_BEFORE": "72h"}, "MINIFN_BOOKING_REMIND_BEFORE"},
+		{"bad booking remind", map[string]string{"MINIFN_BOOKING_REMIND_BEFORE": "soon"}, "MINIFN_BOOKING_REMIND_BEFORE"},
+		{"booking page set empty", map[string]string{"MINIFN_SUBSCRIBE_BOOKING_PAGE": ""}, ""},
+		{"booking remind", map[string]string{"MINIFN_BOOKING_REMIND_BEFORE": "30m"}, ""},
 		{"pay", pay, ""},
 		{"pay keys set empty", map[string]string{"MINIFN_PAY_PRIVATE_KEY": "", "MINIFN_PAY_PUBLIC_KEY": "", "MINIFN_PAY_MCHID": ""}, ""},
 		{"pay inline key", with(pay, "MINIFN_PAY_PRIVATE_KEY", keyText), ""},

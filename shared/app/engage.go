@@ -45,6 +45,9 @@ func (a *App) Subscribe() (*subscribe.Service, error) {
 	c := a.Config.Engage
 	o := subscribe.Options{Now: a.Now, PaidTemplate: c.SubscribePaidTemplate,
 		PaidPage: c.SubscribePaidPage, State: c.SubscribeState}
+	if t := a.Config.Booking.SubscribeBookingTemplate; t != "" {
+		o.Templates = []string{t} // the booking reminder (function bookings) spends these credits
+	}
 	if c.SubscribePaidFields != "" {
 		f, err := subscribe.ParseFields(c.SubscribePaidFields)
 		if err != nil {

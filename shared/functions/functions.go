@@ -15,6 +15,7 @@
 //   - wallet: wallet (stored value; its notifies go through pay-notify)
 //   - gift cards: giftcards (bought by WeChat Pay, claimed into a wallet)
 //   - members: members (tiers; growth is kept by the order functions)
+//   - bookings: bookings (slots per store, seats, check-in; order-expire sends the reminders)
 //   - stores: stores (physical stores, nearby; package outlet)
 //
 // A function's main imports its feature's package, never this one, so that
@@ -37,6 +38,7 @@ import (
 	"github.com/minifn/minifn/shared/app"
 	"github.com/minifn/minifn/shared/functions/accountfn"
 	"github.com/minifn/minifn/shared/functions/adminfn"
+	"github.com/minifn/minifn/shared/functions/bookingfn"
 	"github.com/minifn/minifn/shared/functions/couponfn"
 	"github.com/minifn/minifn/shared/functions/engagefn"
 	"github.com/minifn/minifn/shared/functions/giftcardfn"
@@ -73,6 +75,7 @@ func All() []Spec {
 		walletfn.Wallet,
 		giftcardfn.GiftCards,
 		memberfn.Members,
+		bookingfn.Bookings,
 		outletfn.Stores,
 	}
 	slices.SortFunc(specs, func(a, b Spec) int { return strings.Compare(a.Name, b.Name) })

@@ -75,6 +75,9 @@ func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, 
 			return Created{}, err
 		}
 	}
+	if err := s.checkTable(ctx, req); err != nil { // table.go: the table only from its code's scene
+		return Created{}, err
+	}
 	// The note is checked before the create Write: a risky one
 	// (moderation.ErrRisky) reserves no stock and locks no coupon.
 	note, err := s.o.Notes.Check(ctx, openid, NoteScene, req.Note)
@@ -185,7 +188,7 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		r.Subtotal += p.Price * l.Quantity
 		fulfillments = append(fulfillments, p.Fulfillment)
 	}
-	shipping, err := s.shippingFor(fulfillments, req.Address) // shipping.go
+	shipping, err := s.shippingFor(req.StoreID, fulfillments, req.Address) // shipping.go
 	if err != nil {
 		return record{}, err
 	}

@@ -46,9 +46,11 @@
 //	order#trade#<id>       / trade     index: out_trade_no (= id) → owner, for notifies and admins
 //	order#pending          / <id>      pending orders, oldest first, for the expiry job
 //	order#all#<0-7>        / <id>      every order, in AllShards shards by a hash of the id (admin list)
+//	order#queue#<store>    / <rank>-<paid ms>-<id>  a store's queue of paid table orders (queue.go)
 //	order#notify#<id>      / notify    a processed WeChat Pay notify id (kept 30 days)
 //	order#refunding        / <id>      orders with a refund in flight, for the refund sweep
 //	order#shipping         / <id>      orders whose shipping upload to WeChat is due (shipping.go)
+//	order#exitpass#<code>  / pass      a scan-and-go exit pass → owner, id, expiry (exitpass.go)
 //	product#catalog        / <sku>     the product; its counter N is the stock (package product)
 //	idem#<openid>          / order-create#…  the Idempotency-Key record (package idem)
 //	stats#<shard>          / <day>#paid_orders, revenue, refunds, refunded  daily counters (package stats), in the paid and refund-success Writes

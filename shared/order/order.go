@@ -139,6 +139,8 @@ type Order struct {
 	MemberDiscount   int64  `json:"member_discount,omitempty"`
 	TierID           string `json:"tier_id,omitempty"`
 	PointsMultiplier int64  `json:"points_multiplier,omitempty"`
+	// TableProgress: a paid table order's place in its store's queue (queue.go).
+	TableProgress
 
 	// StoreID is the physical store the order belongs to (package outlet):
 	// a scan-and-go order (Fulfillment FulfillScanAndGo) or a table order
@@ -146,6 +148,11 @@ type Order struct {
 	StoreID     string `json:"store_id,omitempty"`
 	Fulfillment string `json:"fulfillment,omitempty"` // "" (the shop's own shipping) or FulfillScanAndGo
 	Table       string `json:"table,omitempty"`       // the table of a table order, as its code's scene named it
+	// ExitedAt and ExitedBy: when a scan-and-go order was let out of the
+	// store, and by whom (the staff member's openid, or "admin"), at the
+	// first verify of its exit pass (exitpass.go).
+	ExitedAt *time.Time `json:"exited_at,omitempty"`
+	ExitedBy string     `json:"exited_by,omitempty"`
 }
 
 // Order-level fulfillments ("fulfillment" at POST /orders). Products'
@@ -225,6 +232,9 @@ type record struct {
 	PrepayID string   `json:"prepay_id,omitempty"`
 	Reserved []string `json:"reserved,omitempty"` // SKUs whose stock this order holds
 	Coupon   bool     `json:"coupon_locked,omitempty"`
+	// PassCode is the scan-and-go order's current exit pass (exitpass.go):
+	// server-only, since the API shows Order.
+	PassCode string `json:"exit_pass,omitempty"`
 }
 
 // LineRequest is one line of a create request.

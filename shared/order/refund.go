@@ -272,6 +272,7 @@ func (s *Service) refundChange(ctx context.Context, outRefundNo, status, refundI
 				}
 				ops = append(ops, pops...)
 			}
+			ops = append(ops, s.queueRefundOps(r, s.o.Now())...) // queue.go: refunded in full, it leaves the queue
 			return ops, nil
 		} else if ref.Auto {
 			r.Status = r.givenUp()

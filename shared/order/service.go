@@ -138,6 +138,12 @@ type Options struct {
 	// Stores checks the store of an order made in one ("store_id"); nil:
 	// the shop has no stores and such orders answer ErrNoStores.
 	Stores Stores
+	// Tables checks a table order's scene (table.go); nil: table orders
+	// answer ErrTableNotVerified.
+	Tables Tables
+	// ServedTTL is how long a served table order stays in its store's
+	// queue (queue.go); DefaultServedTTL when 0.
+	ServedTTL time.Duration
 }
 
 // Stores is the physical-store side of orders; *outlet.Service implements

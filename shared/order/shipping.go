@@ -159,7 +159,19 @@ func (s *Service) shippingOn() bool { return s.o.Shipper != nil && s.o.ShippingM
 // fulfillments: express if any item ships by express (one upload covers
 // the payment, and the parcel carries it all), else pickup if any item is
 // collected, else virtual. An express order needs the address.
-func (s *Service) shippingFor(fulfillments []string, addr *Address) (*Shipping, error) {
+//
+// An order made in a store (storeID set: scan-and-go or a table) is
+// self-pickup (logistics_type 4, 用户自提) whatever its products and
+// MINIFN_SHIPPING_MODE say, "off" included: the shopper took the goods in
+// the store, and a managed Mini-Program's payment stays frozen until some
+// shipping is uploaded (an unmanaged one is recorded skipped, as always).
+func (s *Service) shippingFor(storeID string, fulfillments []string, addr *Address) (*Shipping, error) {
+	if storeID != "" {
+		if s.o.Shipper == nil {
+			return nil, nil
+		}
+		return &Shipping{Type: ShippingPickup, Status: ShipPending}, nil
+	}
 	if !s.shippingOn() {
 		return nil, nil
 	}

@@ -106,6 +106,8 @@ func (s *Service) paidChange(ctx context.Context, tx pay.Transaction, notifyID s
 			r.Status, r.PaidAt, r.TransactionID = Paid, &paidAt, tx.TransactionID
 			ops = append(ops, store.Delete(pendingKey(r.ID)))
 			r.Reserved = nil // the stock is sold, no longer held
+			// A table order enters its store's queue (queue.go).
+			ops = append(ops, s.queuePaidOps(r)...)
 			// stats: the payment counts once, on its paid day, in this Write.
 			ops = append(ops, stats.Op(stats.PaidOrders, paidAt, r.ID, 1), stats.Op(stats.Revenue, paidAt, r.ID, r.Total))
 			if s.o.Members != nil { // growth: the whole total (WeChat Pay and balance parts), once, in this Write

@@ -3,7 +3,8 @@
 //
 // # Key layout
 //
-//	product#catalog / <sku>   Value: the Product JSON; N: remaining stock
+//	product#catalog / <sku>     Value: the Product JSON; N: remaining stock
+//	product#barcode / <ean13>   Value: the SKU that carries the barcode (barcode.go)
 //
 // The stock lives in the product item's counter, so that GET /products is one
 // Query and an order reserves stock with store.Add(key, -q).AtLeast(0) on the
@@ -94,9 +95,12 @@ type Product struct {
 	// Fulfillment is how the product reaches the buyer, for WeChat's
 	// shipping upload: FulfillVirtual, FulfillPickup or FulfillExpress;
 	// "" follows MINIFN_SHIPPING_MODE.
-	Fulfillment string    `json:"fulfillment,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Fulfillment string `json:"fulfillment,omitempty"`
+	// Barcode is the product's EAN-13 (a UPC-A is stored in its EAN-13
+	// form, with a leading 0), found by GET /products/barcode/{code}.
+	Barcode   string    `json:"barcode,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Limited reports whether the product's stock is counted.
@@ -158,6 +162,7 @@ type record struct {
 	Active    bool      `json:"active"`
 	Version   int64     `json:"version,omitempty"` // absent in records older than versions: 1
 	Fulfill   string    `json:"fulfillment,omitempty"`
+	Barcode   string    `json:"barcode,omitempty"` // EAN-13 form; indexed in product#barcode
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -175,7 +180,7 @@ func decodeRecord(it store.Item) (record, error) {
 
 func (r record) product(n int64) Product {
 	p := Product{SKU: r.SKU, Title: r.Title, Price: r.Price, Active: r.Active, Version: r.Version,
-		Fulfillment: r.Fulfill, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		Fulfillment: r.Fulfill, Barcode: r.Barcode, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	if r.Limited {
 		p.Stock = &n
 	}
@@ -255,6 +260,10 @@ type Edit struct {
 	IfVersion  *int64  `json:"if_version"` // the Version the editor loaded; 0: the product must not exist yet
 	// Fulfillment sets Product.Fulfillment ("" sets it back to the default).
 	Fulfillment *string `json:"fulfillment"`
+	// Barcode sets Product.Barcode (EAN-13 or UPC-A; "" removes it). It is
+	// omitted when absent so that the fingerprint of edits without it is
+	// what it was before barcodes existed.
+	Barcode *string `json:"barcode,omitempty"`
 }
 
 // Validate checks the fields that are set, on their own.
@@ -279,13 +288,18 @@ func (e Edit) Validate() error {
 	if e.Price != nil {
 		p.Price = *e.Price
 	}
+	if e.Barcode != nil && *e.Barcode != "" {
+		if _, err := NormalizeBarcode(*e.Barcode); err != nil {
+			return err
+		}
+	}
 	return p.Validate()
 }
 
 // fields reports whether e sets a field that counts as an edit (everything
 // but StockDelta, which moves the stock as a sale does).
 func (e Edit) fields() bool {
-	return e.Title != nil || e.Price != nil || e.Active != nil || e.Stock != nil || e.Fulfillment != nil
+	return e.Title != nil || e.Price != nil || e.Active != nil || e.Stock != nil || e.Fulfillment != nil || e.Barcode != nil
 }
 
 // PutResult is the outcome of Put and Save, and what their idempotency
@@ -316,7 +330,7 @@ func (s *Service) Put(ctx context.Context, p Product) (PutResult, error) {
 		return PutResult{}, err
 	}
 	res, _, err := s.Save(ctx, Edit{SKU: p.SKU, Title: &p.Title, Price: &p.Price, Active: &p.Active, Stock: p.Stock,
-		Fulfillment: &p.Fulfillment}, "")
+		Fulfillment: &p.Fulfillment, Barcode: &p.Barcode}, "")
 	return res, err
 }
 
@@ -431,6 +445,15 @@ func (s *Service) save(ctx context.Context, e Edit, idemKey idem.Key) (PutResult
 	if e.Fulfillment != nil {
 		r.Fulfill = *e.Fulfillment
 	}
+	oldBarcode := r.Barcode
+	if e.Barcode != nil {
+		r.Barcode = ""
+		if *e.Barcode != "" {
+			if r.Barcode, err = NormalizeBarcode(*e.Barcode); err != nil {
+				return PutResult{}, err
+			}
+		}
+	}
 	if e.Stock != nil {
 		r.Limited, n = true, *e.Stock
 	}
@@ -475,10 +498,34 @@ func (s *Service) save(ctx context.Context, e Edit, idemKey idem.Key) (PutResult
 		}
 		ops = append(ops, idemKey.Op(b, now))
 	}
+	// The barcode index moves in the same Write, after the ops whose
+	// failure Save retries or replays: a failure of the new entry's
+	// IfAbsent means another product carries the barcode.
+	claim := -1
+	if r.Barcode != oldBarcode {
+		if oldBarcode != "" {
+			ops = append(ops, store.Delete(barcodeKey(oldBarcode)))
+		}
+		if r.Barcode != "" {
+			claim = len(ops)
+			ops = append(ops, store.Put(store.Item{Key: barcodeKey(r.Barcode), Value: []byte(e.SKU)}).IfAbsent())
+		}
+	}
 	if err := s.st.Write(ctx, ops...); err != nil {
+		if claim >= 0 && store.FailedOp(err) == claim {
+			return PutResult{}, s.barcodeTaken(ctx, r.Barcode)
+		}
 		return PutResult{}, err
 	}
 	return res, nil
+}
+
+// barcodeTaken is ErrBarcodeTaken naming the product that carries ean.
+func (s *Service) barcodeTaken(ctx context.Context, ean string) error {
+	if it, err := s.st.Get(ctx, barcodeKey(ean)); err == nil {
+		return ErrBarcodeTaken.WithMessage("barcode %s is carried by product %q", ean, it.Value)
+	}
+	return ErrBarcodeTaken.WithMessage("barcode %s is carried by another product", ean)
 }
 
 // validSKU: 1 to 64 letters, digits, _ . or -.

@@ -78,6 +78,12 @@ func (s *Service) Code(ctx context.Context, c Caller, req CodeRequest) (Code, er
 	if err != nil {
 		return Code{}, err
 	}
+	if wantsTable(req.Params) { // table.go: the admin or staff of that store only
+		if err := s.checkTableCode(ctx, c, req.Params); err != nil {
+			return Code{}, err
+		}
+		privileged = true
+	}
 	rid := ""
 	if !privileged {
 		if rid, err = s.ReferrerID(ctx, c.OpenID); err != nil {

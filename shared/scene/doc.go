@@ -25,6 +25,10 @@
 // then carry their referrer id as "referrer", and making new codes is
 // rate-limited per user with a counter that expires with its window.
 //
+// A table code (table.go) is a scene whose params are exactly
+// {"store_id","table"}: only the admin or staff of that store may make one
+// (Options.Stores), and table orders are trusted only through it (Table).
+//
 // # Referrer ids
 //
 // A scene's params are public (GET /scenes/{scene} needs no token), so a

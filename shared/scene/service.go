@@ -40,6 +40,8 @@ type Options struct {
 	// IsStaff reports whether a user has the staff role (outlet.Service.IsStaff);
 	// nil: no user is staff.
 	IsStaff func(ctx context.Context, openid string) (bool, error)
+	// Stores checks who may make a table code (table.go); nil: none can.
+	Stores Stores
 	// UserLimit codes per UserWindow for users who are neither admin nor
 	// staff; 0: the defaults.
 	UserLimit  int

@@ -1,5 +1,6 @@
-// Package subscribe implements subscribe-message credits and the message
-// sent when an order is paid.
+// Package subscribe implements subscribe-message credits and the messages
+// the server sends with them: the one sent when an order is paid, and
+// (SendOnce, for package booking) a booking's reminder before its slot.
 //
 // A Mini-Program may message a user once per acceptance in
 // wx.requestSubscribeMessage. The Mini-Program reports each call's result
@@ -19,8 +20,9 @@
 // # Keys
 //
 //	sub#<openid>          / <template id>  N: the user's credits for the template
-//	sub#sent#<order id>   / sent           the order's paid message was handled: "sent" (a credit
-//	                                       was taken for it) or "no_credit"; put-if-absent, so once
+//	sub#sent#<ref>        / sent           the message about ref (an order id: its paid message;
+//	                                       "booking-<id>": its reminder) was handled: "sent" (a
+//	                                       credit was taken for it) or "no_credit"; put-if-absent, so once
 //	sub#push              / active         WeChat's push delivered a subscribe event lately: it is
 //	                                       authoritative, reports bank nothing (Pushed); PushTTL
 //
@@ -39,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,8 +75,8 @@ const (
 	MaxCredits = 10
 )
 
-// Service keeps credits and sends the paid message. It is safe for
-// concurrent use.
+// Service keeps credits and sends the paid message (and others, SendOnce).
+// It is safe for concurrent use.
 type Service struct {
 	st store.Store
 	o  Options
@@ -92,12 +95,16 @@ type Options struct {
 	PaidFields Fields
 	PaidPage   string // the page the message opens; "{order_id}" is replaced
 	State      string // miniprogram_state: developer, trial, formal ("")
+	// Templates are the other templates the server sends (the booking
+	// reminder): reports bank credits for them as for PaidTemplate, and
+	// SendOnce spends them.
+	Templates []string
 }
 
 func creditKey(openid, template string) store.Key {
 	return store.Key{PK: "sub#" + openid, SK: template}
 }
-func sentKey(orderID string) store.Key { return store.Key{PK: "sub#sent#" + orderID, SK: "sent"} }
+func sentKey(ref string) store.Key { return store.Key{PK: "sub#sent#" + ref, SK: "sent"} }
 
 func (s *Service) now() time.Time {
 	if s.o.Now == nil {
@@ -122,7 +129,7 @@ const maxRecordTries = 5
 // Record adds one credit per "accept" in results (template id → accept,
 // reject, ban or filter: the answer of wx.requestSubscribeMessage), up to
 // MaxCredits per template, and returns the user's credits for the templates
-// reported. Only templates the server sends (PaidTemplate) bank credits;
+// reported. Only templates the server sends (PaidTemplate, Templates) bank credits;
 // others are answered with 0 and stored nowhere. With an idemKey seen before from openid it adds nothing and
 // returns the first answer. Returns invalid_request errors, store errors.
 func (s *Service) Record(ctx context.Context, openid string, results map[string]string, idemKey string) (Recorded, error) {
@@ -216,8 +223,10 @@ func (s *Service) recordOps(ctx context.Context, openid string, results map[stri
 }
 
 // sends reports whether the server sends messages of template tmpl: the
-// paid template, when one is configured.
-func (s *Service) sends(tmpl string) bool { return tmpl != "" && tmpl == s.o.PaidTemplate }
+// paid template, when one is configured, and Options.Templates.
+func (s *Service) sends(tmpl string) bool {
+	return tmpl != "" && (tmpl == s.o.PaidTemplate || slices.Contains(s.o.Templates, tmpl))
+}
 
 func replayRecord(b []byte, err error) (Recorded, error) {
 	if err != nil {
@@ -253,20 +262,43 @@ type Paid struct {
 // credit. It reports whether a message went out. Its errors are for logs:
 // a payment must never fail because a message could not be sent.
 func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
-	if s.o.PaidTemplate == "" || s.o.WeChat == nil {
+	if s.o.PaidTemplate == "" {
 		return false, nil
 	}
-	ck := creditKey(p.OpenID, s.o.PaidTemplate)
+	return s.SendOnce(ctx, p.OrderID, wechat.SubscribeMessage{
+		ToUser: p.OpenID, TemplateID: s.o.PaidTemplate, Data: s.o.PaidFields.Data(p),
+		Page: strings.ReplaceAll(s.o.PaidPage, "{order_id}", p.OrderID), State: s.o.State,
+	})
+}
+
+// SendOnce sends m once for ref (what it is about: an order id for the
+// paid message, "booking-<id>" for a booking's reminder; the caller keeps
+// refs of different things apart), if m.ToUser holds a credit for
+// m.TemplateID: the credit is taken and ref marked (put-if-absent) in one
+// Write, so that calls repeated for the same ref (retried notifies, timer
+// runs that overlap) send at most once. A ref first seen without a credit
+// is marked too, so that a credit reported later never sends a late
+// message. It reports whether a message went out; a send refused with
+// 43101 leaves the credit spent, any other failure gives it back and is
+// not retried. Its errors are for logs. m.State defaults to the service's.
+func (s *Service) SendOnce(ctx context.Context, ref string, m wechat.SubscribeMessage) (bool, error) {
+	if s.o.WeChat == nil || m.TemplateID == "" {
+		return false, nil
+	}
+	if m.State == "" {
+		m.State = s.o.State
+	}
+	ck := creditKey(m.ToUser, m.TemplateID)
 	err := s.st.Write(ctx,
-		store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("sent")}).IfAbsent(),
+		store.Put(store.Item{Key: sentKey(ref), Value: []byte("sent")}).IfAbsent(),
 		store.Add(ck, -1).IfExists().AtLeast(0))
 	switch store.FailedOp(err) {
-	case 0: // an earlier confirmation of the payment took care of it
+	case 0: // an earlier call took care of it
 		return false, nil
 	case 1:
-		// No credit: mark the order all the same, so that a credit reported
-		// before a later duplicate notify never sends a late message.
-		err := s.st.Write(ctx, store.Put(store.Item{Key: sentKey(p.OrderID), Value: []byte("no_credit")}).IfAbsent())
+		// No credit: mark the ref all the same, so that a credit reported
+		// before a later duplicate call never sends a late message.
+		err := s.st.Write(ctx, store.Put(store.Item{Key: sentKey(ref), Value: []byte("no_credit")}).IfAbsent())
 		if errors.Is(err, store.ErrConditionFailed) {
 			err = nil
 		}
@@ -275,10 +307,7 @@ func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	err = s.o.WeChat.SendSubscribeMessage(ctx, wechat.SubscribeMessage{
-		ToUser: p.OpenID, TemplateID: s.o.PaidTemplate, Data: s.o.PaidFields.Data(p),
-		Page: strings.ReplaceAll(s.o.PaidPage, "{order_id}", p.OrderID), State: s.o.State,
-	})
+	err = s.o.WeChat.SendSubscribeMessage(ctx, m)
 	switch {
 	case err == nil:
 		return true, nil
@@ -287,7 +316,7 @@ func (s *Service) OrderPaid(ctx context.Context, p Paid) (bool, error) {
 		return false, err
 	}
 	if _, aerr := s.st.Add(ctx, store.Add(ck, 1).AtMost(MaxCredits)); aerr != nil {
-		slog.WarnContext(ctx, "subscribe: giving a credit back failed", "order", p.OrderID, "err", aerr)
+		slog.WarnContext(ctx, "subscribe: giving a credit back failed", "ref", ref, "err", aerr)
 	}
 	return false, err
 }

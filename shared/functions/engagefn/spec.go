@@ -15,8 +15,10 @@ import (
 )
 
 func sceneService(a *app.App) *scene.Service {
+	stores := outlet.New(a.Store, outlet.Options{Now: a.Now})
 	o := scene.Options{Now: a.Now, UserLimit: a.Config.Engage.QrcodeUserLimit,
-		IsStaff: outlet.New(a.Store, outlet.Options{Now: a.Now}).IsStaff} // the staff role is package outlet's
+		IsStaff: stores.IsStaff, // the staff role is package outlet's
+		Stores:  stores}         // table codes: the admin or staff of that store (scene/table.go)
 	if a.WeChat != nil {
 		o.WeChat = a.WeChat
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/minifn/minifn/shared/member"
 	"github.com/minifn/minifn/shared/moderation"
 	"github.com/minifn/minifn/shared/order"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/pay"
 	"github.com/minifn/minifn/shared/platform"
 	"github.com/minifn/minifn/shared/product"
@@ -53,6 +54,10 @@ func orderService(a *app.App) (*order.Service, *pay.Client, error) {
 		o.Shipper = a.WeChat // shipping uploads (order/shipping.go); without WeChat, orders carry no shipping
 	}
 	o.Notes = moderation.New(mo)
+	// Orders made in a store (scan-and-go, tables): the store, open, and
+	// its staff (exit-pass verify, the queue) from package outlet; a table
+	// order's table only from its code's scene (order/table.go).
+	o.Stores, o.Tables = outlet.New(a.Store, outlet.Options{Now: a.Now}), hook.scenes
 	return order.New(a.Store, o), pc, nil
 }
 
@@ -79,22 +84,31 @@ var OrderCreate = app.Spec{
 }
 
 // Orders lists, shows and cancels the caller's orders; the admin token
-// lists and shows every user's.
+// lists and shows every user's. It also serves scan-and-go's exit passes:
+// the owner's pass and the door's verify (store staff or admin).
 var Orders = app.Spec{
-	Name:   "orders",
-	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt"},
+	Name: "orders",
+	Routes: []string{"GET /orders", "GET /orders/{id}", "POST /orders/{id}/cancel", "POST /orders/{id}/ship", "POST /orders/{id}/remind-receipt",
+		"GET /orders/{id}/exit-pass", "POST /exit-passes/verify", // scan-and-go (exitpass.go)
+		"GET /stores/{id}/queue", "POST /orders/{id}/serve"}, // table orders' queue (queue.go)
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, _, err := orderService(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
 		h, either, admin := OrdersHandler(svc), a.Sessions.RequireAny, a.Sessions.RequireAdmin
+		x := ExitPassHandler(svc)
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
+			"GET /stores/{id}/queue":           either(TableHandler(svc)["GET /stores/{id}/queue"]), // the admin or staff of the store
+			"POST /orders/{id}/serve":          either(TableHandler(svc)["POST /orders/{id}/serve"]),
 			"GET /orders":                      either(h["GET /orders"]),
 			"GET /orders/{id}":                 either(h["GET /orders/{id}"]),
 			"POST /orders/{id}/cancel":         a.Sessions.Require(h["POST /orders/{id}/cancel"]),
 			"POST /orders/{id}/ship":           admin(h["POST /orders/{id}/ship"]),
 			"POST /orders/{id}/remind-receipt": admin(h["POST /orders/{id}/remind-receipt"]),
+			// Scan-and-go (exitpass.go): the owner's pass, the door's verify.
+			"GET /orders/{id}/exit-pass": a.Sessions.Require(x["GET /orders/{id}/exit-pass"]),
+			"POST /exit-passes/verify":   either(x["POST /exit-passes/verify"]),
 		})}, nil
 	},
 }
@@ -125,11 +139,15 @@ func giftCardService(a *app.App, pc *pay.Client) *giftcard.Service {
 // OrderExpire is the timer that closes unpaid orders older than
 // MINIFN_ORDER_TTL, finishes refunds whose notify never came, and retries
 // shipping uploads WeChat has not taken yet; also the wallet's top-ups and
-// unpaid gift cards.
+// unpaid gift cards, and the bookings' reminders (remind.go).
 var OrderExpire = app.Spec{
 	Name: "order-expire",
 	Build: func(a *app.App) (platform.Function, error) {
 		svc, pc, err := orderService(a)
+		if err != nil {
+			return platform.Function{}, err
+		}
+		bookings, err := bookingReminders(a)
 		if err != nil {
 			return platform.Function{}, err
 		}
@@ -144,10 +162,14 @@ var OrderExpire = app.Spec{
 			wc, wf, werr := walletService(a, pc).Sweep(ctx)
 			// Then unpaid gift cards (giftcard.Expire).
 			gc, gerr := giftCardService(a, pc).Expire(ctx)
+			// Then the reminders of bookings whose slot is near
+			// (booking.Remind; nothing when MINIFN_SUBSCRIBE_BOOKING_TEMPLATE is unset).
+			br, berr := bookings.Remind(ctx)
 			slog.InfoContext(ctx, "order-expire", "closed", n, "refunds_finished", m, "shipping_done", k,
-				"topups_closed", wc, "topup_refunds_finished", wf, "giftcards_closed", gc,
-				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr, "giftcard_err", gerr)
-			return errors.Join(err, serr, sherr, werr, gerr)
+				"topups_closed", wc, "topup_refunds_finished", wf, "giftcards_closed", gc, "booking_reminders", br,
+				"err", err, "sweep_err", serr, "shipping_err", sherr, "wallet_err", werr, "giftcard_err", gerr,
+				"booking_err", berr)
+			return errors.Join(err, serr, sherr, werr, gerr, berr)
 		}}, nil
 	},
 }

@@ -10,11 +10,31 @@ import (
 )
 
 // ProductsHandler returns the handlers of GET /products (anyone: the
-// products on sale; the admin: all of them) and POST /products (admin), by
-// route. The Spec wraps POST in the admin middleware, and GET in
+// products on sale; the admin: all of them), GET /products/barcode/{code}
+// (the same rule) and POST /products (admin), by route. The Spec wraps POST in the admin middleware, and GET in
 // session.AllowAdmin so that the admin token is recognised there.
 func ProductsHandler(ps *product.Service) map[string]httpapi.Func {
-	return map[string]httpapi.Func{"GET /products": listProducts(ps), "POST /products": putProduct(ps)}
+	return map[string]httpapi.Func{"GET /products": listProducts(ps), "POST /products": putProduct(ps),
+		"GET /products/barcode/{code}": productByBarcode(ps)}
+}
+
+// productByBarcode serves GET /products/barcode/{code}: the product a
+// scanner read (EAN-13 or UPC-A; 400 invalid_barcode when the check digit
+// is wrong, 404 product_not_found when no product carries it). As in GET
+// /products, an inactive product is shown to the admin only: a shopper
+// gets 404, as for a product the shop does not sell.
+func productByBarcode(ps *product.Service) httpapi.Func {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		p, err := ps.GetByBarcode(r.Context(), r.PathValue("code"))
+		if err != nil {
+			return err
+		}
+		if !p.Active && !session.IsAdmin(r.Context()) {
+			return product.ErrNotFound.WithMessage("no product on sale has barcode %s", p.Barcode)
+		}
+		httpapi.JSON(w, http.StatusOK, map[string]any{"product": p})
+		return nil
+	}
 }
 
 // listProducts serves GET /products, in SKU order, paginated with ?after=.

@@ -15,12 +15,13 @@ import (
 // and creates or edits products (admin).
 var Products = app.Spec{
 	Name:   "products",
-	Routes: []string{"GET /products", "POST /products"},
+	Routes: []string{"GET /products", "POST /products", "GET /products/barcode/{code}"},
 	Build: func(a *app.App) (platform.Function, error) {
 		h := ProductsHandler(product.New(a.Store, product.Options{Now: a.Now}))
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
-			"GET /products":  a.Sessions.AllowAdmin(h["GET /products"]),
-			"POST /products": a.Sessions.RequireAdmin(h["POST /products"]),
+			"GET /products":                a.Sessions.AllowAdmin(h["GET /products"]),
+			"POST /products":               a.Sessions.RequireAdmin(h["POST /products"]),
+			"GET /products/barcode/{code}": a.Sessions.AllowAdmin(h["GET /products/barcode/{code}"]),
 		})}, nil
 	},
 }

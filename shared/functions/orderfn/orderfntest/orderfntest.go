@@ -46,11 +46,17 @@ func (e *Env) routes() http.Handler {
 	for pattern, h := range productfn.ProductsHandler(e.Products) {
 		mux.Handle(pattern, h)
 	}
+	for pattern, h := range orderfn.TableHandler(e.Orders) { // the table queue and serve (queue.go)
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("POST /orders", orderfn.OrderCreateHandler(e.Orders))
 	for pattern, h := range orderfn.OrdersHandler(e.Orders) {
 		mux.Handle(pattern, h)
 	}
 	mux.Handle("POST /orders/{id}/refund", orderfn.RefundHandler(e.Orders))
+	for pattern, h := range orderfn.ExitPassHandler(e.Orders) {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("POST /pay/notify", orderfn.PayNotifyHandler(e.Client, orderfn.Notified{Orders: e.Orders}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
