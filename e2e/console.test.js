@@ -916,11 +916,26 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   assert.ok(refused.status === 409 || refused.status === 422, JSON.stringify(refused.body));
   assert.equal(refused.body.error.code, 'store_closed');
   await shot('store-closed');
+  // Open again, but another admin saved meanwhile: the save is refused
+  // version_conflict, the form shows the current store, and saving again works.
   await row.getByRole('button', { name: 'Edit ' + name }).click();
+  const other = await admin(dev, 'PUT', '/stores/' + encodeURIComponent(id), { phone: '021 6311 0001', if_version: closed.version });
+  assert.equal(other.status, 200, JSON.stringify(other.body));
+  await page.getByLabel('Status', { exact: true }).selectOption('open');
+  const [stale] = await Promise.all([
+    page.waitForRequest((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/stores/' + id),
+    page.getByRole('button', { name: 'Save store' }).click(),
+  ]);
+  assert.equal(JSON.parse(stale.postData()).if_version, closed.version);
+  await page.getByRole('alert').filter({ hasText: 'version_conflict' }).waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /Someone else saved/);
+  assert.equal(await page.getByLabel('Phone').inputValue(), '021 6311 0001', 'the form reloaded the other save');
   await page.getByLabel('Status', { exact: true }).selectOption('open');
   await page.getByRole('button', { name: 'Save store' }).click();
   await row.locator('.badge', { hasText: 'open' }).waitFor();
-  assert.equal((await admin(dev, 'GET', '/stores/' + encodeURIComponent(id))).body.store.status, 'open');
+  const reopened = (await admin(dev, 'GET', '/stores/' + encodeURIComponent(id))).body.store;
+  assert.deepEqual([reopened.status, reopened.phone, reopened.version], ['open', '021 6311 0001', other.body.store.version + 1]);
+  store = reopened;
 
   // Another store, and a clerk of each: one assigned here, in the console.
   const other = await admin(dev, 'POST', '/stores', { name: 'E2E Jing\'an ' + Date.now(), address: '1 Nanjing W Rd',

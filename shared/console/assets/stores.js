@@ -165,19 +165,26 @@ export async function render(main) {
       h('button', { type: 'submit' }, 'Assign to this store'));
     action(assign, async (d) => {
       const openid = String(d.get('openid')).trim();
-      const { staff: s } = await put('/staff/' + encodeURIComponent(openid), { store_id: pick.value() });
+      await put('/staff/' + encodeURIComponent(openid), { store_id: pick.value() });
       toast(openid + ' now works at ' + pick.select.selectedOptions[0].textContent);
       assign.reset();
       await show();
-      return s;
     });
     async function show() {
       try {
-        const res = await get('/staff?' + new URLSearchParams({ store_id: pick.value(), limit: '100' }));
+        const staff = [];
+        let after = '';
+        do {
+          const q = new URLSearchParams({ store_id: pick.value(), limit: '100' });
+          if (after) q.set('after', after);
+          const res = await get('/staff?' + q);
+          staff.push(...res.staff);
+          after = res.next || '';
+        } while (after);
         members.replaceChildren(table([
           { label: 'OpenID', value: (s) => h('code', {}, s.openid) },
           { label: 'Since', value: (s) => when(s.granted_at) },
-        ], res.staff.map((s) => Object.assign({ id: s.openid }, s)), 'Nobody works at this store yet.'));
+        ], staff.map((s) => Object.assign({ id: s.openid }, s)), 'Nobody works at this store yet.'));
       } catch (err) {
         members.replaceChildren(errorBox(err));
       }
