@@ -919,8 +919,8 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   // Open again, but another admin saved meanwhile: the save is refused
   // version_conflict, the form shows the current store, and saving again works.
   await row.getByRole('button', { name: 'Edit ' + name }).click();
-  const other = await admin(dev, 'PUT', '/stores/' + encodeURIComponent(id), { phone: '021 6311 0001', if_version: closed.version });
-  assert.equal(other.status, 200, JSON.stringify(other.body));
+  const meanwhile = await admin(dev, 'PUT', '/stores/' + encodeURIComponent(id), { phone: '021 6311 0001', if_version: closed.version });
+  assert.equal(meanwhile.status, 200, JSON.stringify(meanwhile.body));
   await page.getByLabel('Status', { exact: true }).selectOption('open');
   const [stale] = await Promise.all([
     page.waitForRequest((r) => r.method() === 'PUT' && new URL(r.url()).pathname === '/stores/' + id),
@@ -934,7 +934,7 @@ test('stores: add a store, edit it (closed: orders refused; open again), staff p
   await page.getByRole('button', { name: 'Save store' }).click();
   await row.locator('.badge', { hasText: 'open' }).waitFor();
   const reopened = (await admin(dev, 'GET', '/stores/' + encodeURIComponent(id))).body.store;
-  assert.deepEqual([reopened.status, reopened.phone, reopened.version], ['open', '021 6311 0001', other.body.store.version + 1]);
+  assert.deepEqual([reopened.status, reopened.phone, reopened.version], ['open', '021 6311 0001', meanwhile.body.store.version + 1]);
   store = reopened;
 
   // Another store, and a clerk of each: one assigned here, in the console.
