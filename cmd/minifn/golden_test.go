@@ -371,6 +371,49 @@ func TestGolden(t *testing.T) {
 	g.do("redeem at the store's counter", "POST", "/coupons/redeem", goldenReq{token: bob,
 		body: `{"code":"` + str(t, atShop, "coupon", "code") + `"}`}).must(t, 200)
 
+	// Scan-and-go at the store: a product found by its barcode, an order
+	// paid at the emulator, its exit pass verified once at the door by the
+	// store's staff (bob).
+	g.do("create a product with a barcode", "POST", "/products", goldenReq{token: admin,
+		body: `{"sku":"soap","title":"香皂","price":500,"stock":5,"barcode":"6901234567892"}`}).must(t, 201)
+	g.do("scan a barcode", "GET", "/products/barcode/6901234567892", goldenReq{token: alice}).must(t, 200)
+	g.do("scan a barcode with a wrong check digit", "GET", "/products/barcode/6901234567891", goldenReq{token: alice}).must(t, 400)
+	sg := g.do("a scan-and-go order", "POST", "/orders", goldenReq{token: alice, header: map[string]string{"Idempotency-Key": "sg1"},
+		body: `{"items":[{"sku":"soap","quantity":2}],"store_id":"` + shopID + `","fulfillment":"scan_and_go"}`}).must(t, 201)
+	sgID, sgTrade := str(t, sg, "order", "id"), str(t, sg, "order", "out_trade_no")
+	g.do("an exit pass before paying", "GET", "/orders/"+sgID+"/exit-pass", goldenReq{token: alice}).must(t, 409)
+	if res, raw := g.send("POST", "/_emulator/pay/"+sgTrade, goldenReq{}); res.StatusCode != 200 {
+		t.Fatalf("emulator pay of the scan-and-go order: %d %s", res.StatusCode, raw)
+	}
+	waitDelivered(t, d, sgTrade, "TRANSACTION.SUCCESS")
+	pass := g.do("the exit pass", "GET", "/orders/"+sgID+"/exit-pass", goldenReq{token: alice})
+	pass.must(t, 200)
+	passCode := pass.header.Get("X-Minifn-Exit-Pass")
+	g.do("verify the pass, not staff", "POST", "/exit-passes/verify", goldenReq{token: alice, body: `{"code":"` + passCode + `"}`}).must(t, 403)
+	g.do("verify the pass at the door", "POST", "/exit-passes/verify", goldenReq{token: bob, body: `{"code":"` + passCode + `"}`}).must(t, 200)
+	g.do("verify the pass again", "POST", "/exit-passes/verify", goldenReq{token: bob, body: `{"code":"` + passCode + `"}`}).must(t, 409)
+
+	// Table ordering: the admin makes table 12's code; alice orders from it
+	// (the scene vouches for the table), pays; bob serves it from the queue.
+	tableCode := g.do("a table's code", "POST", "/qrcode", goldenReq{token: admin,
+		body: `{"page":"pages/table/index","params":{"store_id":"` + shopID + `","table":"12"}}`})
+	tableCode.must(t, 200)
+	tableScene := tableCode.header.Get("X-Minifn-Scene")
+	g.do("a table order without its code", "POST", "/orders", goldenReq{token: alice,
+		body: `{"items":[{"sku":"cookie","quantity":1}],"store_id":"` + shopID + `","table":"12"}`}).must(t, 403)
+	tab := g.do("a table order", "POST", "/orders", goldenReq{token: alice, header: map[string]string{"Idempotency-Key": "t1"},
+		body: `{"items":[{"sku":"cookie","quantity":1}],"store_id":"` + shopID + `","table":"12","scene":"` + tableScene + `"}`}).must(t, 201)
+	tabID, tabTrade := str(t, tab, "order", "id"), str(t, tab, "order", "out_trade_no")
+	if res, raw := g.send("POST", "/_emulator/pay/"+tabTrade, goldenReq{}); res.StatusCode != 200 {
+		t.Fatalf("emulator pay of the table order: %d %s", res.StatusCode, raw)
+	}
+	waitDelivered(t, d, tabTrade, "TRANSACTION.SUCCESS")
+	waitSettlementKnown(t, g, tabID, admin) // the serve answer shows the order, its shipping included
+	g.do("the store's queue", "GET", "/stores/"+shopID+"/queue", goldenReq{token: bob}).must(t, 200)
+	g.do("serve the table order", "POST", "/orders/"+tabID+"/serve", goldenReq{token: bob, body: `{"status":"served"}`}).must(t, 200)
+	g.do("serve it again", "POST", "/orders/"+tabID+"/serve", goldenReq{token: bob, body: `{"status":"served"}`}).must(t, 409)
+	g.do("the queue's served orders", "GET", "/stores/"+shopID+"/queue?status=served", goldenReq{token: bob}).must(t, 200)
+
 	// --- the main errors
 	g.group = "errors"
 	g.do("no token", "GET", "/me", goldenReq{}).must(t, 401)
@@ -498,6 +541,30 @@ func waitPushAnswered(t *testing.T, g *goldenRun, event string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("no %s push was answered success", event)
+}
+
+// waitSettlementKnown waits until order id's shipping was uploaded and
+// WeChat's settlement push (sent in the background) recorded when it will
+// settle, so that an answer showing the order does not depend on timing.
+func waitSettlementKnown(t *testing.T, g *goldenRun, id, token string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		_, raw := g.send("GET", "/orders/"+id, goldenReq{token: token})
+		var out struct {
+			Order struct {
+				Shipping struct {
+					Settlement string `json:"estimated_settlement_at"`
+				} `json:"shipping"`
+			} `json:"order"`
+		}
+		json.Unmarshal(raw, &out)
+		if out.Order.Shipping.Settlement != "" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("order %s: no settlement time recorded", id)
 }
 
 // decodeQR fetches a PNG QR code and returns the text it encodes.
@@ -651,8 +718,10 @@ func (n *normalizer) within(s string) string {
 	for _, v := range vals {
 		s = strings.ReplaceAll(s, v, n.seen[v])
 	}
-	return s
+	return timeInRE.ReplaceAllString(s, "<time>") // a time a message names ("let out at …")
 }
+
+var timeInRE = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
 
 // marshal writes v as JSON with sorted keys, indented by indent ("": on
 // one line), without escaping <, > and &.

@@ -65,6 +65,9 @@ var (
 	shardRE = regexp.MustCompile(`order#all#[0-9]+`)
 	// unixRE finds Unix seconds and milliseconds of this era.
 	unixRE = regexp.MustCompile(`\b1[0-9]{9}(?:[0-9]{3})?\b`)
+	// queueRE finds the paid time (milliseconds, 12 hex digits) in the sort
+	// key of a table order's queue entry: <rank>-<paid ms>-<order>.
+	queueRE = regexp.MustCompile(`^([0-9]-)[0-9a-f]{12}-<order`)
 	// numberedRE is a placeholder with its number.
 	numberedRE = regexp.MustCompile(`<([a-z_ ]+):[0-9]+>`)
 )
@@ -75,6 +78,7 @@ var (
 func storedText(n *normalizer, s string) string {
 	s = n.within(s)
 	s = shardRE.ReplaceAllString(s, "order#all#<shard>")
+	s = queueRE.ReplaceAllString(s, "${1}<paid ms>-<order")
 	s = unixRE.ReplaceAllString(s, "<unix time>")
 	s = randomRE.ReplaceAllStringFunc(s, func(m string) string {
 		// A field name is a lower-case word; random text has a digit, a

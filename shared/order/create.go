@@ -50,6 +50,12 @@ type idemResult struct {
 // min_spend_not_met, coupon_unusable, …), moderation.ErrRisky (the note),
 // ErrTotalTooLow, ErrPrepayFailed.
 func (s *Service) Create(ctx context.Context, openid string, req CreateRequest, idemKey string) (Created, error) {
+	c, err := s.create(ctx, openid, req, idemKey)
+	c.Order = ownerView(c.Order) // a replay may show an order already let out
+	return c, err
+}
+
+func (s *Service) create(ctx context.Context, openid string, req CreateRequest, idemKey string) (Created, error) {
 	if openid == "" {
 		return Created{}, ErrNoUser
 	}

@@ -150,9 +150,17 @@ type Order struct {
 	Table       string `json:"table,omitempty"`       // the table of a table order, as its code's scene named it
 	// ExitedAt and ExitedBy: when a scan-and-go order was let out of the
 	// store, and by whom (the staff member's openid, or "admin"), at the
-	// first verify of its exit pass (exitpass.go).
+	// first verify of its exit pass (exitpass.go). ExitedBy is the admin's
+	// and the door's to see: the owner's view leaves it out (ownerView).
 	ExitedAt *time.Time `json:"exited_at,omitempty"`
 	ExitedBy string     `json:"exited_by,omitempty"`
+}
+
+// ownerView is the order as its owner is shown it (Get, List, Create):
+// without ExitedBy, which is another user's openid, the staff member's.
+func ownerView(o Order) Order {
+	o.ExitedBy = ""
+	return o
 }
 
 // Order-level fulfillments ("fulfillment" at POST /orders). Products'

@@ -236,7 +236,7 @@ func (s *Service) Get(ctx context.Context, openid, id string) (Order, error) {
 	if err != nil {
 		return Order{}, err
 	}
-	return s.reconcile(ctx, cur), nil
+	return ownerView(s.reconcile(ctx, cur)), nil
 }
 
 // reconcile returns the order as read, or, for a pending order older than
@@ -271,7 +271,7 @@ func (s *Service) List(ctx context.Context, openid, after string, limit int) ([]
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, l.Order)
+		out = append(out, ownerView(l.Order))
 	}
 	return out, next, nil
 }
