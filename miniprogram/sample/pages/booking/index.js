@@ -62,7 +62,11 @@ Page({
     const slot = e.currentTarget.dataset.id;
     if (config.bookingReminderTemplate && !this.asked) {
       this.asked = true;
-      await app.api.subscribe([config.bookingReminderTemplate]);
+      try {
+        await app.api.subscribe([config.bookingReminderTemplate]);
+      } catch (err) {
+        // The booking goes on without the reminder.
+      }
     }
     this.keys[slot] = this.keys[slot] || app.api.newKey();
     this.setData({ booking: slot });
