@@ -33,7 +33,7 @@ test.after(() => dev && dev.stop());
 
 // runtime loads the sample as the Mini-Program runtime would, for one user,
 // and returns page(name) to instantiate a page.
-async function runtime(user, hooks) {
+async function runtime(user, hooks, config) {
   const shim = createWx(dev.url, user, hooks);
   const toasts = [];
   const navigations = [];
@@ -45,7 +45,7 @@ async function runtime(user, hooks) {
   const g = { wx: shim.wx };
   for (const k of Object.keys(require.cache)) if (k.startsWith(sample)) delete require.cache[k];
   require.cache[path.join(sample, 'config.js')] = {
-    id: 'config', filename: path.join(sample, 'config.js'), loaded: true, exports: { baseURL: dev.url },
+    id: 'config', filename: path.join(sample, 'config.js'), loaded: true, exports: Object.assign({ baseURL: dev.url }, config),
   };
   let appObj;
   const pages = {};
@@ -297,7 +297,7 @@ test('booking: the day\'s slots with seats left, Book, my bookings, Cancel', asy
   const day = new Date(Date.now() + 8 * 3600 * 1000 + 3 * 86400 * 1000).toISOString().slice(0, 10);
   const set = await admin(dev, 'PUT', '/stores/' + store.id + '/slots', { date: day, slots: [{ start: '12:00', end: '13:30', capacity: 4 }] });
   assert.equal(set.status, 200, JSON.stringify(set.body));
-  const rt = await runtime('booker-' + Date.now());
+  const rt = await runtime('booker-' + Date.now(), { subscribe: 'accept' }, { bookingReminderTemplate: 'tmpl-booking-reminder' });
   const page = rt.page('booking');
   await page.onLoad({ store: encodeURIComponent(store.id), date: day });
   assert.deepEqual(rt.toasts, []);
@@ -306,11 +306,19 @@ test('booking: the day\'s slots with seats left, Book, my bookings, Cancel', asy
   page.party({ detail: { value: '3' } });
   await page.book({ currentTarget: { dataset: { id: day + 'T12:00' } } });
   assert.deepEqual(rt.toasts, ['Booked']);
+  // The reminder's subscribe message was asked for once, before the
+  // booking, and the answer reported to the server.
+  assert.deepEqual(rt.shim.calls.requestSubscribeMessage, [['tmpl-booking-reminder']]);
+  const reported = rt.shim.calls.request.filter((r) => new URL(r.url).pathname === '/me/subscriptions');
+  assert.deepEqual(reported.map((r) => r.data), [{ results: { 'tmpl-booking-reminder': 'accept' } }]);
+  const booked = rt.shim.calls.request.findIndex((r) => r.method === 'POST' && new URL(r.url).pathname === '/bookings');
+  assert.ok(rt.shim.calls.request.indexOf(reported[0]) < booked, 'asked before booking');
   assert.deepEqual(page.data.slots.map((s) => s.left), [1]);
   assert.equal(page.data.mine.length, 1);
   assert.deepEqual([page.data.mine[0].day, page.data.mine[0].time, page.data.mine[0].party_size], [day, '12:00–13:30', 3]);
   // Two more people than seats left: the API's refusal, nothing booked.
   await page.book({ currentTarget: { dataset: { id: day + 'T12:00' } } });
+  assert.equal(rt.shim.calls.requestSubscribeMessage.length, 1, 'asked once per page');
   assert.equal(rt.toasts.length, 2);
   assert.notEqual(rt.toasts[1], 'Booked');
   assert.equal(page.data.mine.length, 1);
