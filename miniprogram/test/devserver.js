@@ -41,9 +41,11 @@ async function startDev() {
   return {
     url,
     adminToken,
+    // stop ends the server, then removes its directory once it has exited
+    // (removing it while the server still writes fails with ENOTEMPTY).
     stop() {
+      child.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
       child.kill('SIGTERM');
-      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
