@@ -56,6 +56,7 @@ var leftOut = map[string]string{
 	"MINIFN_RATE_LOGIN":            "rate limits have production defaults (docs/ratelimits.md)",
 	"MINIFN_RATE_CLAIM":            "rate limits have production defaults (docs/ratelimits.md)",
 	"MINIFN_RATE_ORDER":            "rate limits have production defaults (docs/ratelimits.md)",
+	"MINIFN_RATE_BOOKING":          "rate limits have production defaults (docs/ratelimits.md)",
 	"MINIFN_BOOKING_REMIND_BEFORE": "a tunable with a default (2h)",
 }
 

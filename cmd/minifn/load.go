@@ -81,7 +81,8 @@ func startLoadDev(ctx context.Context) (stop func(), url, admin string, err erro
 	for _, rl := range []struct {
 		name  string
 		rules *ratelimit.Rules
-	}{{"MINIFN_RATE_LOGIN", &cfg.RateLogin}, {"MINIFN_RATE_CLAIM", &cfg.RateClaim}, {"MINIFN_RATE_ORDER", &cfg.RateOrder}} {
+	}{{"MINIFN_RATE_LOGIN", &cfg.RateLogin}, {"MINIFN_RATE_CLAIM", &cfg.RateClaim}, {"MINIFN_RATE_ORDER", &cfg.RateOrder},
+		{"MINIFN_RATE_BOOKING", &cfg.RateBooking}} {
 		if _, set := os.LookupEnv(rl.name); !set {
 			rl.rules.IP = ratelimit.Rule{}
 		}

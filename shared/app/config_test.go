@@ -64,7 +64,7 @@ func TestVariableNamesAreTheContracts(t *testing.T) {
 // tests of LoadConfig itself (reading the environment, on purpose) touch the
 // environment; the others give Open a Config value.
 func clearEnv(t *testing.T) {
-	vars := append([]string{"PORT", "MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_POINTS_PER_YUAN",
+	vars := append([]string{"PORT", "MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_RATE_BOOKING", "MINIFN_POINTS_PER_YUAN",
 		"MINIFN_QRCODE_USER_LIMIT", "MINIFN_SUBSCRIBE_PAID_TEMPLATE", "MINIFN_SUBSCRIBE_PAID_FIELDS", "MINIFN_SUBSCRIBE_PAID_PAGE",
 		"MINIFN_SUBSCRIBE_STATE", "MINIFN_RISK_RANK_MAX", "MINIFN_RISK_FAIL", "MINIFN_SHIPPING_MODE", "MINIFN_WALLET",
 		"MINIFN_SUBSCRIBE_BOOKING_TEMPLATE", "MINIFN_SUBSCRIBE_BOOKING_FIELDS", "MINIFN_SUBSCRIBE_BOOKING_PAGE", "MINIFN_BOOKING_REMIND_BEFORE"}, contractVars...)
@@ -104,7 +104,8 @@ func TestDefaults(t *testing.T) {
 	for _, v := range []struct {
 		to   *ratelimit.Rules
 		from string
-	}{{&want.RateLogin, "openid=10/1m,ip=300/1m"}, {&want.RateClaim, "openid=30/1m,ip=1200/1m"}, {&want.RateOrder, "openid=20/1m,ip=600/1m"}} {
+	}{{&want.RateLogin, "openid=10/1m,ip=300/1m"}, {&want.RateClaim, "openid=30/1m,ip=1200/1m"}, {&want.RateOrder, "openid=20/1m,ip=600/1m"},
+		{&want.RateBooking, "openid=10/1m,ip=600/1m"}} {
 		*v.to, _ = ratelimit.ParseRules(v.from)
 	}
 	if !reflect.DeepEqual(c, want) {

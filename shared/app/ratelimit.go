@@ -20,13 +20,18 @@ type RateLimits struct {
 	RateLogin ratelimit.Rules `envconfig:"MINIFN_RATE_LOGIN" default:"openid=10/1m,ip=300/1m" desc:"login limits per openid and source IP"`
 	RateClaim ratelimit.Rules `envconfig:"MINIFN_RATE_CLAIM" default:"openid=30/1m,ip=1200/1m" desc:"coupon claim limits"`
 	RateOrder ratelimit.Rules `envconfig:"MINIFN_RATE_ORDER" default:"openid=20/1m,ip=600/1m" desc:"order create limits"`
+	// RateBooking: a booking takes seats that others then cannot have; one
+	// live booking per user and slot (package booking) does not stop a
+	// script booking slot after slot.
+	RateBooking ratelimit.Rules `envconfig:"MINIFN_RATE_BOOKING" default:"openid=10/1m,ip=600/1m" desc:"booking limits"`
 }
 
 // Rate-limited actions, as named in store keys (rl#<action>#…).
 const (
-	RateActionLogin = "login"
-	RateActionClaim = "claim"
-	RateActionOrder = "order"
+	RateActionLogin   = "login"
+	RateActionClaim   = "claim"
+	RateActionOrder   = "order"
+	RateActionBooking = "booking"
 )
 
 // Rules returns the rules of action (RateActionLogin, …); off for others.
@@ -38,6 +43,8 @@ func (rl RateLimits) Rules(action string) ratelimit.Rules {
 		return rl.RateClaim
 	case RateActionOrder:
 		return rl.RateOrder
+	case RateActionBooking:
+		return rl.RateBooking
 	}
 	return ratelimit.Rules{}
 }
@@ -45,7 +52,7 @@ func (rl RateLimits) Rules(action string) ratelimit.Rules {
 // RateLimit is the middleware of a rate-limited action, with the limits of
 // MINIFN_RATE_<ACTION>, counted before the handler runs. Login is counted
 // by source IP (and by openid once the handler calls ratelimit.CountOpenID).
-// Claim and order sit behind Sessions.Require, which has refused a request
+// Claim, order and booking sit behind Sessions.Require, which has refused a request
 // without a valid token (401, no store cost) and put the caller's openid in
 // the context: they are counted by source IP and that openid. A request over
 // a limit is answered 429 rate_limited with Retry-After and never reaches

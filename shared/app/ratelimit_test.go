@@ -17,7 +17,7 @@ import (
 // TestRateLimitDefaults: unset MINIFN_RATE_ variables give the production
 // limits. (A test of the environment on purpose: it checks LoadConfig.)
 func TestRateLimitDefaults(t *testing.T) {
-	for _, v := range []string{"MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER"} {
+	for _, v := range []string{"MINIFN_RATE_LOGIN", "MINIFN_RATE_CLAIM", "MINIFN_RATE_ORDER", "MINIFN_RATE_BOOKING"} {
 		t.Setenv(v, "")
 		os.Unsetenv(v)
 	}
@@ -28,10 +28,11 @@ func TestRateLimitDefaults(t *testing.T) {
 	}
 	rl := c.RateLimits
 	for action, want := range map[string]string{
-		app.RateActionLogin: "openid=10/1m,ip=300/1m",
-		app.RateActionClaim: "openid=30/1m,ip=1200/1m",
-		app.RateActionOrder: "openid=20/1m,ip=600/1m",
-		"unknown":           "openid=off,ip=off",
+		app.RateActionLogin:   "openid=10/1m,ip=300/1m",
+		app.RateActionClaim:   "openid=30/1m,ip=1200/1m",
+		app.RateActionOrder:   "openid=20/1m,ip=600/1m",
+		app.RateActionBooking: "openid=10/1m,ip=600/1m",
+		"unknown":             "openid=off,ip=off",
 	} {
 		if got := rl.Rules(action).String(); got != want {
 			t.Errorf("%s: %s; want %s", action, got, want)

@@ -84,7 +84,8 @@ func engEachWith(t *testing.T, edit func(*app.Config), f func(t *testing.T, e *e
 	for _, rl := range []struct {
 		to   *ratelimit.Rules
 		from string
-	}{{&limits.RateLogin, "openid=10/1m,ip=300/1m"}, {&limits.RateClaim, "openid=30/1m,ip=1200/1m"}, {&limits.RateOrder, "openid=20/1m,ip=600/1m"}} {
+	}{{&limits.RateLogin, "openid=10/1m,ip=300/1m"}, {&limits.RateClaim, "openid=30/1m,ip=1200/1m"}, {&limits.RateOrder, "openid=20/1m,ip=600/1m"},
+		{&limits.RateBooking, "openid=10/1m,ip=600/1m"}} {
 		var err error
 		if *rl.to, err = ratelimit.ParseRules(rl.from); err != nil {
 			t.Fatal(err)

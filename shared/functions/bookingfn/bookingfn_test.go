@@ -17,6 +17,7 @@ import (
 	"github.com/minifn/minifn/shared/functions/bookingfn"
 	"github.com/minifn/minifn/shared/httpapi"
 	"github.com/minifn/minifn/shared/outlet"
+	"github.com/minifn/minifn/shared/ratelimit"
 	"github.com/minifn/minifn/shared/store/storetest"
 	"github.com/minifn/minifn/shared/wechat/emulator"
 )
@@ -41,7 +42,10 @@ type env struct {
 
 type user struct{ openid, token string }
 
-func each(t *testing.T, f func(t *testing.T, e *env)) {
+func each(t *testing.T, f func(t *testing.T, e *env)) { eachWith(t, nil, f) }
+
+// eachWith is each with the configuration changed by conf first.
+func eachWith(t *testing.T, conf func(*app.Config), f func(t *testing.T, e *env)) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			// 10:00 in Beijing the day before the test day.
@@ -55,6 +59,9 @@ func each(t *testing.T, f func(t *testing.T, e *env)) {
 				WechatAppid: appID, WechatSecret: secret, WechatAPIBase: wxSrv.URL,
 				SessionSecret: app.Secret(strings.Repeat("s", 32)), SessionTTL: 2 * time.Hour, AdminToken: admin,
 				OrderTTL: 15 * time.Minute, PayAPIBase: "https://api.mch.weixin.qq.com",
+			}
+			if conf != nil {
+				conf(&cfg)
 			}
 			a, err := app.Open(context.Background(), cfg, app.Options{Store: st, Now: e.clock.Now})
 			if err != nil {
@@ -182,6 +189,40 @@ func (e *env) slots(t *testing.T, storeID string) []slotJSON {
 	var out struct{ Slots []slotJSON }
 	e.do(admin, "GET", "/stores/"+storeID+"/slots?date="+day, nil).ok(t, "slots", http.StatusOK, &out)
 	return out.Slots
+}
+
+// TestBookingRateLimitHTTP: POST /bookings is limited per user
+// (MINIFN_RATE_BOOKING), so that a script cannot book slot after slot; the
+// limit is counted before anything is read or booked.
+func TestBookingRateLimitHTTP(t *testing.T) {
+	eachWith(t, func(c *app.Config) {
+		var err error
+		if c.RateBooking, err = ratelimit.ParseRules("openid=2/1m"); err != nil {
+			t.Fatal(err)
+		}
+	}, func(t *testing.T, e *env) {
+		alice, bob := e.login("alice"), e.login("bob")
+		def := map[string]any{"date": day, "slots": []map[string]any{
+			{"start": "12:00", "end": "13:00", "capacity": 6}, {"start": "13:00", "end": "14:00", "capacity": 6},
+			{"start": "14:00", "end": "15:00", "capacity": 6}}}
+		e.do(admin, "PUT", "/stores/"+e.s1+"/slots", def).ok(t, "define", 200, nil)
+		book := func(u user, start string) reply {
+			return e.do(u.token, "POST", "/bookings", map[string]any{"store_id": e.s1, "slot": day + "T" + start, "party_size": 1})
+		}
+		book(alice, "12:00").ok(t, "first", 201, nil)
+		book(alice, "13:00").ok(t, "second", 201, nil)
+		r := book(alice, "14:00")
+		r.want(t, "third within the minute", 429, "rate_limited")
+		if r.header.Get("Retry-After") == "" {
+			t.Fatalf("429 without Retry-After: %v", r.header)
+		}
+		book(bob, "14:00").ok(t, "another user", 201, nil)
+		if s := e.slots(t, e.s1); s[2].Taken != 1 {
+			t.Fatalf("the refused booking took seats: %+v", s[2])
+		}
+		e.clock.Advance(time.Minute)
+		book(alice, "14:00").ok(t, "a minute later", 201, nil)
+	})
 }
 
 func TestBookingsHTTP(t *testing.T) {

@@ -47,11 +47,12 @@ var Bookings = app.Spec{
 		ol := outlet.New(a.Store, outlet.Options{Now: a.Now})
 		h := Handlers(booking.New(a.Store, booking.Options{Stores: ol, Now: a.Now}))
 		user, either, admin := a.Sessions.Require, a.Sessions.RequireAny, a.Sessions.RequireAdmin
+		limit := a.RateLimit(app.RateActionBooking) // MINIFN_RATE_BOOKING, per openid and source IP
 		return platform.Function{Handler: httpapi.RouterOf(map[string]http.Handler{
 			"GET /stores/{id}/slots":       either(h["GET /stores/{id}/slots"]),
 			"PUT /stores/{id}/slots":       admin(h["PUT /stores/{id}/slots"]),
 			"GET /stores/{id}/bookings":    either(h["GET /stores/{id}/bookings"]),
-			"POST /bookings":               user(h["POST /bookings"]),
+			"POST /bookings":               user(limit(h["POST /bookings"])),
 			"GET /bookings":                user(h["GET /bookings"]),
 			"GET /bookings/{id}":           either(h["GET /bookings/{id}"]),
 			"POST /bookings/{id}/cancel":   either(h["POST /bookings/{id}/cancel"]),
