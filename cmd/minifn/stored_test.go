@@ -100,6 +100,7 @@ func renderStored(t *testing.T, st *bolt.Store, steps []*goldenStep) map[string]
 	n := newNormalizer()
 	for _, s := range steps {
 		n.value("", "", s.body)
+		seeHeaderValues(n, s)
 		if v := s.header.Get("X-Minifn-Scene"); v != "" {
 			n.placeholder("scene", v)
 		}
