@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/minifn/minifn/shared/apperr"
+	"github.com/minifn/minifn/shared/outlet"
 	"github.com/minifn/minifn/shared/store"
 )
 
@@ -29,8 +30,11 @@ type AllQuery struct {
 	// Shipping "pending" selects the paid orders whose shipping is not
 	// with WeChat yet: express orders to ship, uploads not taken yet.
 	Shipping string
-	After    string // the cursor: "next" of the previous page
-	Limit    int    // at most this many orders; 1 to 100, 20 when 0
+	// StoreID selects the orders made in one physical store (scan-and-go
+	// and table orders), read from that store's own index.
+	StoreID string
+	After   string // the cursor: "next" of the previous page
+	Limit   int    // at most this many orders; 1 to 100, 20 when 0
 }
 
 // Validate checks the query's shape.
@@ -42,6 +46,9 @@ func (q AllQuery) Validate() error {
 	}
 	if q.Shipping != "" && q.Shipping != ShipPending {
 		return apperr.Invalidf("shipping must be pending")
+	}
+	if q.StoreID != "" && !outlet.ValidID(q.StoreID) {
+		return apperr.Invalidf("store_id is not a store id")
 	}
 	if q.After != "" && !validID(q.After) {
 		return apperr.Invalidf("after is not a cursor of this list")
@@ -68,11 +75,12 @@ func (s *Service) Find(ctx context.Context, id string) (Order, error) {
 }
 
 // ListAll returns the orders of every user, newest first, in q.Status if
-// set (and needing attention if q.Attention), and the cursor of the next
-// page ("" when there is none).
+// set (and needing attention if q.Attention), made in store q.StoreID if
+// set, and the cursor of the next page ("" when there is none).
 //
 // The all-orders index is spread over AllShards collections; ListAll reads
-// them newest first and merges them by id (ids sort by creation time). The
+// them newest first and merges them by id (ids sort by creation time). A
+// store's orders have one collection of their own (storeKey), read alone. The
 // status is not in the index: each entry's order is read and the filter
 // applied while paging, reading at most MaxScan entries per call, so a
 // filtered page may hold fewer than q.Limit orders and still have a next.
@@ -84,7 +92,14 @@ func (s *Service) ListAll(ctx context.Context, q AllQuery) ([]Order, string, err
 	if limit == 0 {
 		limit = 20
 	}
-	m := newMerge(s.st, q.After, min(100, 2*limit/AllShards+2))
+	pks := make([]string, AllShards)
+	for i := range pks {
+		pks[i] = allPK(i)
+	}
+	if q.StoreID != "" {
+		pks = []string{storePK(q.StoreID)}
+	}
+	m := newMerge(s.st, pks, q.After, min(100, 2*limit/len(pks)+2))
 	out := make([]Order, 0, limit)
 	scanned, last := 0, ""
 	for len(out) < limit && scanned < MaxScan {
@@ -149,7 +164,8 @@ func (s *Service) loadEntries(ctx context.Context, entries []store.Item) ([]*Ord
 type merge struct {
 	st     store.Store
 	batch  int
-	shards [AllShards]shard
+	pks    []string // the collections merged
+	shards []shard  // their read positions, by index in pks
 }
 
 // shard is one shard's read position: entries read but not yet taken, and
@@ -160,8 +176,8 @@ type shard struct {
 	done  bool // no page left to read (buf may still hold entries)
 }
 
-func newMerge(st store.Store, after string, batch int) *merge {
-	m := &merge{st: st, batch: batch}
+func newMerge(st store.Store, pks []string, after string, batch int) *merge {
+	m := &merge{st: st, batch: batch, pks: pks, shards: make([]shard, len(pks))}
 	for i := range m.shards {
 		m.shards[i].after = after
 	}
@@ -172,7 +188,7 @@ func newMerge(st store.Store, after string, batch int) *merge {
 // at once.
 func (m *merge) fill(ctx context.Context) error {
 	var wg sync.WaitGroup
-	errs := make([]error, AllShards)
+	errs := make([]error, len(m.shards))
 	for i := range m.shards {
 		sh := &m.shards[i]
 		if len(sh.buf) > 0 || sh.done {
@@ -184,7 +200,7 @@ func (m *merge) fill(ctx context.Context) error {
 			// A page may come back empty with a cursor (expired items on
 			// some backends): read on until entries or the end.
 			for len(sh.buf) == 0 && !sh.done {
-				items, next, err := m.st.Query(ctx, allPK(i), store.Query{After: sh.after, Desc: true, Limit: m.batch})
+				items, next, err := m.st.Query(ctx, m.pks[i], store.Query{After: sh.after, Desc: true, Limit: m.batch})
 				if err != nil {
 					errs[i] = err
 					return

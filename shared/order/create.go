@@ -257,6 +257,9 @@ func (s *Service) reserve(ctx context.Context, openid string, lines []LineReques
 		store.Put(store.Item{Key: pendingKey(id), Value: ix}).IfAbsent(),
 		store.Put(store.Item{Key: allKey(id), Value: ix}).IfAbsent(),
 	)
+	if r.StoreID != "" {
+		ops = append(ops, store.Put(store.Item{Key: storeKey(r.StoreID, id), Value: ix}).IfAbsent())
+	}
 	idemAt := -1
 	if !ik.IsZero() {
 		res, _ := json.Marshal(idemResult{OrderID: id})

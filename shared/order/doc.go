@@ -47,6 +47,7 @@
 //	order#pending          / <id>      pending orders, oldest first, for the expiry job
 //	order#all#<0-7>        / <id>      every order, in AllShards shards by a hash of the id (admin list)
 //	order#queue#<store>    / <rank>-<paid ms>-<id>  a store's queue of paid table orders (queue.go)
+//	order#store#<store>    / <id>      every order made in a store (admin list by store)
 //	order#notify#<id>      / notify    a processed WeChat Pay notify id (kept 30 days)
 //	order#refunding        / <id>      orders with a refund in flight, for the refund sweep
 //	order#shipping         / <id>      orders whose shipping upload to WeChat is due (shipping.go)

@@ -58,6 +58,12 @@ func isNotifyKey(k store.Key) bool { return strings.HasPrefix(k.PK, notifyPrefix
 // creation writes one entry.
 const AllShards = 8
 
+// storePK is the index of the orders made in one physical store (admin
+// list by store); storeKey an order's entry in it.
+func storePK(storeID string) string { return "order#store#" + storeID }
+
+func storeKey(storeID, id string) store.Key { return store.Key{PK: storePK(storeID), SK: id} }
+
 // allPK is one shard of the all-orders index.
 func allPK(shard int) string { return fmt.Sprintf("order#all#%d", shard) }
 

@@ -154,13 +154,13 @@ func listOrders(r *http.Request, svc *order.Service, limit int) ([]order.Order, 
 			return nil, "", apperr.Invalidf("query parameter \"attention\" must be 1")
 		}
 		return svc.ListAll(r.Context(), order.AllQuery{Status: order.Status(q.Get("status")), Attention: att == "1",
-			Shipping: q.Get("shipping"), After: q.Get("after"), Limit: limit})
+			Shipping: q.Get("shipping"), StoreID: q.Get("store_id"), After: q.Get("after"), Limit: limit})
 	}
 	openid, ok := session.UserFrom(r.Context())
 	switch {
 	case !ok:
 		return nil, "", errNoUser
-	case q.Has("all") || q.Has("status") || q.Has("attention") || q.Has("shipping"):
+	case q.Has("all") || q.Has("status") || q.Has("attention") || q.Has("shipping") || q.Has("store_id"):
 		return nil, "", errAdminOnly
 	}
 	return svc.List(r.Context(), openid, q.Get("after"), limit)
