@@ -1073,6 +1073,22 @@ test('door check: a paid scan-and-go order\'s exit pass shows its items once; an
   assert.match(dl, new RegExp('Store' + store.name));
   assert.match(dl, /In storescan & go/);
   assert.match(dl, /Let out.+ by admin/);
+  // Filtered by store (GET /orders?store_id=): the order made there, not
+  // an online order of the same shopper; "any store" shows both again.
+  const online = await as(u, 'POST', '/orders', { items: [{ sku, quantity: 1 }] }, 'e2e-online-' + Date.now());
+  assert.equal(online.status, 201, JSON.stringify(online.body));
+  const onlineRow = page.locator('tr[data-id="' + online.body.order.id + '"]');
+  await page.getByLabel('Status').selectOption('');
+  await onlineRow.waitFor();
+  const [listReq] = await Promise.all([
+    page.waitForRequest((r) => new URL(r.url()).pathname === '/orders' && new URL(r.url()).searchParams.get('store_id') === store.id),
+    page.locator('#f-order-store').selectOption(store.id),
+  ]);
+  assert.ok(listReq);
+  await onlineRow.waitFor({ state: 'detached' });
+  await orow.waitFor();
+  await page.locator('#f-order-store').selectOption('');
+  await onlineRow.waitFor();
 });
 
 test('table queue: a paid table order waits in its store\'s queue until it is served', async () => {

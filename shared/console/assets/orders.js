@@ -15,7 +15,7 @@
 // it was let out at the door, and where it is in the table queue.
 import { get, post, newKey } from './api.js';
 import { h, action, field, section, table, yuan, fen, when, toast, errorBox } from './ui.js';
-import { allStores } from './storepick.js';
+import { allStores, storeSelect } from './storepick.js';
 
 const STATUSES = ['', 'pending', 'paid', 'refunding', 'refunded', 'cancelled', 'closed'];
 
@@ -42,8 +42,16 @@ export async function render(main) {
   const list = h('div');
   // Store names for the detail of an order made in a store; none where
   // the server has no stores.
+  // With stores, a filter by store (GET /orders?store_id=) too.
   let storeNames = {};
-  allStores().then((stores) => { storeNames = Object.fromEntries(stores.map((x) => [x.id, x.name])); }, () => {});
+  let storeFilter = null;
+  const storeField = h('span');
+  allStores().then((stores) => {
+    storeNames = Object.fromEntries(stores.map((x) => [x.id, x.name]));
+    if (!stores.length) return;
+    storeFilter = storeSelect(stores, { id: 'f-order-store', any: 'any store', remember: false, onchange: () => load(false) });
+    storeField.replaceChildren(storeFilter.el);
+  }, () => {});
   const detail = h('div', { class: 'detail', 'aria-live': 'polite' });
   let next = '';
   let poll = null;
@@ -53,6 +61,7 @@ export async function render(main) {
   const toShip = h('input', { type: 'checkbox', id: 'f-ship', name: 'shipping' });
   const filter = h('form', { class: 'row', 'aria-label': 'Filter orders' },
     h('div', { class: 'field' }, h('label', { for: 'f-status' }, 'Status'), status),
+    storeField,
     h('div', { class: 'field' }, h('label', { for: 'f-attention' }, attention, ' Needs attention')),
     h('div', { class: 'field' }, h('label', { for: 'f-ship' }, toShip, ' To ship')),
     field('Order id', { name: 'id', class: 'mono', size: 32, placeholder: 'open one order' }),
@@ -72,6 +81,7 @@ export async function render(main) {
     if (status.value) q.set('status', status.value);
     if (attention.checked) q.set('attention', '1');
     if (toShip.checked) q.set('shipping', 'pending');
+    if (storeFilter && storeFilter.value()) q.set('store_id', storeFilter.value());
     if (more && next) q.set('after', next);
     try {
       const res = await get('/orders?' + q);
@@ -81,6 +91,7 @@ export async function render(main) {
       // orders than asked, even none, and still have more after it.
       const none = 'No orders' + (status.value ? ' with status ' + status.value : '') +
         (attention.checked ? ' needing attention' : '') + (toShip.checked ? ' to ship' : '') +
+        (storeFilter && storeFilter.value() ? ' made in ' + (storeNames[storeFilter.value()] || 'this store') : '') +
         (next ? ' in this stretch of history; More looks further back.' : '.');
       const t = table([
         { label: 'Order', value: (o) => h('a', { href: '#/orders', class: 'mono', onclick: (e) => { e.preventDefault(); open(o.id); } }, o.id) },
