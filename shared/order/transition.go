@@ -205,16 +205,20 @@ func (s *Service) afterPaid(ctx context.Context, out record, txID string) (recor
 			err = nil
 		}
 	}
+	// paid is the order as this payment left it: the hook is told of it
+	// even if the order moved on meanwhile (a refund the merchant started
+	// at once reads "refunding" after the shipping upload below).
+	paid, isPaid := out, err == nil && out.Status == Paid && out.TransactionID == txID
 	// Upload the shipping of a virtual or pickup order (best effort: the
 	// timer retries what WeChat does not take yet).
-	if err == nil && out.Status == Paid && out.TransactionID == txID {
+	if isPaid {
 		out = s.shipBestEffort(ctx, out)
 	}
 	// Tell the hook on every confirmation of the payment, not only the one
 	// that changed the order: a crash between the Write and the hook is
 	// then repaired by WeChat Pay's retry. The hook must be idempotent.
-	if err == nil && s.o.Paid != nil && out.Status == Paid && out.TransactionID == txID {
-		err = s.o.Paid.OrderPaid(ctx, out.Owner, out.Order)
+	if isPaid && s.o.Paid != nil {
+		err = s.o.Paid.OrderPaid(ctx, paid.Owner, paid.Order)
 	}
 	return out, err
 }
